@@ -1,0 +1,62 @@
+"""The command line. Each command calls one function of the library; no logic lives here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import BuildError
+from .pipeline import Project
+
+ROOT_OPTION = click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=".",
+                           show_default=True, help="The project folder (with decks/, cards/, templates/).")
+
+
+def fail(error: BuildError) -> None:
+    """Print every problem as `path:line: message` and exit 1."""
+    for problem in error.problems:
+        click.echo(str(problem), err=True)
+    count = sum(1 for p in error.problems if p.severity == "error")
+    click.echo(f"{count} error{'s' if count != 1 else ''}; nothing was written.", err=True)
+    sys.exit(1)
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cardsmith")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """cardsmith: build Anki decks from Markdown flashcards."""
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+@main.command()
+@ROOT_OPTION
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder for the .apkg files [default: ROOT/dist].")
+@click.option("--frozen", is_flag=True, help="Fail instead of updating a stale decks/<deck>.lock (for CI).")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write what changed per deck (new, changed, deleted, moved) as JSON to this file.")
+@click.option("-v", "--verbose", is_flag=True, help="Explain what was done.")
+@click.argument("decks", nargs=-1)
+def build(root: Path, out: Path | None, frozen: bool, report_path: Path | None, verbose: bool,
+          decks: tuple[str, ...]) -> None:
+    """Build every deck in decks/ (or the DECKS named) into .apkg files."""
+    try:
+        project = Project(root)
+        results = project.build(out or root / "dist", frozen=frozen, only=list(decks) or None)
+    except BuildError as error:
+        fail(error)
+        return
+    for result in results:
+        click.echo(result.summary(root))
+        click.echo("  " + result.changes_line())
+        for line in result.details():
+            if verbose or line.startswith(("deleted", "moved")):
+                click.echo("  " + line)
+    if report_path:
+        report_path.write_text(json.dumps([r.report() for r in results], indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,122 @@
+"""The ledger (decks/<deck>.lock): per card, a hash of its rendered content and the
+modification time Anki sees.
+
+Anki updates a note on import only when the incoming modification time is strictly newer
+than its own. A card's time therefore moves forward exactly when its content changes, and
+then past every earlier release; an unchanged card keeps its time, so an edit the learner
+made in Anki to that card survives the import. Committed next to the deck, like a lock file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What the ledger needs to know about one card in this build."""
+
+    card_id: str
+    guid: str
+    content_hash: str
+    subdeck: str
+    note_type: str
+
+
+@dataclass
+class Changes:
+    """What a build changed against the previous release."""
+
+    new: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    moved: list[tuple[str, str, str]] = field(default_factory=list)  # (id, from, to)
+    notetypes_changed: list[str] = field(default_factory=list)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.new or self.changed or self.deleted or self.moved or self.notetypes_changed)
+
+
+def build_time() -> int:
+    """The current time, or SOURCE_DATE_EPOCH when set (reproducible-builds convention)."""
+    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    return int(value) if value.isdigit() else int(time.time())
+
+
+@dataclass
+class Ledger:
+    cards: dict[str, dict] = field(default_factory=dict)
+    deleted: dict[str, dict] = field(default_factory=dict)
+    notetypes: dict[str, dict] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> "Ledger":
+        """Read a lock file; a missing file is an empty ledger (a first release)."""
+        if not path.exists():
+            return cls()
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(data.get("cards", {}), data.get("deleted", {}), data.get("notetypes", {}))
+
+    def dumps(self) -> str:
+        data = {"format": FORMAT, "cards": self.cards, "deleted": self.deleted, "notetypes": self.notetypes}
+        return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+    def latest(self) -> int:
+        """The newest modification time of anything released so far."""
+        times = [e["mod"] for table in (self.cards, self.deleted, self.notetypes) for e in table.values()]
+        return max(times, default=0)
+
+    def update(self, entries: list[Entry], notetype_hashes: dict[str, str], now: int) -> tuple["Ledger", Changes]:
+        """The ledger after this build, and what changed. The old ledger is left as it was."""
+        clock = max(now, self.latest() + 1)
+        changes = Changes()
+        result = Ledger()
+        for entry in entries:
+            old = self.cards.get(entry.card_id)
+            record = {"guid": entry.guid, "hash": entry.content_hash, "subdeck": entry.subdeck,
+                      "type": entry.note_type}
+            if old and old.get("moved_from"):
+                record["moved_from"] = old["moved_from"]
+            if old is None:
+                changes.new.append(entry.card_id)
+                record["mod"] = clock
+            else:
+                moved = old.get("subdeck") != entry.subdeck
+                same = old["hash"] == entry.content_hash and old.get("guid") == entry.guid \
+                    and old.get("type") == entry.note_type
+                if moved:
+                    # The move reaches Anki as a `cardsmith::moved` tag, so the note must update.
+                    changes.moved.append((entry.card_id, old.get("subdeck", ""), entry.subdeck))
+                    record["moved_from"] = old.get("subdeck", "")
+                if same and not moved:
+                    changes.unchanged.append(entry.card_id)
+                    record["mod"] = old["mod"]
+                else:
+                    if not same:
+                        changes.changed.append(entry.card_id)
+                    record["mod"] = clock
+            result.cards[entry.card_id] = record
+        present = set(result.cards)
+        for card_id, record in self.deleted.items():
+            if card_id not in present:
+                result.deleted[card_id] = record
+        for card_id, old in self.cards.items():
+            if card_id not in present:
+                changes.deleted.append(card_id)
+                result.deleted[card_id] = {"guid": old["guid"], "type": old.get("type", "basic"), "mod": clock}
+        for key, digest in sorted(notetype_hashes.items()):
+            old = self.notetypes.get(key)
+            if old and old["hash"] == digest:
+                result.notetypes[key] = old
+            else:
+                result.notetypes[key] = {"hash": digest, "mod": clock}
+                changes.notetypes_changed.append(key)
+        return result, changes

@@ -1,0 +1,257 @@
+"""Runs the stages for every deck: parse -> render -> ledger -> package."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import genanki
+
+from . import __version__
+from .config import DeckConfig, load_decks
+from .errors import BuildError, Problem, display_path
+from .ledger import Changes, Entry, Ledger, build_time
+from .notetypes import NoteType, load_notetypes
+from .package import NoteSpec, write_package
+from .parse import SourceCard, parse_file
+from .render import CLOZE_RE, RenderedCard, Renderer
+
+DELETED_TAG = "cardsmith::deleted"
+MOVED_TAG = "cardsmith::moved"
+DELETED_SUBDECK = "Deleted cards"
+
+
+@dataclass
+class DeckBuild:
+    """Everything known about one deck after parsing and rendering."""
+
+    config: DeckConfig
+    cards: list[RenderedCard] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+
+@dataclass
+class DeckResult:
+    """What building one deck did."""
+
+    config: DeckConfig
+    output: Path
+    cards: int
+    notes: int
+    media: int
+    seconds: float
+    up_to_date: bool
+    changes: Changes
+
+    def summary(self, root: Path) -> str:
+        shown = display_path(self.output, root)
+        if self.up_to_date:
+            return f"{self.config.name}: up to date ({self.notes} notes) -> {shown}"
+        return (f"{self.config.name}: {self.cards} cards, {self.notes} notes, {self.media} media"
+                f" -> {shown} ({self.seconds:.1f} s)")
+
+    def changes_line(self) -> str:
+        c = self.changes
+        return (f"{len(c.new)} new, {len(c.changed)} changed, {len(c.unchanged)} unchanged, "
+                f"{len(c.deleted)} deleted, {len(c.moved)} moved")
+
+    def details(self) -> list[str]:
+        """Every change, one line each, with what the learner has to do in Anki."""
+        c = self.changes
+        lines = [f"new: {i}" for i in c.new] + [f"changed: {i}" for i in c.changed]
+        for card_id in c.deleted:
+            lines.append(f"deleted: {card_id} (shipped tagged {DELETED_TAG}; learners delete it in Anki"
+                         f" by searching tag:{DELETED_TAG})")
+        for card_id, old, new in c.moved:
+            lines.append(f'moved: {card_id} from "{old}" to "{new}" (Anki does not move cards on import: in the'
+                         f' browser search "deck:{old}" tag:{MOVED_TAG}, select the cards, Change Deck to "{new}")')
+        lines += [f"note type changed: {k}" for k in c.notetypes_changed]
+        return lines
+
+    def report(self) -> dict:
+        c = self.changes
+        return {"deck": self.config.name, "output": str(self.output), "cards": self.cards, "notes": self.notes,
+                "media": self.media, "up_to_date": self.up_to_date,
+                "new": c.new, "changed": c.changed, "unchanged": len(c.unchanged), "deleted": c.deleted,
+                "moved": [{"id": i, "from": a, "to": b} for i, a, b in c.moved],
+                "notetypes_changed": c.notetypes_changed}
+
+
+class Project:
+    """A cardsmith project folder: decks/, cards/, templates/."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.decks = load_decks(root)
+        self.notetypes = load_notetypes(root)
+        self.renderer = Renderer()
+
+    def shown(self, path: Path) -> str:
+        return display_path(path, self.root)
+
+    def deck_files(self, deck: DeckConfig) -> list[Path]:
+        cards_dir = self.root / "cards"
+        found: dict[Path, None] = {}
+        for pattern in deck.card_globs:
+            for path in sorted(cards_dir.glob(pattern)):
+                if path.is_file():
+                    found.setdefault(path, None)
+        return list(found)
+
+    def subdeck_of(self, deck: DeckConfig, path: Path, card: SourceCard) -> str:
+        if card.subdeck:
+            return f"{deck.name}::{card.subdeck}"
+        if deck.subdecks == "per-file":
+            title = re.sub(r"^\d+[-_ ]*", "", path.stem).replace("-", " ").replace("_", " ").strip()
+            return f"{deck.name}::{(title or path.stem).capitalize()}"
+        return deck.name
+
+    def prepare(self, deck: DeckConfig) -> tuple[DeckBuild, list[Problem]]:
+        """Parse and render one deck; collect every problem."""
+        problems: list[Problem] = []
+        build = DeckBuild(deck, files=self.deck_files(deck))
+        if not build.files:
+            problems.append(Problem(self.shown(deck.path), 1, f"'cards' patterns match no files under cards/"))
+        seen: dict[str, SourceCard] = {}
+        for path in build.files:
+            parsed = parse_file(path, self.shown(path))
+            problems += parsed.problems
+            for card in parsed.cards:
+                if card.note_type not in self.notetypes:
+                    known = ", ".join(sorted(self.notetypes))
+                    problems.append(Problem(card.shown_path, card.id_line,
+                                            f"unknown note type '{card.note_type}' (known: {known})"))
+                    continue
+                other = seen.setdefault(card.card_id, card)
+                if other is not card:
+                    problems.append(Problem(card.shown_path, card.id_line,
+                                            f"duplicate id '{card.card_id}' (first used at {other.shown_path}:{other.id_line})"))
+                    continue
+                rendered, found = self.renderer.render(card)
+                problems += found
+                if rendered:
+                    build.cards.append(rendered)
+        return build, problems
+
+    def build(self, out_dir: Path, frozen: bool = False, only: list[str] | None = None) -> list[DeckResult]:
+        """Build every deck (or those named in `only`); raise BuildError on any problem."""
+        decks = [d for d in self.decks if not only or d.slug in only or d.name in only]
+        prepared = []
+        problems: list[Problem] = []
+        for deck in decks:
+            build, found = self.prepare(deck)
+            problems += found
+            prepared.append(build)
+        problems += self._guid_collisions(prepared)
+        errors = [p for p in problems if p.severity == "error"]
+        if errors:
+            raise BuildError(errors)
+        return [self._write(build, out_dir, frozen) for build in prepared]
+
+    def guid(self, deck: DeckConfig, card: SourceCard) -> str:
+        """The note's identity: namespaced by the deck's fixed id, never derived from the text."""
+        return card.guid or genanki.guid_for(deck.deck_id, card.card_id)
+
+    def _guid_collisions(self, builds: list[DeckBuild]) -> list[Problem]:
+        problems = []
+        owners: dict[str, tuple[DeckBuild, SourceCard]] = {}
+        for build in builds:
+            for rendered in build.cards:
+                card = rendered.source
+                guid = self.guid(build.config, card)
+                owner = owners.setdefault(guid, (build, card))
+                if owner[1] is not card:
+                    problems.append(Problem(card.shown_path, card.id_line,
+                                            f"card '{card.card_id}' would be the same Anki note as "
+                                            f"'{owner[1].card_id}' at {owner[1].shown_path}:{owner[1].id_line}"))
+        return problems
+
+    def _write(self, build: DeckBuild, out_dir: Path, frozen: bool) -> DeckResult:
+        started = time.perf_counter()
+        deck = build.config
+        ledger = Ledger.load(deck.lock_path)
+        used_types = sorted({c.source.note_type for c in build.cards})
+        entries = []
+        for rendered in build.cards:
+            card = rendered.source
+            digest = hashlib.sha256(json.dumps(
+                [card.note_type, rendered.fields, sorted(card.tags)], ensure_ascii=False).encode()).hexdigest()[:16]
+            entries.append(Entry(card.card_id, self.guid(deck, card), digest,
+                                 self.subdeck_of(deck, card.path, card), card.note_type))
+        notetype_hashes = {key: self.notetypes[key].content_hash() for key in used_types}
+        new_ledger, changes = ledger.update(entries, notetype_hashes, build_time())
+        lock_shown = self.shown(deck.lock_path)
+        if frozen and (changes.any or not deck.lock_path.exists()):
+            raise BuildError([Problem(lock_shown, 1, "out of date with the card sources; run `make build` "
+                                      "and commit it (a --frozen build never changes it)")])
+
+        notes = []
+        media = {}
+        for rendered, entry in zip(build.cards, entries):
+            record = new_ledger.cards[entry.card_id]
+            tags = rendered.source.tags + ((MOVED_TAG,) if record.get("moved_from") else ())
+            notes.append(NoteSpec(entry.guid, entry.note_type, rendered.fields, tags, entry.subdeck, record["mod"]))
+            media.update({m.name: m.source for m in rendered.media})
+        notes += self._tombstones(deck, new_ledger)
+        notetypes_needed = sorted({n.notetype for n in notes})
+        notetype_mods = {key: new_ledger.notetypes.get(key, {"mod": new_ledger.latest()})["mod"]
+                         for key in notetypes_needed}
+
+        output = out_dir / f"{deck.slug}.apkg"
+        fingerprint = self._fingerprint(deck, notes, notetype_mods, media)
+        stamp = out_dir / f".{deck.slug}.stamp"
+        up_to_date = output.exists() and stamp.exists() and stamp.read_text() == fingerprint
+        if not up_to_date:
+            write_package(output, deck.deck_id, deck.name, deck.description, notes, self.notetypes,
+                          notetype_mods, media)
+            stamp.write_text(fingerprint)
+        new_text = new_ledger.dumps()
+        if not deck.lock_path.exists() or deck.lock_path.read_text(encoding="utf-8") != new_text:
+            _atomic_write(deck.lock_path, new_text)
+        card_count = sum(self._cards_of(n) for n in notes if not n.suspended)
+        return DeckResult(deck, output, card_count, sum(1 for n in notes if not n.suspended), len(media),
+                          time.perf_counter() - started, up_to_date, changes)
+
+    def _tombstones(self, deck: DeckConfig, ledger: Ledger) -> list[NoteSpec]:
+        """Deleted cards are re-shipped marked, so one search in Anki finds them all."""
+        notes = []
+        for card_id, record in sorted(ledger.deleted.items()):
+            notetype = record.get("type", "basic")
+            if notetype not in self.notetypes:
+                notetype = "basic"
+            message = (f"<p><b>This card was deleted from the deck</b> (id <code>{card_id}</code>).</p>"
+                       f"<p>Delete it in the browser: search <code>tag:{DELETED_TAG}</code>.</p>")
+            front = "{{c1::" + message + "}}" if self.notetypes[notetype].kind == "cloze" else message
+            fields = [front] + [""] * (len(self.notetypes[notetype].fields) - 1)
+            if len(fields) > 1 and self.notetypes[notetype].kind != "cloze":
+                fields[1] = message
+            notes.append(NoteSpec(record["guid"], notetype, tuple(fields), (DELETED_TAG,),
+                                  f"{deck.name}::{DELETED_SUBDECK}", record["mod"], suspended=True))
+        return notes
+
+    def _cards_of(self, note: NoteSpec) -> int:
+        notetype = self.notetypes[note.notetype]
+        if notetype.kind == "cloze":
+            return len(set(CLOZE_RE.findall(note.fields[0]))) or 1
+        return len(notetype.templates)
+
+    def _fingerprint(self, deck: DeckConfig, notes: list[NoteSpec], notetype_mods: dict[str, int],
+                     media: dict[str, Path]) -> str:
+        digest = hashlib.sha256()
+        used = {key: self.notetypes[key].content_hash() for key in notetype_mods}
+        digest.update(json.dumps([__version__, deck.name, deck.deck_id, deck.description, used, notetype_mods,
+                                  sorted(media)]).encode())
+        for note in notes:
+            digest.update(json.dumps([note.guid, note.notetype, note.fields, note.tags, note.deck, note.mod,
+                                      note.suspended]).encode())
+        return digest.hexdigest()
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)

@@ -1,0 +1,111 @@
+"""SourceCard -> RenderedCard: Markdown to HTML fields, math kept for Anki's MathJax,
+code highlighted at build time, local images packaged as content-hashed media."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+import markdown
+
+from . import mathtex
+from .errors import Problem
+from .parse import SourceCard
+
+CLOZE_RE = re.compile(r"\{\{c(\d+)::")
+IMG_SRC_RE = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]*)(")', re.I)
+EXTERNAL_RE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//)", re.I)
+
+MARKDOWN_EXTENSIONS = [
+    "tables", "sane_lists", "attr_list",
+    "pymdownx.superfences", "pymdownx.highlight", "pymdownx.arithmatex",
+]
+MARKDOWN_CONFIG = {
+    "pymdownx.arithmatex": {"generic": True, "smart_dollar": True},
+    "pymdownx.highlight": {"css_class": "highlight", "guess_lang": False, "use_pygments": True},
+}
+
+
+@dataclass(frozen=True)
+class Media:
+    """A local file packaged into the deck under a content-hashed name."""
+
+    name: str
+    source: Path
+
+
+@dataclass(frozen=True)
+class RenderedCard:
+    """A card with HTML fields, ready to become an Anki note."""
+
+    source: SourceCard
+    fields: tuple[str, str]  # (question HTML, answer HTML)
+    media: tuple[Media, ...]
+
+    @property
+    def card_id(self) -> str:
+        return self.source.card_id
+
+
+class Renderer:
+    """Renders cards with one configured Markdown instance (reused: building it is slow)."""
+
+    def __init__(self) -> None:
+        self._md = markdown.Markdown(extensions=MARKDOWN_EXTENSIONS, extension_configs=MARKDOWN_CONFIG)
+        self._media_names: dict[Path, str] = {}
+
+    def render(self, card: SourceCard) -> tuple[RenderedCard | None, list[Problem]]:
+        """Render one card; return it (or None) and the problems found."""
+        problems: list[Problem] = []
+        media: list[Media] = []
+        parts = []
+        for text, first_line in ((card.question, card.line), (card.answer, card.answer_line)):
+            for issue in mathtex.scan(text)[1]:
+                if issue.severity == "error":
+                    problems.append(Problem(card.shown_path, first_line + issue.offset, issue.message))
+            html_text = mathtex.finish_math(self._md.reset().convert(mathtex.separate_display_math(text)))
+            html_text = self._package_images(html_text, text, first_line, card, media, problems)
+            parts.append(html_text)
+        if card.note_type == "cloze" and not CLOZE_RE.search(parts[0]):
+            problems.append(Problem(card.shown_path, card.line,
+                                    "cloze card has no deletion: mark the hidden part as {{c1::...}}"))
+        if problems:
+            return None, problems
+        unique = tuple(sorted(set(media), key=lambda m: m.name))
+        return RenderedCard(card, (parts[0], parts[1]), unique), []
+
+    def _package_images(self, html_text: str, source: str, first_line: int, card: SourceCard,
+                        media: list[Media], problems: list[Problem]) -> str:
+        def replace(match: re.Match) -> str:
+            src = html.unescape(match.group(2))
+            if EXTERNAL_RE.match(src) or not src:
+                return match.group(0)
+            path = (card.path.parent / urllib.parse.unquote(src)).resolve()
+            if not path.is_file():
+                line = first_line + _line_offset(source, src)
+                problems.append(Problem(card.shown_path, line, f"image not found: {src}"))
+                return match.group(0)
+            name = self.media_name(path)
+            media.append(Media(name, path))
+            return match.group(1) + html.escape(name) + match.group(3)
+
+        return IMG_SRC_RE.sub(replace, html_text)
+
+    def media_name(self, path: Path) -> str:
+        """`<stem>-<hash>.<ext>`: two versions of an image never share a name in Anki."""
+        name = self._media_names.get(path)
+        if name is None:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+            stem = re.sub(r"[^A-Za-z0-9-]+", "-", path.stem).strip("-") or "image"
+            name = f"{stem}-{digest}{path.suffix.lower()}"
+            self._media_names[path] = name
+        return name
+
+
+def _line_offset(source: str, needle: str) -> int:
+    index = source.find(needle)
+    return source.count("\n", 0, index) if index >= 0 else 0

@@ -1,0 +1,55 @@
+"""YAML loading that keeps line numbers, for `path:line:` messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from .errors import Problem
+
+
+class LineDict(dict):
+    """A mapping loaded from YAML that remembers the line of each key."""
+
+    lines: dict[str, int]
+    line: int
+
+
+def _construct(node: yaml.Node, loader: yaml.SafeLoader) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        result = LineDict()
+        result.lines = {}
+        result.line = node.start_mark.line + 1
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            result[key] = _construct(value_node, loader)
+            result.lines[str(key)] = key_node.start_mark.line + 1
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(item, loader) for item in node.value]
+    return loader.construct_object(node, deep=True)
+
+
+def load_yaml(text: str, path: str, first_line: int = 1) -> tuple[Any, list[Problem]]:
+    """Parse YAML text; return (data, problems). Lines count from `first_line`."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, []
+        return _construct(node, loader), []
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = first_line + (mark.line if mark else 0)
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        return None, [Problem(path, line, f"invalid YAML: {reason}")]
+    finally:
+        loader.dispose()
+
+
+def line_of(data: Any, key: str, first_line: int = 1) -> int:
+    """The line of `key` in a mapping from load_yaml (or of the mapping itself)."""
+    if isinstance(data, LineDict):
+        return first_line - 1 + data.lines.get(key, data.line)
+    return first_line
