@@ -32,6 +32,7 @@ class DeckBuild:
     config: DeckConfig
     cards: list[RenderedCard] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    seconds: float = 0.0  # time spent parsing and rendering
 
 
 @dataclass
@@ -143,7 +144,9 @@ class Project:
         prepared = []
         problems: list[Problem] = []
         for deck in decks:
+            started = time.perf_counter()
             build, found = self.prepare(deck)
+            build.seconds = time.perf_counter() - started
             problems += found
             prepared.append(build)
         problems += self._guid_collisions(prepared)
@@ -214,7 +217,7 @@ class Project:
             _atomic_write(deck.lock_path, new_text)
         card_count = sum(self._cards_of(n) for n in notes if not n.suspended)
         return DeckResult(deck, output, card_count, sum(1 for n in notes if not n.suspended), len(media),
-                          time.perf_counter() - started, up_to_date, changes)
+                          build.seconds + time.perf_counter() - started, up_to_date, changes)
 
     def _tombstones(self, deck: DeckConfig, ledger: Ledger) -> list[NoteSpec]:
         """Deleted cards are re-shipped marked, so one search in Anki finds them all."""

@@ -1,0 +1,229 @@
+"""Regenerate the figures of the Deep Learning Interview Questions deck.
+
+Usage (from the project root, with matplotlib and numpy installed)::
+
+    python scripts/make_figures.py
+
+The script takes no arguments. It writes these PNG files into
+``cards/deep-learning/img/`` (next to the card files that reference them):
+
+- ``activations.png``: sigmoid, tanh, ReLU and Leaky ReLU on [-4, 4] (2x2 grid).
+- ``fitting-curves.png``: training vs validation loss over epochs for
+  underfitting, a good fit and overfitting (illustrative synthetic curves).
+- ``lr-schedules.png``: learning rate vs step for step decay, exponential
+  decay and cosine decay with linear warm-up.
+- ``conv-padding-stride.png``: a 5x5 input with one ring of zero padding, a
+  highlighted 3x3 kernel window, and the output sizes for stride 1 (5x5) and
+  stride 2 (3x3).
+
+The figures must be readable on Anki's white day-mode card and on the dark
+(#2f2f31) night-mode card, so they use a transparent background, mid-grey
+text/axes/grid and mid-tone saturated line colours. Output is deterministic:
+the Agg backend, a fixed SVG hash salt and PNG metadata without the
+"Software" entry make reruns produce byte-identical files.
+"""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+
+OUT_DIR = Path(__file__).resolve().parent.parent / "cards" / "deep-learning" / "img"
+
+GREY = "#8a8a8a"
+# Mid-tone saturated colours: visible on white and on #2f2f31.
+BLUE = "#2f8fe0"
+ORANGE = "#f08a24"
+GREEN = "#2fb36b"
+PINK = "#e0457b"
+PURPLE = "#9a6ae0"
+
+DPI = 100
+WIDTH = 6.4  # inches -> 640 px at DPI 100
+
+plt.rcParams.update(
+    {
+        "svg.hashsalt": "cardsmith-deep-learning",
+        "font.size": 10,
+        "text.color": GREY,
+        "axes.edgecolor": GREY,
+        "axes.labelcolor": GREY,
+        "axes.titlecolor": GREY,
+        "axes.facecolor": "none",
+        "figure.facecolor": "none",
+        "xtick.color": GREY,
+        "ytick.color": GREY,
+        "grid.color": GREY,
+        "grid.alpha": 0.35,
+        "grid.linewidth": 0.6,
+        "legend.frameon": False,
+        "legend.labelcolor": GREY,
+        "lines.linewidth": 2.2,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+    }
+)
+
+
+def save(fig, name):
+    """Save ``fig`` as a transparent, metadata-free PNG and close it."""
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    fig.savefig(
+        OUT_DIR / name,
+        dpi=DPI,
+        transparent=True,
+        metadata={"Software": None},
+    )
+    plt.close(fig)
+
+
+def activations():
+    x = np.linspace(-4, 4, 401)
+    curves = [
+        ("Sigmoid  $1/(1+e^{-x})$", 1 / (1 + np.exp(-x)), BLUE),
+        ("Tanh  $\\tanh(x)$", np.tanh(x), ORANGE),
+        ("ReLU  $\\max(0, x)$", np.maximum(0, x), GREEN),
+        ("Leaky ReLU  $\\max(0.1x, x)$", np.where(x > 0, x, 0.1 * x), PINK),
+    ]
+    fig, axes = plt.subplots(2, 2, figsize=(WIDTH, 4.4), sharex=True)
+    for ax, (title, y, colour) in zip(axes.flat, curves):
+        ax.axhline(0, color=GREY, linewidth=0.8)
+        ax.axvline(0, color=GREY, linewidth=0.8)
+        ax.plot(x, y, color=colour)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlim(-4, 4)
+        ax.grid(True)
+    for ax in axes[1]:
+        ax.set_xlabel("x")
+    fig.tight_layout()
+    save(fig, "activations.png")
+
+
+def fitting_curves():
+    epochs = np.arange(1, 51)
+    t = epochs / 50
+    cases = [
+        ("Underfitting", 0.80 + 0.25 * np.exp(-8 * t), 0.85 + 0.25 * np.exp(-8 * t)),
+        ("Good fit", 0.15 + 0.9 * np.exp(-6 * t), 0.22 + 0.9 * np.exp(-6 * t)),
+        (
+            "Overfitting",
+            0.02 + 1.0 * np.exp(-7 * t),
+            0.30 + 0.9 * np.exp(-9 * t) + 0.9 * np.clip(t - 0.3, 0, None) ** 1.5,
+        ),
+    ]
+    fig, axes = plt.subplots(1, 3, figsize=(WIDTH, 2.9), sharey=True)
+    for ax, (title, train, val) in zip(axes, cases):
+        ax.plot(epochs, train, color=BLUE, label="training")
+        ax.plot(epochs, val, color=ORANGE, label="validation")
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.set_ylim(0, 1.3)
+        ax.set_xticks([0, 25, 50])
+        ax.grid(True)
+    axes[0].set_ylabel("loss")
+    best = int(np.argmin(cases[2][2]))
+    axes[2].axvline(epochs[best], color=GREY, linestyle="--", linewidth=1)
+    axes[2].text(epochs[best] + 1.5, 1.17, "early stop", fontsize=8)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=2, bbox_to_anchor=(0.5, 1.0))
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    save(fig, "fitting-curves.png")
+
+
+def lr_schedules():
+    steps = np.arange(0, 1001)
+    lr0 = 0.1
+    step_decay = lr0 * 0.5 ** np.minimum(steps // 250, 3)
+    exp_decay = lr0 * np.exp(-steps / 300)
+    warmup = 100
+    cosine = np.where(
+        steps < warmup,
+        lr0 * steps / warmup,
+        0.5 * lr0 * (1 + np.cos(np.pi * (steps - warmup) / (steps[-1] - warmup))),
+    )
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.6))
+    ax.plot(steps, step_decay, color=BLUE, label="step decay (x0.5 every 250 steps)")
+    ax.plot(steps, exp_decay, color=ORANGE, label="exponential decay")
+    ax.plot(steps, cosine, color=GREEN, label="linear warm-up + cosine decay")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("learning rate")
+    ax.set_xlim(0, 1000)
+    ax.set_ylim(0, 0.135)
+    ax.grid(True)
+    ax.legend(loc="upper right", fontsize=9, ncol=1)
+    fig.tight_layout()
+    save(fig, "lr-schedules.png")
+
+
+def _grid(ax, x0, y0, n, fill=None, edge=GREY, labels=None):
+    """Draw an n x n grid of unit squares with lower-left corner (x0, y0)."""
+    for i in range(n):
+        for j in range(n):
+            face = fill(i, j) if fill else "none"
+            ax.add_patch(
+                Rectangle((x0 + j, y0 + n - 1 - i), 1, 1, facecolor=face,
+                          edgecolor=edge, linewidth=0.8)
+            )
+            if labels is not None:
+                text = labels(i, j)
+                if text:
+                    ax.text(x0 + j + 0.5, y0 + n - 1 - i + 0.5, text,
+                            ha="center", va="center", fontsize=8, color=GREY)
+
+
+def conv_padding_stride():
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.3))
+    ax.set_aspect("equal")
+    ax.axis("off")
+
+    # Input: 5x5 with one ring of zero padding -> 7x7 cells.
+    def pad_fill(i, j):
+        inside = 1 <= i <= 5 and 1 <= j <= 5
+        return (0.18, 0.56, 0.88, 0.30) if inside else "none"
+
+    def pad_label(i, j):
+        inside = 1 <= i <= 5 and 1 <= j <= 5
+        return "" if inside else "0"
+
+    _grid(ax, 0, 0, 7, fill=pad_fill, labels=pad_label)
+    # 3x3 kernel window at the top-left corner (covers padding).
+    ax.add_patch(Rectangle((0, 4), 3, 3, facecolor="none", edgecolor=ORANGE, linewidth=3))
+    # Where the window goes next with stride 2.
+    ax.add_patch(Rectangle((2, 4), 3, 3, facecolor="none", edgecolor=PINK,
+                           linewidth=2, linestyle="--"))
+    ax.text(3.5, -0.7, "input 5x5, padding p=1\nkernel k=3 (orange);\nnext window at stride 2 (dashed)",
+            ha="center", va="top", fontsize=8.5)
+
+    # Output for stride 1: 5x5.
+    x1 = 9.5
+    _grid(ax, x1, 1, 5, fill=lambda i, j: (0.94, 0.54, 0.14, 0.75) if (i, j) == (0, 0) else "none")
+    ax.text(x1 + 2.5, -0.7, "stride 1\noutput 5x5", ha="center", va="top", fontsize=8.5)
+
+    # Output for stride 2: 3x3.
+    x2 = 16.5
+    _grid(ax, x2, 2, 3, fill=lambda i, j: (0.94, 0.54, 0.14, 0.75) if (i, j) == (0, 0) else
+          ((0.88, 0.27, 0.48, 0.6) if (i, j) == (0, 1) else "none"))
+    ax.text(x2 + 1.5, -0.7, "stride 2\noutput 3x3", ha="center", va="top", fontsize=8.5)
+
+    ax.text(10.25, 7.4, r"out $= \lfloor (n + 2p - k)/s \rfloor + 1$", ha="center",
+            va="bottom", fontsize=10)
+    ax.set_xlim(-0.2, 19.7)
+    ax.set_ylim(-2.6, 8.3)
+    fig.tight_layout(pad=0.2)
+    save(fig, "conv-padding-stride.png")
+
+
+def main():
+    activations()
+    fitting_curves()
+    lr_schedules()
+    conv_padding_stride()
+
+
+if __name__ == "__main__":
+    main()
