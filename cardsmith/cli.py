@@ -60,3 +60,19 @@ def build(root: Path, out: Path | None, frozen: bool, report_path: Path | None, 
                 click.echo("  " + line)
     if report_path:
         report_path.write_text(json.dumps([r.report() for r in results], indent=2) + "\n", encoding="utf-8")
+
+
+@main.command()
+@ROOT_OPTION
+def ids(root: Path) -> None:
+    """Write an id under every card that has none (nothing else in the files changes)."""
+    from .ids import add_missing_ids
+
+    try:
+        added = add_missing_ids(Project(root))
+    except BuildError as error:
+        fail(error)
+        return
+    for item in added:
+        click.echo(str(item))
+    click.echo(f"{len(added)} id{'s' if len(added) != 1 else ''} added.")

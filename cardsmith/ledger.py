@@ -74,9 +74,11 @@ class Ledger:
         times = [e["mod"] for table in (self.cards, self.deleted, self.notetypes) for e in table.values()]
         return max(times, default=0)
 
-    def update(self, entries: list[Entry], notetype_hashes: dict[str, str], now: int) -> tuple["Ledger", Changes]:
+    def update(self, entries: list[Entry], notetype_hashes: dict[str, tuple[str, dict]], now: int) -> tuple["Ledger", Changes]:
         """The ledger after this build, and what changed. The old ledger is left as it was."""
-        clock = max(now, self.latest() + 1)
+        # Strictly after every earlier release, and after `now` (an edit a learner makes in Anki
+        # in the same second as the build must not count as newer than this release).
+        clock = max(now, self.latest()) + 1
         changes = Changes()
         result = Ledger()
         for entry in entries:
@@ -112,11 +114,11 @@ class Ledger:
             if card_id not in present:
                 changes.deleted.append(card_id)
                 result.deleted[card_id] = {"guid": old["guid"], "type": old.get("type", "basic"), "mod": clock}
-        for key, digest in sorted(notetype_hashes.items()):
+        for key, (digest, schema) in sorted(notetype_hashes.items()):
             old = self.notetypes.get(key)
             if old and old["hash"] == digest:
                 result.notetypes[key] = old
             else:
-                result.notetypes[key] = {"hash": digest, "mod": clock}
+                result.notetypes[key] = {"hash": digest, "mod": clock, "schema": schema}
                 changes.notetypes_changed.append(key)
         return result, changes

@@ -44,6 +44,11 @@ class NoteType:
         data = [self.model_id, self.name, self.kind, self.fields, self.templates, self.css]
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
+    def schema(self) -> dict:
+        """What Anki treats as the note type's schema: its fields and templates (ids and names)."""
+        return {"fields": [[f["id"], f["name"]] for f in self.fields],
+                "templates": [[t["id"], t["name"]] for t in self.templates]}
+
     def to_model(self) -> genanki.Model:
         return genanki.Model(
             self.model_id, self.name,

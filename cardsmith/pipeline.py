@@ -185,7 +185,11 @@ class Project:
                 [card.note_type, rendered.fields, sorted(card.tags)], ensure_ascii=False).encode()).hexdigest()[:16]
             entries.append(Entry(card.card_id, self.guid(deck, card), digest,
                                  self.subdeck_of(deck, card.path, card), card.note_type))
-        notetype_hashes = {key: self.notetypes[key].content_hash() for key in used_types}
+        notetype_hashes = {key: (self.notetypes[key].content_hash(), self.notetypes[key].schema())
+                           for key in used_types}
+        refused = self._schema_changes(ledger, build.cards, used_types)
+        if refused:
+            raise BuildError(refused)
         new_ledger, changes = ledger.update(entries, notetype_hashes, build_time())
         lock_shown = self.shown(deck.lock_path)
         if frozen and (changes.any or not deck.lock_path.exists()):
@@ -197,7 +201,9 @@ class Project:
         for rendered, entry in zip(build.cards, entries):
             record = new_ledger.cards[entry.card_id]
             tags = rendered.source.tags + ((MOVED_TAG,) if record.get("moved_from") else ())
-            notes.append(NoteSpec(entry.guid, entry.note_type, rendered.fields, tags, entry.subdeck, record["mod"]))
+            padding = ("",) * (len(self.notetypes[entry.note_type].fields) - len(rendered.fields))
+            notes.append(NoteSpec(entry.guid, entry.note_type, rendered.fields + padding, tags, entry.subdeck,
+                                  record["mod"]))
             media.update({m.name: m.source for m in rendered.media})
         notes += self._tombstones(deck, new_ledger)
         notetypes_needed = sorted({n.notetype for n in notes})
@@ -218,6 +224,33 @@ class Project:
         card_count = sum(self._cards_of(n) for n in notes if not n.suspended)
         return DeckResult(deck, output, card_count, sum(1 for n in notes if not n.suspended), len(media),
                           build.seconds + time.perf_counter() - started, up_to_date, changes)
+
+    def _schema_changes(self, ledger: Ledger, cards: list[RenderedCard], used_types: list[str]) -> list[Problem]:
+        """Changes Anki cannot apply to notes it already has: refused, with what to do instead."""
+        problems = []
+        for key in used_types:
+            old = ledger.notetypes.get(key, {}).get("schema")
+            new = self.notetypes[key].schema()
+            if old and old != new:
+                before = ", ".join(name for _, name in old["fields"] + old["templates"])
+                after = ", ".join(name for _, name in new["fields"] + new["templates"])
+                problems.append(Problem(
+                    f"templates/{key}/notetype.yaml", 1,
+                    f"the fields or card templates of note type '{self.notetypes[key].name}' changed since the "
+                    f"last release ({before} -> {after}). Anki cannot update existing notes across that change: "
+                    "it would add a copy of the note type and report every note as conflicting. Keep a released "
+                    "note type's fields and templates (their HTML and CSS may change freely); for another layout "
+                    "add a new note type (a new folder in templates/ with new fixed ids) for new cards"))
+        for rendered in cards:
+            card = rendered.source
+            old = ledger.cards.get(card.card_id)
+            if old and old.get("type", card.note_type) != card.note_type:
+                problems.append(Problem(
+                    card.shown_path, card.id_line,
+                    f"card '{card.card_id}' was released as a '{old['type']}' note and Anki will not turn an "
+                    f"existing note into a '{card.note_type}' note; keep the type, or give the card a new id "
+                    "(the old note is then shipped as deleted)"))
+        return problems
 
     def _tombstones(self, deck: DeckConfig, ledger: Ledger) -> list[NoteSpec]:
         """Deleted cards are re-shipped marked, so one search in Anki finds them all."""

@@ -1,0 +1,5 @@
+"""`python -m cardsmith` is the `cardsmith` command."""
+
+from cardsmith.cli import main
+
+main()
