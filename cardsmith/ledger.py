@@ -76,9 +76,9 @@ class Ledger:
 
     def update(self, entries: list[Entry], notetype_hashes: dict[str, tuple[str, dict]], now: int) -> tuple["Ledger", Changes]:
         """The ledger after this build, and what changed. The old ledger is left as it was."""
-        # Strictly after every earlier release, and after `now` (an edit a learner makes in Anki
-        # in the same second as the build must not count as newer than this release).
-        clock = max(now, self.latest()) + 1
+        # Strictly after every earlier release, and never in the future: a learner's edit made
+        # after this build must stay newer than it.
+        clock = max(now, self.latest() + 1)
         changes = Changes()
         result = Ledger()
         for entry in entries:

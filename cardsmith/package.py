@@ -34,7 +34,6 @@ class NoteSpec:
     tags: tuple[str, ...]
     deck: str      # full deck name
     mod: int
-    suspended: bool = False
 
 
 def deck_id_for(root_id: int, root_name: str, name: str) -> int:
@@ -113,9 +112,6 @@ def _write_collection(db_path: Path, root_id: int, root_name: str, description: 
             for position, spec in enumerate(notes):
                 note = genanki.Note(models[spec.notetype], list(spec.fields), tags=list(spec.tags),
                                     guid=spec.guid, due=position)
-                if spec.suspended:
-                    for card in note.cards:
-                        card.suspend = True
                 note.write_to_db(cursor, spec.mod, decks[spec.deck].deck_id, ids)
         conn.commit()
     finally:

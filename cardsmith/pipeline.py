@@ -221,8 +221,8 @@ class Project:
         new_text = new_ledger.dumps()
         if not deck.lock_path.exists() or deck.lock_path.read_text(encoding="utf-8") != new_text:
             _atomic_write(deck.lock_path, new_text)
-        card_count = sum(self._cards_of(n) for n in notes if not n.suspended)
-        return DeckResult(deck, output, card_count, sum(1 for n in notes if not n.suspended), len(media),
+        live = notes[:len(build.cards)]  # the rest are tombstones of deleted cards
+        return DeckResult(deck, output, sum(self._cards_of(n) for n in live), len(live), len(media),
                           build.seconds + time.perf_counter() - started, up_to_date, changes)
 
     def _schema_changes(self, ledger: Ledger, cards: list[RenderedCard], used_types: list[str]) -> list[Problem]:
@@ -266,7 +266,7 @@ class Project:
             if len(fields) > 1 and self.notetypes[notetype].kind != "cloze":
                 fields[1] = message
             notes.append(NoteSpec(record["guid"], notetype, tuple(fields), (DELETED_TAG,),
-                                  f"{deck.name}::{DELETED_SUBDECK}", record["mod"], suspended=True))
+                                  f"{deck.name}::{DELETED_SUBDECK}", record["mod"]))
         return notes
 
     def _cards_of(self, note: NoteSpec) -> int:
@@ -282,8 +282,8 @@ class Project:
         digest.update(json.dumps([__version__, deck.name, deck.deck_id, deck.description, used, notetype_mods,
                                   sorted(media)]).encode())
         for note in notes:
-            digest.update(json.dumps([note.guid, note.notetype, note.fields, note.tags, note.deck, note.mod,
-                                      note.suspended]).encode())
+            digest.update(json.dumps([note.guid, note.notetype, note.fields, note.tags, note.deck,
+                                      note.mod]).encode())
         return digest.hexdigest()
 
 
