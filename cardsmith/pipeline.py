@@ -8,6 +8,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import genanki
 
@@ -111,8 +112,9 @@ class Project:
             return f"{deck.name}::{(title or path.stem).capitalize()}"
         return deck.name
 
-    def prepare(self, deck: DeckConfig) -> tuple[DeckBuild, list[Problem]]:
-        """Parse and render one deck; collect every problem."""
+    def prepare(self, deck: DeckConfig, progress: Callable[[int], None] | None = None
+                ) -> tuple[DeckBuild, list[Problem]]:
+        """Parse and render one deck; collect every problem; call `progress(1)` after each file."""
         problems: list[Problem] = []
         build = DeckBuild(deck, files=self.deck_files(deck))
         if not build.files:
@@ -121,6 +123,8 @@ class Project:
         for path in build.files:
             parsed = parse_file(path, self.shown(path))
             problems += parsed.problems
+            if progress:
+                progress(1)
             for card in parsed.cards:
                 if card.note_type not in self.notetypes:
                     known = ", ".join(sorted(self.notetypes))
@@ -138,14 +142,15 @@ class Project:
                     build.cards.append(rendered)
         return build, problems
 
-    def build(self, out_dir: Path, frozen: bool = False, only: list[str] | None = None) -> list[DeckResult]:
+    def build(self, out_dir: Path, frozen: bool = False, only: list[str] | None = None,
+              progress: Callable[[int], None] | None = None) -> list[DeckResult]:
         """Build every deck (or those named in `only`); raise BuildError on any problem."""
         decks = [d for d in self.decks if not only or d.slug in only or d.name in only]
         prepared = []
         problems: list[Problem] = []
         for deck in decks:
             started = time.perf_counter()
-            build, found = self.prepare(deck)
+            build, found = self.prepare(deck, progress)
             build.seconds = time.perf_counter() - started
             problems += found
             prepared.append(build)
@@ -161,6 +166,14 @@ class Project:
 
     def _guid_collisions(self, builds: list[DeckBuild]) -> list[Problem]:
         problems = []
+        taken: dict[Path, DeckConfig] = {}
+        for build in builds:
+            for path in build.files:
+                other = taken.setdefault(path, build.config)
+                if other is not build.config:
+                    problems.append(Problem(self.shown(build.config.path), 1,
+                                            f"{self.shown(path)} is also taken by {self.shown(other.path)}; "
+                                            "a card file belongs to one deck"))
         owners: dict[str, tuple[DeckBuild, SourceCard]] = {}
         for build in builds:
             for rendered in build.cards:

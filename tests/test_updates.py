@@ -187,3 +187,24 @@ def test_same_sources_give_byte_identical_packages(project, tmp_path):
         digests.add(_sha(copy / "dist/test.apkg"))
         time.sleep(1.1 if n == 0 else 0)  # and a different wall clock
     assert len(digests) == 1
+
+
+def test_cards_that_would_be_the_same_note_across_decks_fail(project):
+    project.write({
+        "decks/other.yaml": "name: Other\nid: 1987654321\ncards: [other/*.md]\n",
+        "cards/test/a.md": "## A?\n<!-- id: a; guid: SameGuid01 -->\n\nA.\n",
+        "cards/other/b.md": "## B?\n<!-- id: b; guid: SameGuid01 -->\n\nB.\n",
+    })
+    result = project.run("build")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == (
+        "cards/test/a.md:2: card 'a' would be the same Anki note as 'b' at cards/other/b.md:2")
+
+
+def test_a_card_file_belongs_to_one_deck(project):
+    project.write({"decks/other.yaml": "name: Other\nid: 1987654321\ncards: [test/*.md]\n",
+                   "cards/test/a.md": THREE})
+    result = project.run("build")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == (
+        "decks/test.yaml:1: cards/test/a.md is also taken by decks/other.yaml; a card file belongs to one deck")
