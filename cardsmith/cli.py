@@ -76,3 +76,58 @@ def ids(root: Path) -> None:
     for item in added:
         click.echo(str(item))
     click.echo(f"{len(added)} id{'s' if len(added) != 1 else ''} added.")
+
+
+@main.command()
+@ROOT_OPTION
+@click.option("--format", "fmt", type=click.Choice(["csv", "tsv", "markdown"]), required=True,
+              help="csv/tsv: Anki's text-import format (same GUIDs as the .apkg); markdown: a readable handout.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder [default: ROOT/dist].")
+@click.argument("decks", nargs=-1)
+def export(root: Path, fmt: str, out: Path | None, decks: tuple[str, ...]) -> None:
+    """Export every deck (or the DECKS named) as a text-import file or a Markdown handout."""
+    from .export import export_decks
+
+    try:
+        results = export_decks(Project(root), fmt, out or root / "dist", only=list(decks) or None)
+    except BuildError as error:
+        fail(error)
+        return
+    for result in results:
+        click.echo(result.summary(root))
+
+
+@main.command("import")
+@ROOT_OPTION
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for the card files, e.g. cards/<name>/ (its name becomes decks/<name>.yaml).")
+@click.argument("package", type=click.Path(dir_okay=False, path_type=Path))
+def import_package(root: Path, out: Path, package: Path) -> None:
+    """Convert an Anki package (.apkg) into card files, keeping every note's GUID."""
+    from .importer import import_apkg
+
+    try:
+        result = import_apkg(package, out, root)
+    except BuildError as error:
+        fail(error)
+        return
+    for line in result.lines(root):
+        click.echo(line)
+
+
+@main.command()
+@click.option("--name", default=None, help="The deck name shown in Anki [default: from DIR's name].")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def init(directory: Path, name: str | None) -> None:
+    """Create a new deck project in DIRECTORY: cards, deck file, templates, Makefile, CI workflow."""
+    from .scaffold import create_project
+
+    try:
+        written = create_project(directory, name)
+    except BuildError as error:
+        fail(error)
+        return
+    for path in written:
+        click.echo(f"created {path}")
+    click.echo(f"Next: cd {directory} && make build")

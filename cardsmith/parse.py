@@ -170,6 +170,11 @@ def _front_matter(lines: list[str], shown: str, problems: list[Problem]) -> tupl
 
 def _parse_comment(text: str, line: int, shown: str, problems: list[Problem]) -> dict[str, str]:
     values: dict[str, str] = {}
+    # An Anki GUID may hold ';': `guid:` runs to the end of the comment.
+    guid = re.search(r"(?:^|;)\s*guid:(.*)$", text)
+    if guid:
+        values["guid"] = guid.group(1).strip()
+        text = text[:guid.start()]
     for part in text.split(";"):
         if not part.strip():
             continue
@@ -231,9 +236,10 @@ def _parse_card(chunk: list[str], line_no: int, path: Path, shown: str, file_tag
     note_type = meta.get("type") or file_type
     if not question:
         problems.append(Problem(shown, line_no, "empty question"))
-    if not answer and note_type != "cloze":
+    cloze = note_type == "cloze" or note_type.endswith("-cloze")  # imported cloze types: anki-…-cloze
+    if not answer and not cloze:
         problems.append(Problem(shown, answer_line, "empty answer"))
-    if not question or (not answer and note_type != "cloze"):
+    if not question or (not answer and not cloze):
         return None
     # Skip leading blank lines so answer_line points at the first line of the answer.
     while answer_line - body_start < len(body) and not body[answer_line - body_start].strip():

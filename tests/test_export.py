@@ -1,0 +1,98 @@
+"""Issue 7: `cardsmith export`: Anki text-import files that match the .apkg, and a Markdown handout."""
+
+from __future__ import annotations
+
+from anki.collection import ImportCsvRequest
+
+from cardsmith.export import reveal_cloze
+from conftest import import_apkg
+from test_pipeline import CARDS, write_sample
+
+
+def import_text(col, path):
+    """Import a text file as Anki's File > Import does, with the options its headers set."""
+    metadata = col.get_csv_metadata(str(path), None)
+    return col.import_csv(ImportCsvRequest(path=str(path), metadata=metadata)).log
+
+
+def snapshot(col) -> dict:
+    """Every note by GUID: note type id, fields, tags and the decks of its cards."""
+    result = {}
+    for nid in col.find_notes(""):
+        note = col.get_note(nid)
+        decks = sorted({col.decks.name(col.get_card(c).did) for c in note.card_ids()})
+        result[note.guid] = (note.mid, list(note.fields), sorted(note.tags), decks)
+    return result
+
+
+def test_csv_and_tsv_match_the_apkg_and_update_in_place(project, collection, tmp_path):
+    from anki.collection import Collection
+
+    write_sample(project)
+    project.build()
+    for fmt in ("csv", "tsv"):
+        result = project.run("export", "--format", fmt)
+        assert result.exit_code == 0, result.output
+        assert f"Test Deck: 4 notes -> dist/test.{fmt}" in result.output
+        assert "media in dist/test-media" in result.output
+    text = (project.dist / "test.csv").read_text()
+    assert text.startswith("#separator:comma\n#html:true\n#guid column:1\n#notetype column:2\n#deck column:3\n"
+                           "#tags column:6\n")
+    assert (project.dist / "test.tsv").read_text().startswith("#separator:tab\n")
+
+    import_apkg(collection, project.dist / "test.apkg")
+    expected = snapshot(collection)
+    assert len(expected) == 4
+    for fmt in ("csv", "tsv"):
+        # A collection that has the note types (from an earlier .apkg) but not the notes.
+        (tmp_path / fmt).mkdir()
+        col = Collection(str(tmp_path / fmt / "collection.anki2"))
+        import_apkg(col, project.dist / "test.apkg")
+        col.remove_notes(col.find_notes(""))
+        log = import_text(col, project.dist / f"test.{fmt}")
+        assert len(log.new) == 4 and not log.missing_notetype
+        assert snapshot(col) == expected
+        col.close()
+
+    # Importing the text file over the .apkg import changes nothing ...
+    log = import_text(collection, project.dist / "test.csv")
+    assert len(log.duplicate) == 4 and not log.new and not log.updated
+    # ... and an edited card updates the same note in place.
+    ids_before = {collection.get_note(n).guid: n for n in collection.find_notes("")}
+    write_sample(project, CARDS.replace("What is the derivative of", "What is the first derivative of"))
+    project.build()
+    project.run("export", "--format", "csv")
+    log = import_text(collection, project.dist / "test.csv")
+    assert len(log.updated) == 1 and not log.new
+    assert {collection.get_note(n).guid: n for n in collection.find_notes("")} == ids_before
+    assert any("first derivative" in v[1][0] for v in snapshot(collection).values())
+
+
+def test_text_import_needs_the_note_types(project, collection):
+    write_sample(project)
+    project.run("export", "--format", "csv")
+    log = import_text(collection, project.dist / "test.csv")
+    assert len(log.missing_notetype) == 4 and not log.new
+
+
+def test_markdown_handout_keeps_math_and_images(project):
+    write_sample(project)
+    result = project.run("export", "--format", "markdown", "--out", str(project.root / "handout"))
+    assert result.exit_code == 0, result.output
+    text = (project.root / "handout/test.md").read_text()
+    assert text.startswith("# Test Deck\n\n## Basics\n\n### What is the derivative of $\\sigma(x)$ when $x_1 < x_2$")
+    assert "$$\n\\frac{\\partial L}{\\partial w}" in text
+    assert "### Softmax is **$\\frac{e^{z_i}}{\\sum_j e^{z_{j}}}$**." in text
+    assert "![a plot](../cards/test/img/dot.png)" in text
+    assert "<!--" not in text
+
+
+def test_reveal_cloze():
+    assert reveal_cloze("A {{c1::b::hint}} and {{c2::$x^{y}$}}.") == "A **b** and **$x^{y}$**."
+
+
+def test_export_errors(project):
+    project.write({"cards/test/a.md": "## Q?\n<!-- id: q -->\n\n$x\n"})
+    result = project.run("export", "--format", "csv")
+    assert result.exit_code == 1
+    assert "cards/test/a.md:4: unclosed inline math" in result.output
