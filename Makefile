@@ -29,5 +29,10 @@ test: $(VENV)/.installed-test
 ids: $(VENV)/.installed
 	$(CARDSMITH) ids
 
+# The performance benchmark against the genanki floor (issue 6); writes bench/measured.md. Not in CI.
+.PHONY: bench
+bench: $(VENV)/.installed
+	$(BIN)/python -m bench.run $(BENCH_FLAGS)
+
 clean:
 	rm -rf dist .venv .pytest_cache

@@ -42,12 +42,13 @@ def main(ctx: click.Context) -> None:
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write what changed per deck (new, changed, deleted, moved) as JSON to this file.")
 @click.option("-v", "--verbose", is_flag=True, help="Explain what was done.")
+@click.option("--no-cache", is_flag=True, help="Render every card afresh; neither read nor write the render cache.")
 @click.argument("decks", nargs=-1)
 def build(root: Path, out: Path | None, frozen: bool, report_path: Path | None, verbose: bool,
-          decks: tuple[str, ...]) -> None:
+          no_cache: bool, decks: tuple[str, ...]) -> None:
     """Build every deck in decks/ (or the DECKS named) into .apkg files."""
     try:
-        project = Project(root)
+        project = Project(root, cache=not no_cache)
         results = project.build(out or root / "dist", frozen=frozen, only=list(decks) or None)
     except BuildError as error:
         fail(error)

@@ -13,6 +13,7 @@ from typing import Callable
 import genanki
 
 from . import __version__
+from .cache import RenderCache, default_dir, file_progress, render_cards
 from .config import DeckConfig, load_decks
 from .errors import BuildError, Problem, display_path
 from .ledger import Changes, Entry, Ledger, build_time
@@ -86,11 +87,12 @@ class DeckResult:
 class Project:
     """A cardsmith project folder: decks/, cards/, templates/."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, cache: bool = True):
         self.root = root
         self.decks = load_decks(root)
         self.notetypes = load_notetypes(root)
         self.renderer = Renderer()
+        self.cache = RenderCache(default_dir(root)) if cache else None
 
     def shown(self, path: Path) -> str:
         return display_path(path, self.root)
@@ -120,11 +122,11 @@ class Project:
         if not build.files:
             problems.append(Problem(self.shown(deck.path), 1, f"'cards' patterns match no files under cards/"))
         seen: dict[str, SourceCard] = {}
+        pending: list[tuple[int, SourceCard]] = []  # (where its render problems go, card)
+        ends: list[int] = []  # cards pending up to each file, for progress
         for path in build.files:
             parsed = parse_file(path, self.shown(path))
             problems += parsed.problems
-            if progress:
-                progress(1)
             for card in parsed.cards:
                 if card.note_type not in self.notetypes:
                     known = ", ".join(sorted(self.notetypes))
@@ -136,10 +138,13 @@ class Project:
                     problems.append(Problem(card.shown_path, card.id_line,
                                             f"duplicate id '{card.card_id}' (first used at {other.shown_path}:{other.id_line})"))
                     continue
-                rendered, found = self.renderer.render(card)
-                problems += found
-                if rendered:
-                    build.cards.append(rendered)
+                pending.append((len(problems), card))
+            ends.append(len(pending))
+        results = render_cards(self.renderer, [card for _, card in pending], self.cache,
+                               file_progress(progress, ends))
+        for (at, _), (_, found) in reversed(list(zip(pending, results))):
+            problems[at:at] = found
+        build.cards = [rendered for rendered, _ in results if rendered]
         return build, problems
 
     def build(self, out_dir: Path, frozen: bool = False, only: list[str] | None = None,

@@ -1,0 +1,198 @@
+"""The render cache: card source + renderer configuration + versions -> rendered HTML fields.
+
+Entries are content-addressed (the key is a hash of everything the HTML depends on), so an entry
+can never be stale: a change to any input is a different key. Images are the one input read
+during rendering; their content-hashed media names are stored with the entry and checked
+against the files on every hit. Cards that miss are rendered, in parallel when there are many.
+Kept in SQLite under `.cache/cardsmith/` of the project (or $CARDSMITH_CACHE_DIR).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import sqlite3
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Callable, Iterable
+
+from . import __version__, render
+from .errors import Problem
+from .parse import SourceCard
+from .render import Media, RenderedCard, Renderer
+
+CACHE_ENV = "CARDSMITH_CACHE_DIR"
+JOBS_ENV = "CARDSMITH_JOBS"
+FORMAT = 1
+PARALLEL_MIN = 300  # cards to render before worker processes pay for themselves
+CHUNK = 64
+QUERY_BATCH = 900   # below SQLite's limit of host parameters
+DEPENDENCIES = ("Markdown", "pymdown-extensions", "Pygments")
+RENDER_CODE = ("render.py", "mathtex.py")  # the code that turns Markdown into the fields
+
+Result = tuple[RenderedCard | None, list[Problem]]
+_worker_renderer: Renderer | None = None
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of everything that shapes the HTML (monkeypatched by the tests)."""
+    found = {name: metadata.version(name) for name in DEPENDENCIES}
+    found["cardsmith"] = __version__
+    found["python"] = "%d.%d" % sys.version_info[:2]
+    return found
+
+
+def renderer_config() -> dict:
+    """The Markdown engine's configuration, as the renderer uses it."""
+    return {"extensions": render.MARKDOWN_EXTENSIONS, "config": render.MARKDOWN_CONFIG}
+
+
+def config_digest() -> str:
+    """Hash of every input shared by all cards: versions, configuration, the rendering code."""
+    digest = hashlib.sha256(json.dumps([FORMAT, package_versions(), renderer_config()], sort_keys=True).encode())
+    here = Path(__file__).parent
+    for name in RENDER_CODE:
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()
+
+
+def default_dir(root: Path) -> Path:
+    """$CARDSMITH_CACHE_DIR, or `.cache/cardsmith/` in the project folder."""
+    value = os.environ.get(CACHE_ENV, "").strip()
+    return Path(value) if value else root / ".cache" / "cardsmith"
+
+
+def jobs() -> int:
+    """Worker processes for rendering: $CARDSMITH_JOBS, or the cores this process may use."""
+    value = os.environ.get(JOBS_ENV, "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+class RenderCache:
+    """Rendered fields by content key, in one SQLite file (opened on first use)."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self._conn: sqlite3.Connection | None = None
+        self._base = hashlib.sha256(config_digest().encode())
+
+    def key(self, card: SourceCard) -> str:
+        """Everything the card's HTML depends on (its folder: images are relative to it).
+
+        NUL separates the parts: no card text (the parser refuses NUL) or path can hold one.
+        """
+        digest = self._base.copy()
+        digest.update("\0".join((card.note_type, str(card.path.parent), card.question, card.answer)).encode())
+        return digest.hexdigest()
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.directory / f"render-v{FORMAT}.sqlite", timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("CREATE TABLE IF NOT EXISTS fields (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            self._conn = conn
+        return self._conn
+
+    def get_many(self, keys: list[str]) -> dict[str, list]:
+        """The stored entries of those keys that are present."""
+        found: dict[str, list] = {}
+        conn = self._connect()
+        for start in range(0, len(keys), QUERY_BATCH):
+            batch = keys[start:start + QUERY_BATCH]
+            marks = ",".join("?" * len(batch))
+            for key, value in conn.execute(f"SELECT key, value FROM fields WHERE key IN ({marks})", batch):
+                found[key] = json.loads(value)
+        return found
+
+    def put_many(self, entries: dict[str, RenderedCard]) -> None:
+        """Store rendered cards under their keys."""
+        rows = [(key, json.dumps([list(r.fields), [[m.name, str(m.source)] for m in r.media]], ensure_ascii=False))
+                for key, r in entries.items()]
+        with self._connect() as conn:
+            conn.executemany("INSERT OR REPLACE INTO fields VALUES (?, ?)", rows)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _from_entry(card: SourceCard, entry: list, renderer: Renderer) -> RenderedCard | None:
+    """The cached card, or None if one of its images changed or vanished."""
+    media = []
+    for name, source in entry[1]:
+        path = Path(source)
+        if not path.is_file() or renderer.media_name(path) != name:
+            return None
+        media.append(Media(name, path))
+    return RenderedCard(card, (entry[0][0], entry[0][1]), tuple(media))
+
+
+def _render_in_worker(card: SourceCard) -> tuple[tuple[str, str] | None, tuple[Media, ...], list[Problem]]:
+    """Render one card in a worker process (the renderer is inherited through fork)."""
+    assert _worker_renderer is not None
+    rendered, problems = _worker_renderer.render(card)
+    return (rendered.fields, rendered.media, problems) if rendered else (None, (), problems)
+
+
+def _render_parallel(renderer: Renderer, cards: list[SourceCard], workers: int) -> Iterable[Result]:
+    global _worker_renderer
+    _worker_renderer = renderer
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for card, (fields, media, problems) in zip(cards, pool.imap(_render_in_worker, cards, chunksize=CHUNK)):
+                yield (RenderedCard(card, fields, media) if fields else None, problems)
+    finally:
+        _worker_renderer = None
+
+
+def file_progress(progress: Callable[[int], None] | None, ends: list[int]) -> Callable[[int], None] | None:
+    """Turn "the first N cards are done" into `progress(1)` per file; `ends[i]`: cards up to file i."""
+    if progress is None:
+        return None
+    reported = [0]
+
+    def update(finished: int) -> None:
+        while reported[0] < len(ends) and ends[reported[0]] <= finished:
+            reported[0] += 1
+            progress(1)
+    return update
+
+
+def render_cards(renderer: Renderer, cards: list[SourceCard], cache: RenderCache | None = None,
+                 done: Callable[[int], None] | None = None) -> list[Result]:
+    """Render cards in order, taking what the cache holds and storing the rest; `done(n)`: first n finished."""
+    results: list[Result | None] = [None] * len(cards)
+    keys = [cache.key(card) for card in cards] if cache else []
+    stored = cache.get_many(keys) if cache else {}
+    missing = []
+    for index, card in enumerate(cards):
+        entry = stored.get(keys[index]) if cache else None
+        rendered = _from_entry(card, entry, renderer) if entry else None
+        if rendered:
+            results[index] = (rendered, [])
+        else:
+            missing.append(index)
+    todo = [cards[i] for i in missing]
+    workers = min(jobs(), len(todo) // CHUNK + 1)
+    if len(todo) >= PARALLEL_MIN and workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        fresh: Iterable[Result] = _render_parallel(renderer, todo, workers)
+    else:
+        fresh = (renderer.render(card) for card in todo)
+    ends = missing[1:] + [len(cards)]
+    if done:
+        done(missing[0] if missing else len(cards))
+    for number, result in enumerate(fresh):
+        results[missing[number]] = result
+        if done:
+            done(ends[number])
+    if cache:
+        cache.put_many({keys[i]: r for i in missing if (r := results[i][0]) is not None})  # type: ignore[index]
+    return [r for r in results if r is not None]

@@ -1,0 +1,160 @@
+"""Issue 6: the render cache never serves a stale card; cached, uncached and parallel builds are identical."""
+
+from __future__ import annotations
+
+import markdown
+import pytest
+
+from cardsmith import cache, render
+
+PNG_A = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
+         b"\x00\x00\x00\x0cIDAT\x08\xd7c\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
+PNG_B = PNG_A + b"\x00"  # different bytes, so a different content-hashed media name
+
+CARDS = r"""
+## What is the derivative of $\sigma(x)$?
+<!-- id: sigmoid-derivative -->
+
+$\sigma(x)\,(1-\sigma(x))$, see ![plot](img/plot.png).
+
+## What does this code print?
+<!-- id: code-question -->
+
+```python
+print("hi")
+```
+
+---
+
+It prints `hi`.
+
+## Softmax is {{c1::$\frac{e^{z_i}}{\sum_j e^{z_j}}$}}.
+<!-- id: softmax-cloze; type: cloze -->
+"""
+
+
+@pytest.fixture
+def sample(project):
+    """The test project with a few cards and an image; the lock made by a first build."""
+    project.write({"cards/test/a.md": CARDS, "cards/test/img/plot.png": PNG_A})
+    project.build()
+    return project
+
+
+@pytest.fixture
+def renders(monkeypatch) -> list[str]:
+    """The ids of the cards the renderer actually renders (cache misses)."""
+    seen: list[str] = []
+    original = render.Renderer.render
+
+    def spy(self, card):
+        seen.append(card.card_id)
+        return original(self, card)
+
+    monkeypatch.setattr(render.Renderer, "render", spy)
+    return seen
+
+
+def cached_and_cold(project) -> tuple[bytes, bytes]:
+    """The package built with the cache, then the same build with no cache at all."""
+    project.build("--out", str(project.root / "with-cache"))
+    project.build("--no-cache", "--out", str(project.root / "cold"))
+    return ((project.root / "with-cache" / "test.apkg").read_bytes(),
+            (project.root / "cold" / "test.apkg").read_bytes())
+
+
+def collection_text(apkg: bytes) -> str:
+    """Every note's fields and the note types' templates, as one string (to look for a change)."""
+    import io
+    import sqlite3
+    import tempfile
+    import zipfile
+
+    with tempfile.NamedTemporaryFile(suffix=".anki2") as db:
+        db.write(zipfile.ZipFile(io.BytesIO(apkg)).read("collection.anki2"))
+        db.flush()
+        conn = sqlite3.connect(db.name)
+        text = "\n".join(row[0] for row in conn.execute("SELECT flds FROM notes"))
+        text += conn.execute("SELECT models FROM col").fetchone()[0]
+        conn.close()
+    return text
+
+
+def test_warm_cache_renders_nothing_and_matches_cold(sample, renders):
+    warm, cold = cached_and_cold(sample)
+    assert warm == cold
+    assert renders == ["sigmoid-derivative", "code-question", "softmax-cloze"]  # only the --no-cache build
+    assert (sample.root / ".cache" / "cardsmith").is_dir()
+
+
+def test_changed_card_is_rendered_again(sample, renders):
+    sample.write({"cards/test/a.md": CARDS.replace("see ![plot]", "changed, see ![plot]")})
+    warm, cold = cached_and_cold(sample)
+    assert warm == cold
+    assert "changed, see" in collection_text(warm)
+    assert renders[:1] == ["sigmoid-derivative"] and len(renders) == 4  # one miss, then the cold build
+
+
+def test_changed_image_is_not_served_stale(sample):
+    before = (sample.dist / "test.apkg").read_bytes()
+    sample.write({"cards/test/img/plot.png": PNG_B})
+    warm, cold = cached_and_cold(sample)
+    assert warm == cold != before
+
+
+def test_changed_template(sample):
+    path = sample.root / "templates" / "basic" / "front.html"
+    path.write_text(path.read_text(encoding="utf-8") + "\n<div>template marker</div>\n", encoding="utf-8")
+    warm, cold = cached_and_cold(sample)
+    assert warm == cold
+    assert "template marker" in collection_text(warm)
+
+
+def test_changed_renderer_configuration(sample, monkeypatch):
+    monkeypatch.setitem(render.MARKDOWN_CONFIG, "pymdownx.highlight",
+                        {**render.MARKDOWN_CONFIG["pymdownx.highlight"], "css_class": "codeblock"})
+    warm, cold = cached_and_cold(sample)
+    assert warm == cold
+    assert 'class="codeblock"' in collection_text(warm)
+
+
+def test_changed_dependency_version(sample, monkeypatch):
+    """A new Markdown release that renders differently: its version in the key forces a re-render."""
+    original_convert = markdown.Markdown.convert
+    monkeypatch.setattr(markdown.Markdown, "convert", lambda self, text: original_convert(self, text) + "<!--v2-->")
+    versions = cache.package_versions()
+    monkeypatch.setattr(cache, "package_versions", lambda: {**versions, "Markdown": "99.0"})
+    warm, cold = cached_and_cold(sample)
+    assert warm == cold
+    assert "<!--v2-->" in collection_text(warm)
+
+
+def test_parallel_render_matches_serial(sample, monkeypatch):
+    cards = CARDS + "".join(f"\n## Question {i}?\n<!-- id: q-{i} -->\n\nAnswer ${i}x$.\n" for i in range(20))
+    sample.write({"cards/test/a.md": cards})
+    sample.build("--no-cache", "--out", str(sample.root / "serial"))  # too few cards for workers
+    monkeypatch.setattr(cache, "PARALLEL_MIN", 2)
+    monkeypatch.setattr(cache, "CHUNK", 1)
+    monkeypatch.setenv(cache.JOBS_ENV, "2")
+    calls = []
+    original = cache._render_parallel
+    monkeypatch.setattr(cache, "_render_parallel", lambda *a: calls.append(1) or original(*a))
+    warm, cold = cached_and_cold(sample)
+    assert calls == [1, 1]  # the cached build (20 misses) and the uncached one
+    assert warm == cold == (sample.root / "serial" / "test.apkg").read_bytes()
+
+
+def test_problems_keep_their_order(project):
+    project.write({"cards/test/a.md": "## One\n<!-- id: one -->\n\n$\\frac{1}{2$\n\n"
+                                      "## Two\n<!-- id: one -->\n\nx\n\n## Three\n<!-- id: three -->\n\n$$x$$ y\n"})
+    result = project.run("build")
+    assert result.exit_code == 1
+    lines = [line.split(":")[1] for line in result.output.splitlines() if line.startswith("cards/")]
+    assert lines == sorted(lines, key=int) and len(lines) == 3
+
+
+def test_cache_location_from_environment(sample, tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "elsewhere"))
+    sample.write({"cards/test/a.md": CARDS + "\n## New?\n<!-- id: new -->\n\nYes.\n"})
+    sample.build()
+    assert list((tmp_path / "elsewhere").glob("render-*.sqlite"))
