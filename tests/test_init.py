@@ -84,9 +84,13 @@ def test_fresh_ids_keep_the_rest():
 
 
 def test_pip_install_gives_the_command(tmp_path):
-    target = tmp_path / "site"
+    target, source = tmp_path / "site", tmp_path / "source"  # a copy: pip's build leaves build/ behind
+    source.mkdir()
+    for name in ("setup.cfg", "pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    shutil.copytree(REPO / "cardsmith", source / "cardsmith", ignore=shutil.ignore_patterns("__pycache__"))
     install = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                              "--target", str(target), str(REPO)], capture_output=True, text=True)
+                              "--target", str(target), str(source)], capture_output=True, text=True)
     assert install.returncode == 0, install.stderr
     assert (target / "bin/cardsmith").is_file()
     assert (target / "cardsmith/data/templates/cloze/notetype.yaml").is_file()
