@@ -6,7 +6,7 @@ CARDSMITH := $(BIN)/cardsmith
 # Extra flags for `cardsmith build`, e.g. `make build BUILD_FLAGS=--frozen` in CI.
 BUILD_FLAGS ?=
 
-.PHONY: build test check ids clean
+.PHONY: build test check ids clean browser-deps preview
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ $(VENV)/.installed-test: setup.cfg pyproject.toml $(VENV)/.installed
 build: $(VENV)/.installed
 	$(CARDSMITH) build $(BUILD_FLAGS)
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test browser-deps
 	$(BIN)/python -m pytest
 
 ids: $(VENV)/.installed
@@ -33,6 +33,20 @@ ids: $(VENV)/.installed
 .PHONY: bench
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.run $(BENCH_FLAGS)
+
+# Browser tests: Debian's Chromium and ChromeDriver (installed only when missing, as root or with
+# sudo) and Anki's own MathJax (from the aqt wheel on PyPI, cached once).
+browser-deps: $(VENV)/.installed
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update -qq && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
+	$(BIN)/python -m cardsmith.mathjax >/dev/null
+
+# A static HTML preview of the deck in dist/preview/index.html.
+preview: $(VENV)/.installed
+	$(CARDSMITH) preview
 
 clean:
 	rm -rf dist .venv .pytest_cache

@@ -65,6 +65,27 @@ def build(root: Path, out: Path | None, frozen: bool, report_path: Path | None, 
 
 @main.command()
 @ROOT_OPTION
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder [default: ROOT/dist/preview].")
+@click.argument("deck", required=False)
+def preview(root: Path, out: Path | None, deck: str | None) -> None:
+    """Write a static HTML preview of a DECK (needed if there are several) to dist/preview/index.html."""
+    from .mathjax import MathJaxUnavailable
+    from .preview import write_preview
+
+    try:
+        result = write_preview(Project(root), deck, out or root / "dist" / "preview")
+    except BuildError as error:
+        fail(error)
+        return
+    except MathJaxUnavailable as error:
+        click.echo(str(error), err=True)
+        sys.exit(1)
+    click.echo(result.summary(root))
+
+
+@main.command()
+@ROOT_OPTION
 def ids(root: Path) -> None:
     """Write an id under every card that has none (nothing else in the files changes)."""
     from .ids import add_missing_ids

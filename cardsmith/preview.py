@@ -1,0 +1,225 @@
+"""A static, offline HTML preview of one deck: dist/preview/index.html with its media and MathJax."""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import mathjax
+from .config import DeckConfig
+from .errors import BuildError, Problem
+from .notetypes import base_css
+from .pipeline import Project
+from .render import CLOZE_RE as DELETION_RE
+from .render import RenderedCard
+
+MARKER = ".cardsmith-preview"  # only a folder holding this file is ever replaced
+CLOZE_RE = re.compile(r"\{\{c(\d+)::(.*?)\}\}", re.S)
+
+PAGE_CSS = """
+body { margin: 0; background: #f4f4f6; color: #1d1d1f; font-family: -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
+body.nightMode { background: #1f1f21; color: #e6e6e6; }
+.pv-bar { position: sticky; top: 0; z-index: 1; display: flex; flex-wrap: wrap; gap: 8px; align-items: center;
+  padding: 8px 12px; background: inherit; border-bottom: 1px solid #c8c8c8; }
+.pv-bar input, .pv-bar select, .pv-bar button { font: inherit; font-size: 16px; padding: 4px 8px; max-width: 100%; }
+.pv-bar input { flex: 1 1 12em; min-width: 0; }
+.pv-main { max-width: 48em; margin: 0 auto; padding: 0 12px 40px; }
+.pv-index a { color: inherit; }
+.pv-index li.pv-empty { opacity: .45; }
+.pv-deck h2 { margin: 1.5em 0 .5em; }
+.pv-entry { margin: 12px 0; border: 1px solid #c8c8c8; border-radius: 6px; overflow: hidden; }
+.nightMode .pv-entry, .nightMode .pv-bar { border-color: #555; }
+.pv-meta { font-size: 13px; padding: 4px 12px; opacity: .75; overflow-wrap: anywhere; }
+.pv-meta .pv-tag { margin-right: .6em; }
+.pv-sep { border: none; border-top: 1px dashed #c8c8c8; margin: 1em 0; }
+.pv-entry[hidden], .pv-deck[hidden] { display: none; }
+"""
+
+PAGE_JS = """
+(function () {
+  const search = document.getElementById("pv-search"), tag = document.getElementById("pv-tag");
+  const entries = [...document.querySelectorAll(".pv-entry")];
+  for (const entry of entries) entry.dataset.text = entry.textContent.toLowerCase();
+  function hasTag(entry, wanted) {
+    return !wanted || entry.dataset.tags.split(" ").some((t) => t === wanted || t.startsWith(wanted + "::"));
+  }
+  function update() {
+    const words = search.value.toLowerCase().split(/\\s+/).filter(Boolean), wanted = tag.value;
+    let shown = 0;
+    for (const entry of entries) {
+      entry.hidden = !(hasTag(entry, wanted) && words.every((w) => entry.dataset.text.includes(w)));
+      if (!entry.hidden) shown++;
+    }
+    for (const deck of document.querySelectorAll(".pv-deck")) {
+      const count = deck.querySelectorAll(".pv-entry:not([hidden])").length;
+      deck.hidden = count === 0;
+      const item = document.querySelector(`.pv-index [data-deck="${deck.id}"]`);
+      item.querySelector(".pv-shown").textContent = count;
+      item.classList.toggle("pv-empty", count === 0);
+    }
+    document.getElementById("pv-status").textContent = `${shown} of ${entries.length} notes shown`;
+  }
+  function night(on) {
+    document.body.classList.toggle("nightMode", on);
+    document.body.classList.toggle("night_mode", on);
+    document.getElementById("pv-night").textContent = on ? "Day mode" : "Night mode";
+  }
+  search.addEventListener("input", update);
+  tag.addEventListener("change", update);
+  document.getElementById("pv-night").addEventListener("click",
+    () => night(!document.body.classList.contains("nightMode")));
+  night(window.matchMedia && matchMedia("(prefers-color-scheme: dark)").matches);
+  update();
+  MathJax.startup.promise.then(() => MathJax.typesetPromise())
+    .then(() => { document.body.dataset.typeset = "done"; })
+    .catch((error) => { document.body.dataset.typeset = "failed"; console.error(error); });
+})();
+"""
+
+
+@dataclass(frozen=True)
+class PreviewResult:
+    """What `cardsmith preview` wrote."""
+
+    deck: str
+    index: Path
+    notes: int
+    cards: int
+    media: int
+
+    def summary(self, root: Path) -> str:
+        from .errors import display_path
+
+        return (f"{self.deck}: {self.cards} cards, {self.notes} notes, {self.media} media"
+                f" -> {display_path(self.index, root)}")
+
+
+def choose_deck(project: Project, name: str | None) -> DeckConfig:
+    """The deck named (by slug or name), or the project's only deck."""
+    if name:
+        found = [d for d in project.decks if name in (d.slug, d.name)]
+    else:
+        found = project.decks if len(project.decks) == 1 else []
+    if not found:
+        known = ", ".join(d.slug for d in project.decks) or "none"
+        what = f"no deck '{name}'" if name else "several decks: name one"
+        raise BuildError([Problem("decks", 1, f"{what} (decks: {known})")])
+    return found[0]
+
+
+def cloze_side(text: str, reveal: bool) -> str:
+    """A cloze field as the preview shows it: every deletion blanked, or every deletion revealed."""
+    def replace(match: re.Match) -> str:
+        answer, _, hint = match.group(2).partition("::")
+        shown = answer if reveal else f"[{hint or '…'}]"
+        return f'<span class="cloze" data-cloze="{match.group(1)}">{shown}</span>'
+
+    return CLOZE_RE.sub(replace, text)
+
+
+def write_preview(project: Project, deck_name: str | None, out: Path) -> PreviewResult:
+    """Render one deck's cards (from the pipeline) into out/index.html, with media and MathJax."""
+    deck = choose_deck(project, deck_name)
+    build, problems = project.prepare(deck)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise BuildError(errors)
+    groups: dict[str, list[RenderedCard]] = {}
+    for rendered in build.cards:
+        subdeck = project.subdeck_of(deck, rendered.source.path, rendered.source)
+        groups.setdefault(subdeck.removeprefix(deck.name + "::") or deck.name, []).append(rendered)
+
+    staging = out.with_name(out.name + ".tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    mathjax.copy_mathjax(staging / "_anki")
+    media = {m.name: m.source for card in build.cards for m in card.media}
+    for name, source in media.items():
+        shutil.copyfile(source, staging / name)
+    cards = sum(_card_count(project, c) for c in build.cards)
+    (staging / "index.html").write_text(_page(project, deck, groups, cards), encoding="utf-8")
+    (staging / MARKER).write_text("Written by `cardsmith preview`; replaced on every run.\n", encoding="utf-8")
+    _replace(staging, out)
+    return PreviewResult(deck.name, out / "index.html", len(build.cards), cards, len(media))
+
+
+def _replace(staging: Path, out: Path) -> None:
+    if out.exists():
+        if not (out / MARKER).exists() and any(out.iterdir()):
+            shutil.rmtree(staging)
+            raise BuildError([Problem(str(out), 1, "not a preview folder written by cardsmith: refusing to replace it")])
+        shutil.rmtree(out)
+    staging.replace(out)
+
+
+def _card_count(project: Project, card: RenderedCard) -> int:
+    notetype = project.notetypes[card.source.note_type]
+    if notetype.kind == "cloze":
+        return len(set(DELETION_RE.findall(card.fields[0]))) or 1
+    return len(notetype.templates)
+
+
+def _css(project: Project) -> str:
+    """The note types' own CSS (shared part once), then the page's layout."""
+    shared = base_css(project.root)
+    extras = {nt.css.removeprefix(shared) for nt in project.notetypes.values()}
+    return "\n".join([shared, *sorted(extras), PAGE_CSS])
+
+
+def _entry(project: Project, card: RenderedCard) -> str:
+    source = card.source
+    question, answer = card.fields
+    if project.notetypes[source.note_type].kind == "cloze":
+        question, answer = cloze_side(question, False), cloze_side(question, True) + (
+            f'<hr class="pv-sep">{answer}' if answer.strip() else "")
+    tags = " ".join(source.tags)
+    tag_html = "".join(f'<span class="pv-tag">#{html.escape(t)}</span>' for t in source.tags)
+    return (f'<article class="pv-entry" id="card-{html.escape(source.card_id)}" data-tags="{html.escape(tags)}">'
+            f'<div class="card"><div class="cs-card cs-question">{question}</div><hr class="pv-sep">'
+            f'<div class="cs-card cs-answer">{answer}</div></div>'
+            f'<div class="pv-meta">{html.escape(source.card_id)} · {html.escape(source.note_type)} · '
+            f'{html.escape(source.shown_path)}:{source.line} {tag_html}</div></article>')
+
+
+def _page(project: Project, deck: DeckConfig, groups: dict[str, list[RenderedCard]], cards: int) -> str:
+    tags: dict[str, int] = {}
+    for card in (c for group in groups.values() for c in group):
+        for tag in card.source.tags:
+            parts = tag.split("::")
+            for depth in range(1, len(parts) + 1):
+                tags["::".join(parts[:depth])] = tags.get("::".join(parts[:depth]), 0) + 1
+    options = "".join(f'<option value="{html.escape(t)}">{html.escape(t)} ({n})</option>' for t, n in sorted(tags.items()))
+    index, sections = [], []
+    for number, (name, group) in enumerate(groups.items(), 1):
+        anchor = f"deck-{number}"
+        count = sum(_card_count(project, c) for c in group)
+        index.append(f'<li data-deck="{anchor}"><a href="#{anchor}">{html.escape(name)}</a>: '
+                     f'<span class="pv-shown">{len(group)}</span> of {len(group)} notes, {count} cards</li>')
+        sections.append(f'<section class="pv-deck" id="{anchor}"><h2>{html.escape(name)}</h2>'
+                        + "\n".join(_entry(project, c) for c in group) + "</section>")
+    notes = sum(len(g) for g in groups.values())
+    title = html.escape(deck.name)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="cardsmith preview">
+<title>{title}: preview</title>
+<style>{_css(project)}</style>
+{mathjax.script_tags("_anki")}</head>
+<body>
+<div class="pv-bar"><input id="pv-search" type="search" placeholder="Search cards" aria-label="Search cards">
+<select id="pv-tag" aria-label="Filter by tag"><option value="">All tags</option>{options}</select>
+<button id="pv-night" type="button">Night mode</button></div>
+<main class="pv-main">
+<h1>{title}</h1>
+<p>{html.escape(deck.description)}</p>
+<p><span id="pv-status">{notes} of {notes} notes shown</span> ({cards} cards in Anki).</p>
+<nav class="pv-index"><ul>{"".join(index)}</ul></nav>
+{"".join(sections)}
+</main>
+<script>{PAGE_JS}</script>
+</body></html>
+"""

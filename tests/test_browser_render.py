@@ -1,0 +1,178 @@
+"""Issue 5: every card renders cleanly in Anki's reviewer page, typeset by Anki's own MathJax,
+on a 412 px phone screen, by day and by night (headless Chromium)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from browsercheck import MediaServer, anki_web_dir, card_sides, driver, render_problems  # noqa: F401
+from conftest import REPO, Project, import_apkg
+
+from cardsmith.pipeline import Project as CardsmithProject
+
+GOOD = r"""
+## Is $\sigma(x) = \frac{1}{1+e^{-x}}$ fine?
+<!-- id: fine -->
+
+Yes:
+
+$$\sum_{i=1}^{n} x_i$$
+
+and ![dot](img/dot.png)
+
+| a | b |
+|---|---|
+| 1 | 2 |
+"""
+AT = f"cards/test/a.md:{len(GOOD.lstrip().splitlines()) + 2}"  # where the card after GOOD starts
+
+
+def labeller(root: Path):
+    """Name a card by its cardsmith id and source line (from its GUID), else its first field."""
+    project = CardsmithProject(root)
+    names = {}
+    for deck in project.decks:
+        build, _ = project.prepare(deck)
+        for rendered in build.cards:
+            card = rendered.source
+            names[project.guid(deck, card)] = f"card '{card.card_id}' ({card.shown_path}:{card.line})"
+
+    def label_of(card) -> str:
+        note = card.note()
+        first = re.sub(r"<[^>]+>", "", note.fields[0])[:50]
+        name = names.get(note.guid, f'note "{first}"')
+        return f"{name} [card {card.ord + 1}]" if len(note.note_type()["tmpls"]) > 1 or card.ord else name
+
+    return label_of
+
+
+def render_project(root: Path, col, driver) -> tuple[list[str], int]:
+    """Build a project, import every deck into `col`, render every card; return (problems, sides)."""
+    Project(root).build("--out", str(root / "out"))
+    for package in sorted((root / "out").glob("*.apkg")):
+        log = import_apkg(col, package)
+        assert not log.conflicting
+    sides = card_sides(col, labeller(root))
+    with MediaServer(Path(col.media.dir()), anki_web_dir()) as server:
+        return render_problems(driver, server, sides), len(sides)
+
+
+def test_shipped_deck_renders_cleanly(tmp_path, collection, driver):
+    root = tmp_path / "repo"
+    for folder in ("cards", "decks", "templates"):
+        shutil.copytree(REPO / folder, root / folder)
+    problems, sides = render_project(root, collection, driver)
+    cards = len(collection.find_cards(""))
+    assert cards > 100 and sides == 4 * cards
+    assert not problems, f"{len(problems)} rendering problems:\n" + "\n".join(problems)
+
+
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
+       b"\x00\x00\x00\x0cIDAT\x08\xd7c\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+def write(project, cards: str) -> None:
+    project.write({"cards/test/a.md": GOOD + cards, "cards/test/img/dot.png": PNG})
+
+
+def test_good_card_passes(project, collection, driver):
+    write(project, "")
+    problems, sides = render_project(project.root, collection, driver)
+    assert sides == 4 and problems == []
+
+
+def test_undefined_macro_fails(project, collection, driver):
+    write(project, r"""
+## What is $\foo x$?
+<!-- id: broken-formula -->
+
+Nothing.
+""")
+    problems, _ = render_project(project.root, collection, driver)
+    assert problems
+    assert all(p.startswith(f"card 'broken-formula' ({AT})") for p in problems), problems
+    assert any("question side, night: undefined macro \\foo in \\foo x" in p for p in problems), problems
+    assert len(problems) == 4  # question and answer side (the answer repeats it), day and night
+
+
+def test_tex_error_fails(project, collection, driver):
+    write(project, r"""
+## Which bracket is missing?
+<!-- id: tex-error -->
+
+$\left( x$
+""")
+    problems, _ = render_project(project.root, collection, driver)
+    assert problems and all("card 'tex-error'" in p and "answer side" in p for p in problems), problems
+    assert any('MathJax error "Extra \\left or missing \\right"' in p for p in problems), problems
+
+
+def test_missing_image_fails(project, collection, driver):
+    write(project, r"""
+## Where is the plot?
+<!-- id: lost-image -->
+
+![plot](img/plot.png)
+""")
+    project.write({"cards/test/img/plot.png": PNG + b"plot"})
+    Project(project.root).build("--out", str(project.root / "out"))
+    import_apkg(collection, project.root / "out" / "test.apkg")
+    media = Path(collection.media.dir())
+    lost = [p for p in media.iterdir() if p.name.startswith("plot-")]
+    assert len(lost) == 1
+    lost[0].unlink()
+    sides = card_sides(collection, labeller(project.root))
+    with MediaServer(media, anki_web_dir()) as server:
+        problems = render_problems(driver, server, sides)
+    assert problems == [f"card 'lost-image' ({AT}), answer side, {mode}: broken image {lost[0].name}"
+                        for mode in ("day", "night")]
+
+
+def test_overwide_inline_formula_fails(project, collection, driver):
+    long_sum = " + ".join(f"w_{{{i}}} x_{{{i}}}" for i in range(1, 30))
+    write(project, f"""
+## What does a neuron compute?
+<!-- id: wide-formula -->
+
+It computes ${long_sum}$.
+""")
+    problems, _ = render_project(project.root, collection, driver)
+    assert problems and all("card 'wide-formula'" in p and "answer side" in p for p in problems), problems
+    assert any("page is" in p and "wider than the 412 px screen" in p for p in problems), problems
+    assert any("formula w_{1} x_{1}" in p and "past the 412 px screen" in p for p in problems), problems
+
+
+def test_overwide_table_fails_only_if_it_widens_the_page(project, collection, driver):
+    """Tables scroll inside themselves (templates/base.css), so a wide one is fine; a table whose
+    note type CSS lets it widen the page is caught."""
+    row = "| " + " | ".join(f"column{i}-with-a-long-heading" for i in range(12)) + " |"
+    table = f"{row}\n|{'---|' * 12}\n{row}\n"
+    write(project, f"""
+## What is in this table?
+<!-- id: wide-table -->
+
+{table}
+""")
+    problems, _ = render_project(project.root, collection, driver)
+    assert problems == []
+
+    base = project.root / "templates" / "base.css"
+    base.write_text(base.read_text().replace("display: block; max-width: 100%; overflow-x: auto;", ""))
+    problems, _ = render_project(project.root, collection, driver)
+    assert problems and all("card 'wide-table'" in p and "answer side" in p for p in problems), problems
+    assert any('<table> "column0-with-a-long-heading' in p for p in problems), problems
+
+
+@pytest.mark.parametrize("mode", ["day", "night"])
+def test_night_mode_classes_are_anki_desktops(project, collection, driver, mode):
+    write(project, "")
+    Project(project.root).build("--out", str(project.root / "out"))
+    import_apkg(collection, project.root / "out" / "test.apkg")
+    sides = [s for s in card_sides(collection, str) if s.label.endswith(mode)]
+    with MediaServer(Path(collection.media.dir()), anki_web_dir()) as server:
+        assert render_problems(driver, server, sides) == []
+        background = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
+    assert background == ("rgb(47, 47, 49)" if mode == "night" else "rgb(255, 255, 255)")
