@@ -29,6 +29,10 @@ test: $(VENV)/.installed-test browser-deps
 ids: $(VENV)/.installed
 	$(CARDSMITH) ids
 
+# Every mistake in the decks, warnings included, as path:line: message; writes nothing.
+check: $(VENV)/.installed
+	$(CARDSMITH) check --strict
+
 # The performance benchmark against the genanki floor (issue 6); writes bench/measured.md. Not in CI.
 .PHONY: bench
 bench: $(VENV)/.installed

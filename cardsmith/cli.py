@@ -47,9 +47,15 @@ def main(ctx: click.Context) -> None:
 def build(root: Path, out: Path | None, frozen: bool, report_path: Path | None, verbose: bool,
           no_cache: bool, decks: tuple[str, ...]) -> None:
     """Build every deck in decks/ (or the DECKS named) into .apkg files."""
+    from .progress import Progress
+
     try:
-        project = Project(root, cache=not no_cache)
-        results = project.build(out or root / "dist", frozen=frozen, only=list(decks) or None)
+        with Progress("Building") as progress:
+            project = Project(root, cache=not no_cache)
+            progress.set_total(sum(len(project.deck_files(d)) for d in project.decks
+                                   if not decks or d.slug in decks or d.name in decks))
+            results = project.build(out or root / "dist", frozen=frozen, only=list(decks) or None,
+                                    progress=progress)
     except BuildError as error:
         fail(error)
         return
@@ -61,6 +67,31 @@ def build(root: Path, out: Path | None, frozen: bool, report_path: Path | None, 
                 click.echo("  " + line)
     if report_path:
         report_path.write_text(json.dumps([r.report() for r in results], indent=2) + "\n", encoding="utf-8")
+
+
+@main.command()
+@ROOT_OPTION
+@click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1 on any warning); CI uses it.")
+@click.option("-v", "--verbose", is_flag=True, help="Explain what was checked.")
+def check(root: Path, strict: bool, verbose: bool) -> None:
+    """Check every deck for mistakes without writing anything; exit 1 on errors."""
+    from .check import check_project
+    from .progress import Progress
+
+    with Progress("Checking") as progress:
+        report = check_project(root, strict=strict, progress=progress, on_total=progress.set_total)
+    if verbose:
+        for line in report.log:
+            click.echo(line, err=True)
+    for problem in report.problems:
+        click.echo(str(problem), err=True)
+    errors, warnings = len(report.errors), len(report.warnings)
+    if errors or warnings or verbose:
+        strictly = " (--strict: warnings count as errors)" if strict and errors else ""
+        click.echo(f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}"
+                   f"{strictly}.", err=True)
+    if errors:
+        sys.exit(1)
 
 
 @main.command()

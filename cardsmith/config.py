@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .errors import BuildError, Problem, display_path
 from .yamlfile import line_of, load_yaml
@@ -61,6 +61,8 @@ def _load_deck(path: Path, root: Path) -> tuple[DeckConfig | None, list[Problem]
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         return None, [Problem(shown, 1, "not valid UTF-8 text")]
+    except OSError as exc:
+        return None, [Problem(shown, 1, f"cannot read file: {exc.strerror}")]
     data, problems = load_yaml(text, shown)
     if problems:
         return None, problems
@@ -98,12 +100,29 @@ def _load_deck(path: Path, root: Path) -> tuple[DeckConfig | None, list[Problem]
     if globs is not None:
         if not globs or not all(isinstance(g, str) and g.strip() for g in globs):
             problems.append(Problem(shown, line_of(data, "cards"), "'cards' must be a non-empty list of glob patterns"))
+        else:
+            problems += [Problem(shown, line_of(data, "cards"), f"'cards' pattern '{g}' {why}")
+                         for g in globs if (why := _glob_problem(g))]
     if problems:
         return None, problems
     slug = path.stem
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", slug):
         return None, [Problem(shown, 1, "deck file name must be letters, digits, '.', '_' or '-'")]
     return DeckConfig(slug, path, name.strip(), deck_id, description, tuple(globs), subdecks), []
+
+
+def _glob_problem(pattern: str) -> str | None:
+    """Why a `cards` glob pattern cannot be used (pathlib would raise), or None."""
+    parts = PurePosixPath(pattern.strip()).parts
+    if pattern.strip().startswith("/") or PurePosixPath(pattern).is_absolute():
+        return "must be relative to cards/"
+    if ".." in parts:
+        return "must stay inside cards/ (no `..`)"
+    if not parts or parts == (".",):
+        return "names no files"
+    if any("**" in part and part != "**" for part in parts):
+        return "is invalid: `**` must be a whole path component"
+    return None
 
 
 def _check_collisions(decks: list[DeckConfig], root: Path) -> list[Problem]:

@@ -68,7 +68,7 @@ def code_css() -> str:
 def base_css(root: Path) -> str:
     """The CSS shared by every note type (and the preview): templates/base.css + code CSS."""
     base = root / "templates" / "base.css"
-    text = base.read_text(encoding="utf-8") if base.exists() else ""
+    text = base.read_text(encoding="utf-8", errors="replace") if base.is_file() else ""
     return text + "\n" + code_css()
 
 
@@ -97,7 +97,11 @@ def load_notetypes(root: Path) -> dict[str, NoteType]:
 
 def _load(folder: Path, spec: Path, root: Path, shared_css: str) -> tuple[NoteType | None, list[Problem]]:
     shown = display_path(spec, root)
-    data, problems = load_yaml(spec.read_text(encoding="utf-8"), shown)
+    problems: list[Problem] = []
+    text = _read(spec, root, problems)
+    if text is None:
+        return None, problems
+    data, problems = load_yaml(text, shown)
     if problems:
         return None, problems
     if not isinstance(data, dict):
@@ -111,10 +115,10 @@ def _load(folder: Path, spec: Path, root: Path, shared_css: str) -> tuple[NoteTy
         problems.append(Problem(shown, line_of(data, "id"), "'id' must be a fixed positive integer"))
     if not isinstance(name, str) or not name.strip():
         problems.append(Problem(shown, line_of(data, "name"), "'name' must be a non-empty string"))
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         problems.append(Problem(shown, line_of(data, "kind"), f"'kind' must be one of: {', '.join(KINDS)}"))
     fields = []
-    for item in data.get("fields") or []:
+    for item in _items(data.get("fields")):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not isinstance(item.get("id"), int):
             problems.append(Problem(shown, line_of(data, "fields"), "each field needs a 'name' and a fixed integer 'id'"))
             continue
@@ -122,7 +126,7 @@ def _load(folder: Path, spec: Path, root: Path, shared_css: str) -> tuple[NoteTy
     if not fields:
         problems.append(Problem(shown, line_of(data, "fields"), "'fields' must list at least one field"))
     templates = []
-    for item in data.get("templates") or []:
+    for item in _items(data.get("templates")):
         if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in ("name", "front", "back")) \
                 or not isinstance(item.get("id"), int):
             problems.append(Problem(shown, line_of(data, "templates"),
@@ -133,8 +137,8 @@ def _load(folder: Path, spec: Path, root: Path, shared_css: str) -> tuple[NoteTy
             html_path = folder / item[side]
             if not html_path.is_file():
                 problems.append(Problem(shown, line_of(item, side), f"template file {display_path(html_path, root)} not found"))
-            else:
-                sides[side] = html_path.read_text(encoding="utf-8")
+            elif (html := _read(html_path, root, problems)) is not None:
+                sides[side] = html
         if len(sides) == 2:
             templates.append({"name": item["name"], "id": item["id"], "qfmt": sides["front"], "afmt": sides["back"]})
     if not templates:
@@ -142,5 +146,21 @@ def _load(folder: Path, spec: Path, root: Path, shared_css: str) -> tuple[NoteTy
     if problems:
         return None, problems
     style = folder / "style.css"
-    css = shared_css + ("\n" + style.read_text(encoding="utf-8") if style.exists() else "")
+    css = shared_css + ("\n" + style.read_text(encoding="utf-8", errors="replace") if style.is_file() else "")
     return NoteType(folder.name, model_id, name.strip(), kind, tuple(fields), tuple(templates), css), []
+
+
+def _items(value: object) -> list:
+    """A YAML list, or [] for anything else (the caller reports the missing entries)."""
+    return value if isinstance(value, list) else []
+
+
+def _read(path: Path, root: Path, problems: list[Problem]) -> str | None:
+    """A template file's text, or None with a problem when it is not readable UTF-8."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        problems.append(Problem(display_path(path, root), 1, "not valid UTF-8 text"))
+    except OSError as exc:
+        problems.append(Problem(display_path(path, root), 1, f"cannot read file: {exc.strerror}"))
+    return None

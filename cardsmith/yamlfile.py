@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 import yaml
@@ -23,6 +24,8 @@ def _construct(node: yaml.Node, loader: yaml.SafeLoader) -> Any:
         result.line = node.start_mark.line + 1
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, Hashable):
+                raise yaml.constructor.ConstructorError(None, None, "found an unhashable key", key_node.start_mark)
             result[key] = _construct(value_node, loader)
             result.lines[str(key)] = key_node.start_mark.line + 1
         return result
@@ -44,6 +47,8 @@ def load_yaml(text: str, path: str, first_line: int = 1) -> tuple[Any, list[Prob
         line = first_line + (mark.line if mark else 0)
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         return None, [Problem(path, line, f"invalid YAML: {reason}")]
+    except RecursionError:
+        return None, [Problem(path, first_line, "invalid YAML: nested too deeply")]
     finally:
         loader.dispose()
 

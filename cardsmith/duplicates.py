@@ -1,0 +1,109 @@
+"""Near-duplicate questions: normalised token lists, candidate pairs by prefix filtering, then difflib.
+
+A question is normalised to lower-case word tokens without Markdown, HTML, cloze or math markup,
+function words ("what is the … of a …", which every question shares) and plural `s`. Two
+questions are near-duplicates when difflib's SequenceMatcher ratio over these tokens is at least
+THRESHOLD and they ask about the same numbers (a 3×3 and a 5×5 kernel are different exercises).
+Comparing all pairs is quadratic, so candidates come from an inverted index over each question's
+rarest tokens (prefix filtering): a pair reaching the threshold always shares one of them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from typing import Sequence
+
+THRESHOLD = 0.85
+TAG_RE = re.compile(r"<[^>]*>")
+CLOZE_RE = re.compile(r"\{\{c\d+::|::[^{}]*\}\}|\}\}")
+LINK_RE = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+TOKEN_RE = re.compile(r"[^\W_]+")
+STOPWORDS = frozenset("""
+a an the this that these those it its there here is are was were be been being am do does did has have had
+of in on at to for from by with as into onto about than then and or but so if
+what which explain describe define definition briefly mean meaning term terms called
+can could would should will may might must you your we our us i me my s
+""".split())
+NUMBER_WORDS = frozenset("zero one two three four five six seven eight nine ten hundred thousand".split())
+
+
+@dataclass(frozen=True)
+class Match:
+    """Question `later` is nearly the same as question `earlier` (indices into the input)."""
+
+    earlier: int
+    later: int
+    ratio: float
+
+
+def tokens(text: str) -> list[str]:
+    """Normalised tokens of a question (see the module docstring)."""
+    text = CLOZE_RE.sub(" ", text)
+    text = LINK_RE.sub(r" \1 ", text)
+    text = TAG_RE.sub(" ", text)
+    words = TOKEN_RE.findall(text.lower())
+    content = [_stem(w) for w in words if w not in STOPWORDS]
+    return content or words
+
+
+def _stem(word: str) -> str:
+    """Crude stemming: plural to singular (`methods`, not `loss`) and -ize to -ise spelling."""
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    return word.replace("iz", "is")  # normalization == normalisation
+
+
+def near_duplicates(texts: Sequence[str], threshold: float = THRESHOLD) -> list[Match]:
+    """Every pair of texts whose normalised token sequences are at least `threshold` similar."""
+    docs = [tokens(t) for t in texts]
+    # Multiset elements: the k-th occurrence of a token is its own element (token, k).
+    elements = [_elements(doc) for doc in docs]
+    sets = [frozenset(elems) for elems in elements]
+    numbers = [sorted(e for e in elems if e[0].isdigit() or e[0] in NUMBER_WORDS) for elems in elements]
+    frequency = Counter(e for elems in elements for e in elems)
+    ordered = [sorted(elems, key=lambda e: (frequency[e], e)) for elems in elements]
+    # A ratio >= t needs a multiset overlap o >= t * (la + lb) / 2. Processing texts from short to
+    # long, the longer side (probing) needs o >= la * t / (2 - t), the shorter (indexed) o >= lb * t.
+    share = threshold / (2 - threshold)
+    index: dict[tuple[str, int], list[tuple[int, int, int]]] = defaultdict(list)  # (text, position, length)
+    matches = []
+    for i in sorted(range(len(docs)), key=lambda k: (len(docs[k]), k)):
+        elems, length = ordered[i], len(ordered[i])
+        if not length:
+            continue
+        overlap: dict[int, int] = {}
+        shortest = length * share - 1e-9
+        for pos, element in enumerate(elems[:length - math.ceil(length * share - 1e-9) + 1]):
+            left = length - pos - 1
+            for j, pos_j, other in index.get(element, ()):
+                seen = overlap.get(j, 0)
+                if seen < 0:
+                    continue
+                need = math.ceil(threshold * (length + other) / 2 - 1e-9)
+                if other < shortest or seen + 1 + min(left, other - pos_j - 1) < need:
+                    overlap[j] = -1  # too short, or cannot reach the overlap any more
+                else:
+                    overlap[j] = seen + 1
+        for j, seen in overlap.items():
+            if seen > 0 and numbers[i] == numbers[j] \
+                    and 2 * len(sets[i] & sets[j]) >= threshold * (length + len(docs[j])) - 1e-9:
+                ratio = SequenceMatcher(None, docs[j], docs[i], autojunk=False).ratio()
+                if ratio >= threshold:
+                    matches.append(Match(min(i, j), max(i, j), ratio))
+        for pos, element in enumerate(elems[:length - math.ceil(length * threshold - 1e-9) + 1]):
+            index[element].append((i, pos, length))
+    return sorted(matches, key=lambda m: (m.later, m.earlier))
+
+
+def _elements(doc: list[str]) -> list[tuple[str, int]]:
+    seen: Counter[str] = Counter()
+    out = []
+    for token in doc:
+        out.append((token, seen[token]))
+        seen[token] += 1
+    return out
+

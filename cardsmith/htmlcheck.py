@@ -1,0 +1,50 @@
+"""Unclosed and stray HTML tags in a rendered field (an unclosed `<div>` swallows the rest of the card)."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
+# Tags whose end tag HTML lets the author leave out.
+OPTIONAL_END = frozenset("p li dt dd tr td th thead tbody tfoot option optgroup colgroup caption rt rp".split())
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.open: list[str] = []
+        self.problems: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag not in VOID:
+            self.open.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list) -> None:
+        pass
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in VOID:
+            return
+        if tag not in self.open:
+            self.problems.append((f"</{tag}", f"`</{tag}>` closes no open tag: remove it"))
+            return
+        while self.open:
+            top = self.open.pop()
+            if top == tag:
+                break
+            self._unclosed(top)
+
+    def _unclosed(self, tag: str) -> None:
+        if tag not in OPTIONAL_END:
+            self.problems.append((f"<{tag}", f"`<{tag}>` is never closed: add `</{tag}>` (an unclosed tag "
+                                             "can swallow the rest of the card in Anki)"))
+
+
+def tag_problems(html_text: str) -> list[tuple[str, str]]:
+    """(text to locate in the source, message) for each unclosed or stray tag."""
+    parser = _Tags()
+    parser.feed(html_text)
+    parser.close()
+    for tag in reversed(parser.open):
+        parser._unclosed(tag)
+    return parser.problems
