@@ -34,6 +34,7 @@ class CheckReport:
 
     problems: list[Problem] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
+    promoted: int = 0  # warnings turned into errors by --strict
 
     @property
     def errors(self) -> list[Problem]:
@@ -84,6 +85,7 @@ def check_project(root: Path, strict: bool = False,
 
 def _finish(report: CheckReport, strict: bool) -> CheckReport:
     if strict:
+        report.promoted = len(report.warnings)
         report.problems = [dataclasses.replace(p, severity="error") for p in report.problems]
     report.problems = sorted(report.problems)
     return report

@@ -87,9 +87,10 @@ def check(root: Path, strict: bool, verbose: bool) -> None:
         click.echo(str(problem), err=True)
     errors, warnings = len(report.errors), len(report.warnings)
     if errors or warnings or verbose:
-        strictly = " (--strict: warnings count as errors)" if strict and errors else ""
-        click.echo(f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}"
-                   f"{strictly}.", err=True)
+        counts = f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}"
+        if report.promoted:
+            counts += f" ({report.promoted} warning{'s' if report.promoted != 1 else ''} counted as errors: --strict)"
+        click.echo(counts + ".", err=True)
     if errors:
         sys.exit(1)
 

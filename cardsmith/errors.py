@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+LINE_BREAK_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 
 
 @dataclass(frozen=True, order=True)
@@ -17,7 +20,12 @@ class Problem:
 
     def __str__(self) -> str:
         prefix = "warning: " if self.severity == "warning" else ""
-        return f"{self.path}:{self.line}: {prefix}{self.message}"
+        return f"{_one_line(self.path)}:{self.line}: {prefix}{_one_line(self.message)}"
+
+
+def _one_line(text: str) -> str:
+    """Line breaks and control characters quoted from the input are shown escaped (`\\r`)."""
+    return LINE_BREAK_RE.sub(lambda m: repr(m.group(0))[1:-1], text)
 
 
 class BuildError(Exception):

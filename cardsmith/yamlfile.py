@@ -36,7 +36,11 @@ def _construct(node: yaml.Node, loader: yaml.SafeLoader) -> Any:
 
 def load_yaml(text: str, path: str, first_line: int = 1) -> tuple[Any, list[Problem]]:
     """Parse YAML text; return (data, problems). Lines count from `first_line`."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:  # a control character: the reader checks the whole text first
+        line = first_line + text.count("\n", 0, exc.position)
+        return None, [Problem(path, line, f"invalid YAML: control character #x{exc.character:04x} is not allowed")]
     try:
         node = loader.get_single_node()
         if node is None:

@@ -1,0 +1,81 @@
+"""`cardsmith check`: quiet when clean, -v explains, --strict fails on warnings; the progress bar."""
+
+from __future__ import annotations
+
+import io
+
+from cardsmith.duplicates import near_duplicates, tokens
+from cardsmith.progress import Progress
+
+GOOD = "## What is a tensor?\n<!-- id: tensor -->\n\nAn n-dimensional array.\n"
+
+
+def test_clean_project_prints_nothing(project):
+    project.write({"cards/test/a.md": GOOD})
+    result = project.run("check")
+    assert (result.exit_code, result.output) == (0, "")
+    assert not project.dist.exists()
+    assert not (project.root / "decks" / "test.lock").exists()
+    assert not (project.root / ".cache").exists()
+
+
+def test_verbose_explains_what_was_checked(project):
+    project.write({"cards/test/a.md": GOOD})
+    result = project.run("check", "-v")
+    assert result.exit_code == 0
+    assert result.output.splitlines() == [
+        "Test Deck (decks/test.yaml): 1 files, 1 cards parsed and rendered",
+        "checked 1 cards for near-duplicate questions, cloze numbering, math delimiters, unclosed HTML and "
+        "external resources",
+        "0 errors, 0 warnings.",
+    ]
+
+
+def test_strict_turns_warnings_into_errors(project):
+    project.write({"cards/test/a.md": GOOD + "\n## What are tensors?\n<!-- id: tensors -->\n\nArrays.\n"})
+    relaxed, strict = project.run("check"), project.run("check", "--strict")
+    message = "'tensors' asks the same question as 'tensor' at cards/test/a.md:1: merge them or make the questions distinct"
+    assert (relaxed.exit_code, relaxed.output) == (0, f"cards/test/a.md:6: warning: {message}\n0 errors, 1 warning.\n")
+    assert (strict.exit_code, strict.output) == (
+        1, f"cards/test/a.md:6: {message}\n1 error, 0 warnings (1 warning counted as errors: --strict).\n")
+
+
+def test_near_duplicates_normalise_markup_and_spelling():
+    assert tokens("What is **batch normalization** in $\\mathbb{R}^n$?") == tokens(
+        "What's <b>batch normalisation</b> in $\\mathbb R^n$?")
+    assert near_duplicates(["What is an autoencoder?", "What is an adversarial autoencoder?",
+                            "Conv with stride 1?", "Conv with stride 2?"]) == []
+
+
+def test_near_duplicates_scale(benchmark_questions=5000):
+    """Thousands of questions in well under a few seconds (no all-pairs comparison)."""
+    import random
+    import time
+
+    rng = random.Random(0)
+    vocabulary = [f"word{i}" for i in range(3000)]
+    questions = [" ".join(rng.choices(vocabulary, k=rng.randint(3, 12))) + "?" for _ in range(benchmark_questions)]
+    questions += [q.replace("?", " exactly?") for q in questions[:50]]
+    started = time.perf_counter()
+    found = near_duplicates(questions)
+    assert time.perf_counter() - started < 5
+    assert {(m.earlier, m.later) for m in found} >= {(i, benchmark_questions + i) for i in range(50)
+                                                     if len(tokens(questions[i])) >= 6}
+
+
+class FakeTerminal(io.StringIO):
+    def __init__(self, tty: bool):
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+def test_progress_bar_only_on_a_terminal_and_only_after_the_delay():
+    for tty, delay, shown in ((True, 0.0, True), (False, 0.0, False), (True, 60.0, False)):
+        stream = FakeTerminal(tty)
+        with Progress("Checking", 3, stream=stream, delay=delay) as progress:
+            for _ in range(3):
+                progress(1)
+        assert ("Checking" in stream.getvalue()) is shown, (tty, delay)
