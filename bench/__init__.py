@@ -1,0 +1,1 @@
+"""Benchmark of cardsmith builds against the genanki floor (see bench/RESULTS.md)."""
