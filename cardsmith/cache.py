@@ -13,6 +13,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import pickle
 import sqlite3
 import sys
 from importlib import metadata
@@ -21,7 +22,7 @@ from typing import Callable, Iterable
 
 from . import __version__, render
 from .errors import Problem
-from .parse import SourceCard
+from .parse import CardFile, SourceCard, parse_bytes, parse_file
 from .render import Media, RenderedCard, Renderer
 
 CACHE_ENV = "CARDSMITH_CACHE_DIR"
@@ -32,6 +33,7 @@ CHUNK = 64
 QUERY_BATCH = 900   # below SQLite's limit of host parameters
 DEPENDENCIES = ("Markdown", "pymdown-extensions", "Pygments")
 RENDER_CODE = ("render.py", "mathtex.py")  # the code that turns Markdown into the fields
+PARSE_CODE = ("parse.py", "yamlfile.py", "errors.py")  # the code that turns a file into SourceCards
 
 Result = tuple[RenderedCard | None, list[Problem]]
 _worker_renderer: Renderer | None = None
@@ -97,6 +99,7 @@ class RenderCache:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("CREATE TABLE IF NOT EXISTS fields (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            conn.execute("CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
             self._conn = conn
         return self._conn
 
@@ -117,6 +120,43 @@ class RenderCache:
                 for key, r in entries.items()]
         with self._connect() as conn:
             conn.executemany("INSERT OR REPLACE INTO fields VALUES (?, ?)", rows)
+
+    def parse_files(self, files: list[tuple[Path, str]]) -> list[CardFile]:
+        """Parse card files, reusing the result for any file whose bytes (and path) were seen before."""
+        base = hashlib.sha256(f"{FORMAT}\0{sys.version}".encode())
+        here = Path(__file__).parent
+        for name in PARSE_CODE:
+            base.update((here / name).read_bytes())
+        keys, contents = [], []
+        for path, shown in files:
+            try:
+                raw = path.read_bytes()
+            except OSError:
+                raw = None
+            contents.append(raw)
+            digest = base.copy()
+            digest.update(f"{path}\0{shown}\0".encode())
+            keys.append(digest.hexdigest() + hashlib.sha256(raw).hexdigest() if raw is not None else "")
+        conn = self._connect()
+        stored: dict[str, bytes] = {}
+        wanted = [k for k in keys if k]
+        for start in range(0, len(wanted), QUERY_BATCH):
+            batch = wanted[start:start + QUERY_BATCH]
+            marks = ",".join("?" * len(batch))
+            stored.update(conn.execute(f"SELECT key, value FROM parsed WHERE key IN ({marks})", batch))
+        results, fresh = [], []
+        for (path, shown), key, raw in zip(files, keys, contents):
+            if key in stored:
+                results.append(pickle.loads(stored[key]))
+                continue
+            parsed = parse_file(path, shown) if raw is None else parse_bytes(raw, path, shown)
+            results.append(parsed)
+            if key:
+                fresh.append((key, pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)))
+        if fresh:
+            with conn:
+                conn.executemany("INSERT OR REPLACE INTO parsed VALUES (?, ?)", fresh)
+        return results
 
     def close(self) -> None:
         if self._conn is not None:

@@ -22,6 +22,7 @@ from genanki.apkg_schema import APKG_SCHEMA
 from .notetypes import NoteType
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+ZIP_LEVEL = 1  # fast: level 6 takes four times as long for a package about 15% smaller
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
     info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
-    archive.writestr(info, data)
+    archive.writestr(info, data, compresslevel=ZIP_LEVEL)
 
 
 def _write_collection(db_path: Path, root_id: int, root_name: str, description: str, notes: list[NoteSpec],

@@ -61,12 +61,16 @@ def valid_tag(tag: str) -> bool:
 
 def parse_file(path: Path, shown: str, default_type: str = "basic") -> CardFile:
     """Read and parse one card file; problems are collected, never raised."""
-    result = CardFile(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        result.problems.append(Problem(shown, 0, f"cannot read file: {exc.strerror}"))
-        return result
+        return CardFile(path, problems=[Problem(shown, 0, f"cannot read file: {exc.strerror}")])
+    return parse_bytes(raw, path, shown, default_type)
+
+
+def parse_bytes(raw: bytes, path: Path, shown: str, default_type: str = "basic") -> CardFile:
+    """Parse a card file's bytes: decode, refuse binary files, then parse_text."""
+    result = CardFile(path)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

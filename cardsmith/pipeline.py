@@ -35,6 +35,7 @@ class DeckBuild:
     cards: list[RenderedCard] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     seconds: float = 0.0  # time spent parsing and rendering
+    guids: list[str] = field(default_factory=list)  # one per card, in order
 
 
 @dataclass
@@ -124,8 +125,9 @@ class Project:
         seen: dict[str, SourceCard] = {}
         pending: list[tuple[int, SourceCard]] = []  # (where its render problems go, card)
         ends: list[int] = []  # cards pending up to each file, for progress
-        for path in build.files:
-            parsed = parse_file(path, self.shown(path))
+        named = [(path, self.shown(path)) for path in build.files]
+        parsed_files = self.cache.parse_files(named) if self.cache else [parse_file(*n) for n in named]
+        for parsed in parsed_files:
             problems += parsed.problems
             for card in parsed.cards:
                 if card.note_type not in self.notetypes:
@@ -181,9 +183,9 @@ class Project:
                                             "a card file belongs to one deck"))
         owners: dict[str, tuple[DeckBuild, SourceCard]] = {}
         for build in builds:
-            for rendered in build.cards:
+            build.guids = [self.guid(build.config, rendered.source) for rendered in build.cards]
+            for rendered, guid in zip(build.cards, build.guids):
                 card = rendered.source
-                guid = self.guid(build.config, card)
                 owner = owners.setdefault(guid, (build, card))
                 if owner[1] is not card:
                     problems.append(Problem(card.shown_path, card.id_line,
@@ -197,11 +199,11 @@ class Project:
         ledger = Ledger.load(deck.lock_path)
         used_types = sorted({c.source.note_type for c in build.cards})
         entries = []
-        for rendered in build.cards:
+        for rendered, guid in zip(build.cards, build.guids):
             card = rendered.source
             digest = hashlib.sha256(json.dumps(
                 [card.note_type, rendered.fields, sorted(card.tags)], ensure_ascii=False).encode()).hexdigest()[:16]
-            entries.append(Entry(card.card_id, self.guid(deck, card), digest,
+            entries.append(Entry(card.card_id, guid, digest,
                                  self.subdeck_of(deck, card.path, card), card.note_type))
         notetype_hashes = {key: (self.notetypes[key].content_hash(), self.notetypes[key].schema())
                            for key in used_types}
@@ -229,7 +231,7 @@ class Project:
                          for key in notetypes_needed}
 
         output = out_dir / f"{deck.slug}.apkg"
-        fingerprint = self._fingerprint(deck, notes, notetype_mods, media)
+        fingerprint = self._fingerprint(deck, entries, notes[len(entries):], new_ledger, notetype_mods, media)
         stamp = out_dir / f".{deck.slug}.stamp"
         up_to_date = output.exists() and stamp.exists() and stamp.read_text() == fingerprint
         if not up_to_date:
@@ -293,13 +295,18 @@ class Project:
             return len(set(CLOZE_RE.findall(note.fields[0]))) or 1
         return len(notetype.templates)
 
-    def _fingerprint(self, deck: DeckConfig, notes: list[NoteSpec], notetype_mods: dict[str, int],
-                     media: dict[str, Path]) -> str:
+    def _fingerprint(self, deck: DeckConfig, entries: list[Entry], tombstones: list[NoteSpec], ledger: Ledger,
+                     notetype_mods: dict[str, int], media: dict[str, Path]) -> str:
+        """A hash of everything that goes into the package (cards by their content hash)."""
         digest = hashlib.sha256()
         used = {key: self.notetypes[key].content_hash() for key in notetype_mods}
         digest.update(json.dumps([__version__, deck.name, deck.deck_id, deck.description, used, notetype_mods,
                                   sorted(media)]).encode())
-        for note in notes:
+        for entry in entries:
+            record = ledger.cards[entry.card_id]
+            digest.update("\0".join((entry.guid, entry.content_hash, entry.subdeck, str(record["mod"]),
+                                      record.get("moved_from", ""))).encode())
+        for note in tombstones:
             digest.update(json.dumps([note.guid, note.notetype, note.fields, note.tags, note.deck,
                                       note.mod]).encode())
         return digest.hexdigest()
