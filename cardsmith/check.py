@@ -116,28 +116,18 @@ def _empty_files(project: Project, files: list[Path], sources: list[SourceCard],
 
 
 def _source_problems(card: SourceCard, is_cloze: bool) -> list[Problem]:
-    """Problems in a card's Markdown: math a build accepts but should not, and cloze markup."""
+    """Warnings on a card's Markdown: hand-typed math delimiters, line breaks in math, cloze markup."""
     problems = []
     for text, first_line in ((card.question, card.line), (card.answer, card.answer_line)):
-        formulas, issues = mathtex.scan(text)
+        _, issues = mathtex.scan(text)
         for issue in issues:
             if issue.severity == "warning":
                 problems.append(Problem(card.shown_path, first_line + issue.offset, issue.message, "warning"))
-        for formula in formulas:
-            if CLOZE_RE.search(formula.tex):
-                problems.append(Problem(card.shown_path, first_line + formula.offset,
-                                        f"cloze deletion inside math `{_short(formula.tex)}`: Anki cannot hide part of"
-                                        " a formula; put the whole formula inside the deletion: {{c1::$…$}}"))
         masked = mathtex.mask_code(text).replace("\\\\", "  ")
         for match in HAND_MATH_RE.finditer(masked):
             line = first_line + masked.count("\n", 0, match.start())
             problems.append(Problem(card.shown_path, line, _hand_math_message(match.group(1)), "warning"))
     return problems + _cloze_problems(card, is_cloze)
-
-
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _hand_math_message(bracket: str) -> str:
@@ -161,8 +151,6 @@ def _cloze_problems(card: SourceCard, is_cloze: bool) -> list[Problem]:
     numbers = sorted({int(n) for n in CLOZE_RE.findall(card.question)})
     if not is_cloze or not numbers:
         return problems
-    if numbers[0] == 0:
-        problems.append(Problem(card.shown_path, card.line, "cloze numbers start at c1: {{c0::…}} makes no card"))
     missing = sorted(set(range(1, numbers[-1] + 1)) - set(numbers))
     if missing:
         have = ", ".join(f"c{n}" for n in numbers)

@@ -96,13 +96,14 @@ def _brace_problem(tex: str) -> str | None:
         elif char == "}":
             depth -= 1
             if depth < 0:
-                return f"unbalanced braces in formula `{_short(tex)}`: a `}}` has no opening `{{`"
+                return f"unbalanced braces in formula `{short(tex)}`: a `}}` has no opening `{{`"
     if depth > 0:
-        return f"unbalanced braces in formula `{_short(tex)}`: {depth} `{{` not closed"
+        return f"unbalanced braces in formula `{short(tex)}`: {depth} `{{` not closed"
     return None
 
 
-def _short(tex: str) -> str:
+def short(tex: str) -> str:
+    """A formula shortened for a message."""
     tex = " ".join(tex.split())
     return tex if len(tex) <= 40 else tex[:37] + "..."
 

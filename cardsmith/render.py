@@ -64,15 +64,24 @@ class Renderer:
         media: list[Media] = []
         parts = []
         for text, first_line in ((card.question, card.line), (card.answer, card.answer_line)):
-            for issue in mathtex.scan(text)[1]:
+            formulas, issues = mathtex.scan(text)
+            for issue in issues:
                 if issue.severity == "error":
                     problems.append(Problem(card.shown_path, first_line + issue.offset, issue.message))
+            for formula in formulas:
+                if CLOZE_RE.search(formula.tex):
+                    problems.append(Problem(card.shown_path, first_line + formula.offset,
+                                            f"cloze deletion inside math `{mathtex.short(formula.tex)}`: Anki cannot "
+                                            "hide part of a formula; put the whole formula inside the deletion: "
+                                            "{{c1::$…$}}"))
             html_text = mathtex.finish_math(self._md.reset().convert(mathtex.separate_display_math(text)))
             html_text = self._package_images(html_text, text, first_line, card, media, problems)
             parts.append(html_text)
         if card.note_type == "cloze" and not CLOZE_RE.search(parts[0]):
             problems.append(Problem(card.shown_path, card.line,
                                     "cloze card has no deletion: mark the hidden part as {{c1::...}}"))
+        if card.note_type == "cloze" and "0" in {n.lstrip("0") or "0" for n in CLOZE_RE.findall(parts[0])}:
+            problems.append(Problem(card.shown_path, card.line, "cloze numbers start at c1: {{c0::…}} makes no card"))
         if problems:
             return None, problems
         unique = tuple(sorted(set(media), key=lambda m: m.name))
