@@ -19,7 +19,7 @@ from .duplicates import near_duplicates
 from .errors import BuildError, Problem
 from .htmlcheck import tag_problems
 from .notetypes import load_notetypes
-from .parse import SourceCard, parse_file
+from .parse import SourceCard
 from .pipeline import DeckBuild, Project
 from .render import CLOZE_RE, RenderedCard
 
@@ -69,7 +69,8 @@ def check_project(root: Path, strict: bool = False,
     problems += project._guid_collisions(builds)
     problems += _unmatched_files(project, builds)
     files = list(dict.fromkeys(path for build in builds for path in build.files))
-    sources = [card for path in files for card in parse_file(path, project.shown(path)).cards]
+    # A file taken by two decks (an error reported above) must not make its cards duplicates.
+    sources = list({(card.path, card.line): card for build in builds for card in build.sources}.values())
     problems += _empty_files(project, files, sources, problems)
     cloze_types = {key for key, notetype in project.notetypes.items() if notetype.kind == "cloze"}
     for card in sources:

@@ -36,6 +36,7 @@ class DeckBuild:
     files: list[Path] = field(default_factory=list)
     seconds: float = 0.0  # time spent parsing and rendering
     guids: list[str] = field(default_factory=list)  # one per card, in order
+    sources: list[SourceCard] = field(default_factory=list)  # every parsed card, rendered or not
 
 
 @dataclass
@@ -129,6 +130,7 @@ class Project:
         parsed_files = self.cache.parse_files(named) if self.cache else [parse_file(*n) for n in named]
         for parsed in parsed_files:
             problems += parsed.problems
+            build.sources += parsed.cards
             for card in parsed.cards:
                 if card.note_type not in self.notetypes:
                     known = ", ".join(sorted(self.notetypes))
