@@ -122,40 +122,43 @@ class RenderCache:
             conn.executemany("INSERT OR REPLACE INTO fields VALUES (?, ?)", rows)
 
     def parse_files(self, files: list[tuple[Path, str]]) -> list[CardFile]:
-        """Parse card files, reusing the result for any file whose bytes (and path) were seen before."""
+        """Parse card files, reusing the result for any file whose bytes (and path) were seen before.
+
+        Files go in batches, so that only one batch's bytes and stored results are in memory at once.
+        """
         base = hashlib.sha256(f"{FORMAT}\0{sys.version}".encode())
         here = Path(__file__).parent
         for name in PARSE_CODE:
             base.update((here / name).read_bytes())
-        keys, contents = [], []
-        for path, shown in files:
-            try:
-                raw = path.read_bytes()
-            except OSError:
-                raw = None
-            contents.append(raw)
-            digest = base.copy()
-            digest.update(f"{path}\0{shown}\0".encode())
-            keys.append(digest.hexdigest() + hashlib.sha256(raw).hexdigest() if raw is not None else "")
         conn = self._connect()
-        stored: dict[str, bytes] = {}
-        wanted = [k for k in keys if k]
-        for start in range(0, len(wanted), QUERY_BATCH):
-            batch = wanted[start:start + QUERY_BATCH]
-            marks = ",".join("?" * len(batch))
-            stored.update(conn.execute(f"SELECT key, value FROM parsed WHERE key IN ({marks})", batch))
-        results, fresh = [], []
-        for (path, shown), key, raw in zip(files, keys, contents):
-            if key in stored:
-                results.append(pickle.loads(stored[key]))
-                continue
-            parsed = parse_file(path, shown) if raw is None else parse_bytes(raw, path, shown)
-            results.append(parsed)
-            if key:
-                fresh.append((key, pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)))
-        if fresh:
-            with conn:
-                conn.executemany("INSERT OR REPLACE INTO parsed VALUES (?, ?)", fresh)
+        results: list[CardFile] = []
+        for start in range(0, len(files), QUERY_BATCH):
+            batch = files[start:start + QUERY_BATCH]
+            contents, keys = [], []
+            for path, shown in batch:
+                try:
+                    raw = path.read_bytes()
+                except OSError:
+                    raw = None
+                digest = base.copy()
+                digest.update(f"{path}\0{shown}\0".encode())
+                contents.append(raw)
+                keys.append(digest.hexdigest() + hashlib.sha256(raw).hexdigest() if raw is not None else "")
+            wanted = [k for k in keys if k]
+            marks = ",".join("?" * len(wanted))
+            stored = dict(conn.execute(f"SELECT key, value FROM parsed WHERE key IN ({marks})", wanted))
+            fresh = []
+            for (path, shown), key, raw in zip(batch, keys, contents):
+                if key in stored:
+                    results.append(pickle.loads(stored.pop(key)))
+                    continue
+                parsed = parse_file(path, shown) if raw is None else parse_bytes(raw, path, shown)
+                results.append(parsed)
+                if key:
+                    fresh.append((key, pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)))
+            if fresh:
+                with conn:
+                    conn.executemany("INSERT OR REPLACE INTO parsed VALUES (?, ?)", fresh)
         return results
 
     def close(self) -> None:

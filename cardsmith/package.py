@@ -8,6 +8,7 @@ import hashlib
 import itertools
 import json
 import os
+import shutil
 import sqlite3
 import tempfile
 import warnings
@@ -56,11 +57,11 @@ def write_package(path: Path, root_id: int, root_name: str, description: str, no
             db_path = Path(workdir) / "collection.anki2"
             _write_collection(db_path, root_id, root_name, description, notes, notetypes, notetype_mods)
             with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
-                _add(archive, "collection.anki2", db_path.read_bytes())
+                _add_file(archive, "collection.anki2", db_path)
                 names = sorted(media)
                 _add(archive, "media", json.dumps({str(i): n for i, n in enumerate(names)}).encode())
                 for index, name in enumerate(names):
-                    _add(archive, str(index), media[name].read_bytes())
+                    _add_file(archive, str(index), media[name])
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
@@ -74,11 +75,25 @@ def _umask() -> int:
     return mask
 
 
-def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+def _entry(name: str) -> zipfile.ZipInfo:
+    """A zip entry with a fixed date and mode: the archive does not depend on when it was built."""
     info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
-    archive.writestr(info, data, compresslevel=ZIP_LEVEL)
+    # ZipFile.open(info, "w") takes the level from here (3.13 renamed it compress_level and kept
+    # this name as an alias).
+    info._compresslevel = ZIP_LEVEL
+    return info
+
+
+def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+    archive.writestr(_entry(name), data, compresslevel=ZIP_LEVEL)
+
+
+def _add_file(archive: zipfile.ZipFile, name: str, path: Path) -> None:
+    """Stream a file into the archive (the collection can be hundreds of MB)."""
+    with path.open("rb") as source, archive.open(_entry(name), "w") as target:
+        shutil.copyfileobj(source, target, 1 << 20)
 
 
 def _write_collection(db_path: Path, root_id: int, root_name: str, description: str, notes: list[NoteSpec],
