@@ -36,7 +36,9 @@ check: $(VENV)/.installed
 # The performance benchmark against the genanki floor (issue 6); writes bench/measured.md. Not in CI.
 .PHONY: bench
 bench: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench.run $(BENCH_FLAGS)
+	$(BIN)/python -m bench.alternative
 
 # Browser tests: Debian's Chromium and ChromeDriver (installed only when missing, as root or with
 # sudo) and Anki's own MathJax (from the aqt wheel on PyPI, cached once).
