@@ -178,9 +178,9 @@ def report(results: dict[int, dict[str, Figure]], repeats: dict[int, int], check
     """RESULTS.md's measured part, as Markdown."""
     base = baseline_rss()
     lines = [f"- Machine: {machine()}", f"- Versions: {versions()}", f"- Command: `{command}`",
-             f"- Repetitions: " + ", ".join(f"N={n}: {r}" for n, r in repeats.items()) + " (wall time is the median;"
+             "- Repetitions: " + ", ".join(f"N={n}: {r}" for n, r in repeats.items()) + " (wall time is the median;"
              " peak RSS is the largest of the runs, of the largest single process, via /usr/bin/time)",
-             f"- `check`: " + ("`cardsmith check` (another engineer's command: it also looks for near-duplicate "
+             "- `check`: " + ("`cardsmith check` (another engineer's command: it also looks for near-duplicate "
                               "questions; nan = it failed while being changed)" if check else "pending (no `cardsmith check` yet): measured as "
                                "`Project.prepare` for every deck (parse + render from the cache + validation, no write)"),
              f"- Interpreter baseline (Python importing cardsmith): {base / 1024:.0f} MB", "",

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from .parse import COMMENT_RE, FENCE_RE
 from .pipeline import Project

@@ -17,7 +17,7 @@ from .cache import RenderCache, default_dir, file_progress, render_cards
 from .config import DeckConfig, load_decks
 from .errors import BuildError, Problem, display_path
 from .ledger import Changes, Entry, Ledger, build_time
-from .notetypes import NoteType, load_notetypes
+from .notetypes import load_notetypes
 from .package import NoteSpec, write_package
 from .parse import SourceCard, parse_file
 from .render import CLOZE_RE, RenderedCard, Renderer
@@ -122,7 +122,7 @@ class Project:
         problems: list[Problem] = []
         build = DeckBuild(deck, files=self.deck_files(deck))
         if not build.files:
-            problems.append(Problem(self.shown(deck.path), 1, f"'cards' patterns match no files under cards/"))
+            problems.append(Problem(self.shown(deck.path), 1, "'cards' patterns match no files under cards/"))
         seen: dict[str, SourceCard] = {}
         pending: list[tuple[int, SourceCard]] = []  # (where its render problems go, card)
         ends: list[int] = []  # cards pending up to each file, for progress

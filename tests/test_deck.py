@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import sys
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import pytest
 import yaml
