@@ -9,11 +9,13 @@ made in Anki to that card survives the import. Committed next to the deck, like 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 FORMAT = 1
 
@@ -65,15 +67,33 @@ class Ledger:
         data = json.loads(path.read_text(encoding="utf-8"))
         return cls(data.get("cards", {}), data.get("deleted", {}), data.get("notetypes", {}))
 
-    def dumps(self) -> str:
-        """One line per card, sorted: small diffs in git, and fast for large decks."""
-        def table(rows: dict[str, dict]) -> str:
-            lines = [f" {json.dumps(key, ensure_ascii=False)}: {json.dumps(rows[key], sort_keys=True, ensure_ascii=False)}"
-                     for key in sorted(rows)]
-            return "{\n" + ",\n".join(lines) + "\n}" if lines else "{}"
+    def chunks(self) -> Iterator[str]:
+        """The lock file's text, piece by piece: one line per card, sorted (small diffs in git)."""
+        yield f'{{"format": {FORMAT},\n'
+        for number, (name, rows) in enumerate((("cards", self.cards), ("deleted", self.deleted),
+                                               ("notetypes", self.notetypes))):
+            yield f'"{name}": {{' if rows else f'"{name}": {{}}'
+            for index, key in enumerate(sorted(rows)):
+                value = json.dumps(rows[key], sort_keys=True, ensure_ascii=False)
+                yield f'{"," if index else ""}\n {json.dumps(key, ensure_ascii=False)}: {value}'
+            yield ("\n}" if rows else "") + (",\n" if number < 2 else "}\n")
 
-        return (f'{{"format": {FORMAT},\n"cards": {table(self.cards)},\n"deleted": {table(self.deleted)},\n'
-                f'"notetypes": {table(self.notetypes)}}}\n')
+    def write(self, path: Path) -> bool:
+        """Write the lock file atomically unless it already says the same; return whether it changed.
+
+        Streamed through a temporary file: a 100,000-card lock never sits in memory whole.
+        """
+        tmp = path.with_name(f".{path.name}.tmp")
+        digest = hashlib.sha256()
+        with tmp.open("w", encoding="utf-8") as stream:
+            for chunk in self.chunks():
+                stream.write(chunk)
+                digest.update(chunk.encode("utf-8"))
+        if path.exists() and _file_digest(path) == digest.digest():
+            tmp.unlink()
+            return False
+        tmp.replace(path)
+        return True
 
     def latest(self) -> int:
         """The newest modification time of anything released so far."""
@@ -128,3 +148,11 @@ class Ledger:
                 result.notetypes[key] = {"hash": digest, "mod": clock, "schema": schema}
                 changes.notetypes_changed.append(key)
         return result, changes
+
+
+def _file_digest(path: Path) -> bytes:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.digest()

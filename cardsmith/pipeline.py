@@ -160,6 +160,9 @@ class Project:
         for deck in decks:
             started = time.perf_counter()
             build, found = self.prepare(deck, progress)
+            # From here on only the HTML counts: drop the Markdown (half the memory of a large deck).
+            build.cards = [card.without_markdown() for card in build.cards]
+            build.sources = []
             build.seconds = time.perf_counter() - started
             problems += found
             prepared.append(build)
@@ -240,9 +243,7 @@ class Project:
             write_package(output, deck.deck_id, deck.name, deck.description, notes, self.notetypes,
                           notetype_mods, media)
             stamp.write_text(fingerprint)
-        new_text = new_ledger.dumps()
-        if not deck.lock_path.exists() or deck.lock_path.read_text(encoding="utf-8") != new_text:
-            _atomic_write(deck.lock_path, new_text)
+        new_ledger.write(deck.lock_path)
         live = notes[:len(build.cards)]  # the rest are tombstones of deleted cards
         return DeckResult(deck, output, sum(self._cards_of(n) for n in live), len(live), len(media),
                           build.seconds + time.perf_counter() - started, up_to_date, changes)
@@ -312,9 +313,3 @@ class Project:
             digest.update(json.dumps([note.guid, note.notetype, note.fields, note.tags, note.deck,
                                       note.mod]).encode())
         return digest.hexdigest()
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)

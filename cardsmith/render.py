@@ -3,6 +3,7 @@ code highlighted at build time, local images packaged as content-hashed media.""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import html
 import re
@@ -49,6 +50,10 @@ class RenderedCard:
     @property
     def card_id(self) -> str:
         return self.source.card_id
+
+    def without_markdown(self) -> "RenderedCard":
+        """The same card without its Markdown source, which packaging no longer needs (memory)."""
+        return dataclasses.replace(self, source=dataclasses.replace(self.source, question="", answer=""))
 
 
 class Renderer:
