@@ -18,7 +18,7 @@ import sqlite3
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from . import __version__, render
 from .errors import Problem
@@ -78,8 +78,9 @@ def jobs() -> int:
 class RenderCache:
     """Rendered fields by content key, in one SQLite file (opened on first use)."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, read_only: bool = False):
         self.directory = directory
+        self.read_only = read_only  # `check`: use what is stored, never write (not even SQLite's side files)
         self._conn: sqlite3.Connection | None = None
         self._base = hashlib.sha256(config_digest().encode())
 
@@ -92,10 +93,18 @@ class RenderCache:
         digest.update("\0".join((card.note_type, str(card.path.parent), card.question, card.answer)).encode())
         return digest.hexdigest()
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self) -> sqlite3.Connection | None:
+        """The cache database; None when reading only and there is none yet."""
         if self._conn is None:
+            path = self.directory / f"render-v{FORMAT}.sqlite"
+            if self.read_only:
+                if not path.is_file():
+                    return None
+                # immutable: no locks and no -wal/-shm files; entries still in a WAL just miss.
+                self._conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+                return self._conn
             self.directory.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.directory / f"render-v{FORMAT}.sqlite", timeout=30)
+            conn = sqlite3.connect(path, timeout=30)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("CREATE TABLE IF NOT EXISTS fields (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -103,23 +112,35 @@ class RenderCache:
             self._conn = conn
         return self._conn
 
-    def get_many(self, keys: list[str]) -> dict[str, list]:
-        """The stored entries of those keys that are present."""
-        found: dict[str, list] = {}
+    def _select(self, table: str, keys: list[str]) -> Iterator[tuple[str, Any]]:
+        """(key, value) for those keys that are stored, queried in batches."""
         conn = self._connect()
+        if conn is None:
+            return
         for start in range(0, len(keys), QUERY_BATCH):
             batch = keys[start:start + QUERY_BATCH]
             marks = ",".join("?" * len(batch))
-            for key, value in conn.execute(f"SELECT key, value FROM fields WHERE key IN ({marks})", batch):
-                found[key] = json.loads(value)
-        return found
+            try:
+                yield from conn.execute(f"SELECT key, value FROM {table} WHERE key IN ({marks})", batch)
+            except sqlite3.OperationalError:
+                if not self.read_only:
+                    raise
+                return  # a read-only view of a cache from another format: nothing to reuse
+
+    def _store(self, table: str, rows: list[tuple[str, Any]]) -> None:
+        if rows and not self.read_only:
+            with self._connect() as conn:  # type: ignore[union-attr]
+                conn.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", rows)
+
+    def get_many(self, keys: list[str]) -> dict[str, list]:
+        """The stored entries of those keys that are present."""
+        return {key: json.loads(value) for key, value in self._select("fields", keys)}
 
     def put_many(self, entries: dict[str, RenderedCard]) -> None:
         """Store rendered cards under their keys."""
         rows = [(key, json.dumps([list(r.fields), [[m.name, str(m.source)] for m in r.media]], ensure_ascii=False))
                 for key, r in entries.items()]
-        with self._connect() as conn:
-            conn.executemany("INSERT OR REPLACE INTO fields VALUES (?, ?)", rows)
+        self._store("fields", rows)
 
     def parse_files(self, files: list[tuple[Path, str]]) -> list[CardFile]:
         """Parse card files, reusing the result for any file whose bytes (and path) were seen before.
@@ -130,7 +151,6 @@ class RenderCache:
         here = Path(__file__).parent
         for name in PARSE_CODE:
             base.update((here / name).read_bytes())
-        conn = self._connect()
         results: list[CardFile] = []
         for start in range(0, len(files), QUERY_BATCH):
             batch = files[start:start + QUERY_BATCH]
@@ -144,9 +164,7 @@ class RenderCache:
                 digest.update(f"{path}\0{shown}\0".encode())
                 contents.append(raw)
                 keys.append(digest.hexdigest() + hashlib.sha256(raw).hexdigest() if raw is not None else "")
-            wanted = [k for k in keys if k]
-            marks = ",".join("?" * len(wanted))
-            stored = dict(conn.execute(f"SELECT key, value FROM parsed WHERE key IN ({marks})", wanted))
+            stored = dict(self._select("parsed", [k for k in keys if k]))
             fresh = []
             for (path, shown), key, raw in zip(batch, keys, contents):
                 if key in stored:
@@ -156,9 +174,7 @@ class RenderCache:
                 results.append(parsed)
                 if key:
                     fresh.append((key, pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)))
-            if fresh:
-                with conn:
-                    conn.executemany("INSERT OR REPLACE INTO parsed VALUES (?, ?)", fresh)
+            self._store("parsed", fresh)
         return results
 
     def close(self) -> None:

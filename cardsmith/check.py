@@ -51,7 +51,7 @@ def check_project(root: Path, strict: bool = False,
     """Check every deck under `root`; with `strict`, warnings become errors. Writes nothing."""
     report = CheckReport()
     try:
-        project = Project(root, cache=False)  # the render cache is output too: check writes nothing
+        project = Project(root, read_only=True)  # reuses the render cache, never writes it
     except BuildError as error:
         report.problems = error.problems + _notetype_problems(root, error.problems)
         report.log.append("the configuration has errors: cards were not checked")

@@ -89,12 +89,12 @@ class DeckResult:
 class Project:
     """A cardsmith project folder: decks/, cards/, templates/."""
 
-    def __init__(self, root: Path, cache: bool = True):
+    def __init__(self, root: Path, cache: bool = True, read_only: bool = False):
         self.root = root
         self.decks = load_decks(root)
         self.notetypes = load_notetypes(root)
         self.renderer = Renderer()
-        self.cache = RenderCache(default_dir(root)) if cache else None
+        self.cache = RenderCache(default_dir(root), read_only) if cache else None
 
     def shown(self, path: Path) -> str:
         return display_path(path, self.root)
