@@ -52,8 +52,7 @@ def build(root: Path, out: Path | None, frozen: bool, report_path: Path | None, 
     try:
         with Progress("Building") as progress:
             project = Project(root, cache=not no_cache)
-            progress.set_total(sum(len(project.deck_files(d)) for d in project.decks
-                                   if not decks or d.slug in decks or d.name in decks))
+            progress.set_total(sum(len(project.deck_files(d)) for d in project.selected(list(decks) or None)))
             results = project.build(out or root / "dist", frozen=frozen, only=list(decks) or None,
                                     progress=progress)
     except BuildError as error:

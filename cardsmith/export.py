@@ -47,7 +47,7 @@ def export_decks(project: Project, fmt: str, out_dir: Path, only: list[str] | No
     """Export every deck (or those named in `only`); raise BuildError on any problem."""
     if fmt not in FORMATS:
         raise BuildError([Problem("--format", 0, f"unknown format '{fmt}' (valid: {', '.join(FORMATS)})")])
-    decks = [d for d in project.decks if not only or d.slug in only or d.name in only]
+    decks = project.selected(only)
     if only and not decks:
         raise BuildError([Problem("decks", 0, f"no deck named {', '.join(only)}")])
     builds = []

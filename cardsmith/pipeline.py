@@ -96,6 +96,10 @@ class Project:
         self.renderer = Renderer()
         self.cache = RenderCache(default_dir(root), read_only) if cache else None
 
+    def selected(self, only: list[str] | None) -> list[DeckConfig]:
+        """The decks named in `only` (by file name or deck name), or all of them."""
+        return [d for d in self.decks if not only or d.slug in only or d.name in only]
+
     def shown(self, path: Path) -> str:
         return display_path(path, self.root)
 
@@ -154,7 +158,7 @@ class Project:
     def build(self, out_dir: Path, frozen: bool = False, only: list[str] | None = None,
               progress: Callable[[int], None] | None = None) -> list[DeckResult]:
         """Build every deck (or those named in `only`); raise BuildError on any problem."""
-        decks = [d for d in self.decks if not only or d.slug in only or d.name in only]
+        decks = self.selected(only)
         prepared = []
         problems: list[Problem] = []
         for deck in decks:
