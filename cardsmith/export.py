@@ -48,8 +48,6 @@ def export_decks(project: Project, fmt: str, out_dir: Path, only: list[str] | No
     if fmt not in FORMATS:
         raise BuildError([Problem("--format", 0, f"unknown format '{fmt}' (valid: {', '.join(FORMATS)})")])
     decks = project.selected(only)
-    if only and not decks:
-        raise BuildError([Problem("decks", 0, f"no deck named {', '.join(only)}")])
     builds = []
     problems: list[Problem] = []
     for deck in decks:

@@ -98,6 +98,9 @@ class Project:
 
     def selected(self, only: list[str] | None) -> list[DeckConfig]:
         """The decks named in `only` (by file name or deck name), or all of them."""
+        unknown = [name for name in only or () if not any(name in (d.slug, d.name) for d in self.decks)]
+        if unknown:
+            raise BuildError([Problem("decks", 0, f"no deck named {', '.join(unknown)}")])
         return [d for d in self.decks if not only or d.slug in only or d.name in only]
 
     def shown(self, path: Path) -> str:

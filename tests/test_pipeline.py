@@ -181,3 +181,10 @@ def test_second_build_is_up_to_date(project):
     result = project.build()
     assert "Test Deck: up to date (4 notes) -> dist/test.apkg" in result.output
     assert (project.dist / "test.apkg").read_bytes() == before
+
+
+def test_building_an_unknown_deck_name_fails(project):
+    write_sample(project)
+    result = project.run("build", "no-such-deck")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == "decks:0: no deck named no-such-deck"
