@@ -66,7 +66,7 @@ def check_project(root: Path, strict: bool = False,
         problems += found
         report.log.append(f"{deck.name} ({project.shown(deck.path)}): {len(build.files)} files, "
                           f"{len(build.cards)} cards parsed and rendered")
-    problems += project._guid_collisions(builds)
+    problems += project.identity_problems(builds)
     problems += _unmatched_files(project, builds)
     files = list(dict.fromkeys(path for build in builds for path in build.files))
     # A file taken by two decks (an error reported above) must not make its cards duplicates.

@@ -173,7 +173,7 @@ class Project:
             build.seconds = time.perf_counter() - started
             problems += found
             prepared.append(build)
-        problems += self._guid_collisions(prepared)
+        problems += self.identity_problems(prepared)
         errors = [p for p in problems if p.severity == "error"]
         if errors:
             raise BuildError(errors)
@@ -183,7 +183,8 @@ class Project:
         """The note's identity: namespaced by the deck's fixed id, never derived from the text."""
         return card.guid or genanki.guid_for(deck.deck_id, card.card_id)
 
-    def _guid_collisions(self, builds: list[DeckBuild]) -> list[Problem]:
+    def identity_problems(self, builds: list[DeckBuild]) -> list[Problem]:
+        """A card file taken by two decks, or two cards that would be one Anki note; sets `guids`."""
         problems = []
         taken: dict[Path, DeckConfig] = {}
         for build in builds:
