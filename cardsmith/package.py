@@ -5,16 +5,16 @@ failed build leaves the previous package in place)."""
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
-import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterator
 
 import genanki
 from genanki.apkg_col import APKG_COL
@@ -96,6 +96,56 @@ def _add_file(archive: zipfile.ZipFile, name: str, path: Path) -> None:
         shutil.copyfileobj(source, target, 1 << 20)
 
 
+def card_ords(model: genanki.Model) -> Callable[[tuple[str, ...]], list[int]]:
+    """The cards (template ordinals) genanki makes for a note of `model` (Note.cards, without a Note)."""
+    if model.model_type == model.CLOZE:
+        qfmt = model.templates[0]["qfmt"]
+        names = [f["name"] for f in model.fields]
+        # genanki takes the last field when a {{cloze:...}} names no field: so do we.
+        indexes = sorted({names.index(n) if n in names else -1
+                          for n in _CLOZE_FIELD_RE.findall(qfmt) + _CLOZE_FIELD_OLD_RE.findall(qfmt)})
+
+        def cloze(fields: tuple[str, ...]) -> list[int]:
+            # genanki makes no card for a note without deletions (the build refuses those anyway).
+            return list({int(m) - 1 for i in indexes for m in _CLOZE_RE.findall(fields[i]) if int(m) > 0})
+        return cloze
+    req = [(ord_, {"any": any, "all": all}[kind], required) for ord_, kind, required in model._req]
+
+    def front_back(fields: tuple[str, ...]) -> list[int]:
+        return [ord_ for ord_, test, required in req if test(fields[i] for i in required)]
+    return front_back
+
+
+# genanki's patterns (genanki/note.py), so that the cards are the ones genanki would write.
+_CLOZE_FIELD_RE = re.compile(r"{{[^}]*?cloze:(?:[^}]?:)*(.+?)}}")
+_CLOZE_FIELD_OLD_RE = re.compile("<%cloze:(.+?)%>")
+_CLOZE_RE = re.compile(r"{{c(\d+)::.+?}}", re.DOTALL)
+
+
+def _note_rows(notes: list[NoteSpec], models: dict[str, genanki.Model], first_id: int) -> Iterator[tuple]:
+    """The `notes` rows genanki's Note.write_to_db writes (sort field = first field, no checksum)."""
+    ords = {key: card_ords(model) for key, model in models.items()}
+    next_id = first_id
+    for spec in notes:
+        model = models[spec.notetype]
+        yield (next_id, spec.guid, model.model_id, spec.mod, -1, " " + " ".join(spec.tags) + " ",
+               "\x1f".join(spec.fields), spec.fields[model.sort_field_index], 0, 0, "")
+        next_id += 1 + len(ords[spec.notetype](spec.fields))
+
+
+def _card_rows(notes: list[NoteSpec], models: dict[str, genanki.Model], deck_ids: dict[str, int],
+               first_id: int) -> Iterator[tuple]:
+    """The `cards` rows genanki's Card.write_to_db writes: new cards, due in the order of the notes."""
+    ords = {key: card_ords(model) for key, model in models.items()}
+    next_id = first_id
+    for position, spec in enumerate(notes):
+        note_id = next_id
+        next_id += 1
+        for ord_ in ords[spec.notetype](spec.fields):
+            yield (next_id, note_id, deck_ids[spec.deck], ord_, spec.mod, -1, 0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, "")
+            next_id += 1
+
+
 def _write_collection(db_path: Path, root_id: int, root_name: str, description: str, notes: list[NoteSpec],
                       notetypes: dict[str, NoteType], notetype_mods: dict[str, int]) -> None:
     deck_names = [root_name] + sorted({n.deck for n in notes} - {root_name})
@@ -122,13 +172,13 @@ def _write_collection(db_path: Path, root_id: int, root_name: str, description: 
         # Note and card ids only need to be unique inside the package: Anki matches notes by
         # GUID and gives a new id where one is taken. Counting from the release time keeps
         # them reproducible and makes Anki's "Created" column show the release date.
-        ids = itertools.count(release * 1000)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # genanki's HTML check flags valid HTML in math
-            for position, spec in enumerate(notes):
-                note = genanki.Note(models[spec.notetype], list(spec.fields), tags=list(spec.tags),
-                                    guid=spec.guid, due=position)
-                note.write_to_db(cursor, spec.mod, decks[spec.deck].deck_id, ids)
+        first_id = release * 1000
+        deck_ids = {name: deck.deck_id for name, deck in decks.items()}
+        # Two passes over the notes (generators: no list of every row in memory), same ids in both.
+        cursor.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                           _note_rows(notes, models, first_id))
+        cursor.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                           _card_rows(notes, models, deck_ids, first_id))
         conn.commit()
     finally:
         conn.close()
