@@ -16,6 +16,7 @@ import os
 import pickle
 import sqlite3
 import sys
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -109,6 +110,7 @@ class RenderCache:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("CREATE TABLE IF NOT EXISTS fields (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             conn.execute("CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+            conn.execute("CREATE TABLE IF NOT EXISTS built (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
             self._conn = conn
         return self._conn
 
@@ -142,16 +144,22 @@ class RenderCache:
                 for key, r in entries.items()]
         self._store("fields", rows)
 
-    def parse_files(self, files: list[tuple[Path, str]]) -> list[CardFile]:
+    def load_files(self, files: list[tuple[Path, str]], renderer: Renderer,
+                   context: str | None = None) -> list[Loaded]:
         """Parse card files, reusing the result for any file whose bytes (and path) were seen before.
 
+        With a `context` (a build: the deck's identity), a file whose bytes were built before in
+        that context also comes back built (`Loaded.built`), unless one of its images changed.
         Files go in batches, so that only one batch's bytes and stored results are in memory at once.
         """
-        base = hashlib.sha256(f"{FORMAT}\0{sys.version}".encode())
+        parse_base = hashlib.sha256(f"{FORMAT}\0{sys.version}".encode())
         here = Path(__file__).parent
         for name in PARSE_CODE:
-            base.update((here / name).read_bytes())
-        results: list[CardFile] = []
+            parse_base.update((here / name).read_bytes())
+        built_base = self._base.copy()
+        built_base.update(f"{context}\0{metadata.version('genanki')}\0".encode())
+        built_base.update((here / "pipeline.py").read_bytes())
+        results: list[Loaded] = []
         for start in range(0, len(files), QUERY_BATCH):
             batch = files[start:start + QUERY_BATCH]
             contents, keys = [], []
@@ -160,27 +168,66 @@ class RenderCache:
                     raw = path.read_bytes()
                 except OSError:
                     raw = None
-                digest = base.copy()
+                digest = parse_base.copy()
                 digest.update(f"{path}\0{shown}\0".encode())
                 contents.append(raw)
                 keys.append(digest.hexdigest() + hashlib.sha256(raw).hexdigest() if raw is not None else "")
-            stored = dict(self._select("parsed", [k for k in keys if k]))
+            built_keys = [_derive(built_base, key) if key and context is not None else "" for key in keys]
+            built = dict(self._select("built", [k for k in built_keys if k]))
+            stored = dict(self._select("parsed", [k for k, b in zip(keys, built_keys) if k and b not in built]))
             fresh = []
-            for (path, shown), key, raw in zip(batch, keys, contents):
+            for (path, shown), key, built_key, raw in zip(batch, keys, built_keys, contents):
+                if built_key in built:
+                    ready: Built = pickle.loads(built.pop(built_key))
+                    if all(_media_unchanged(card, renderer) for card in ready.cards):
+                        results.append(Loaded(CardFile(path, [card.source for card in ready.cards]), built_key, ready))
+                        continue
                 if key in stored:
-                    results.append(pickle.loads(stored.pop(key)))
+                    results.append(Loaded(pickle.loads(stored.pop(key)), built_key))
                     continue
                 parsed = parse_file(path, shown) if raw is None else parse_bytes(raw, path, shown)
-                results.append(parsed)
+                results.append(Loaded(parsed, built_key))
                 if key:
                     fresh.append((key, pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)))
             self._store("parsed", fresh)
         return results
 
+    def store_built(self, entries: list[tuple[str, Built]]) -> None:
+        """Keep built files (see load_files) under their keys."""
+        self._store("built", [(key, pickle.dumps(built, protocol=pickle.HIGHEST_PROTOCOL))
+                              for key, built in entries if key])
+
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+@dataclass
+class Built:
+    """A card file as a build uses it: its cards rendered (without their Markdown) and their GUIDs."""
+
+    cards: list[RenderedCard]
+    guids: list[str]
+
+
+@dataclass
+class Loaded:
+    """A card file from load_files: parsed, and built too when the cache had it."""
+
+    parsed: CardFile
+    key: str = ""  # where store_built keeps this file built ("" when it cannot be kept)
+    built: Built | None = None
+
+
+def _derive(base: Any, key: str) -> str:
+    digest = base.copy()
+    digest.update(key.encode())
+    return digest.hexdigest()
+
+
+def _media_unchanged(card: RenderedCard, renderer: Renderer) -> bool:
+    return all(m.source.is_file() and renderer.media_name(m.source) == m.name for m in card.media)
 
 
 def _from_entry(card: SourceCard, entry: list, renderer: Renderer) -> RenderedCard | None:

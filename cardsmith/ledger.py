@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Iterator
 
 FORMAT = 1
+_KEY = json.JSONEncoder(ensure_ascii=False)
+_RECORD = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,7 @@ class Ledger:
                                                ("notetypes", self.notetypes))):
             yield f'"{name}": {{' if rows else f'"{name}": {{}}'
             for index, key in enumerate(sorted(rows)):
-                value = json.dumps(rows[key], sort_keys=True, ensure_ascii=False)
-                yield f'{"," if index else ""}\n {json.dumps(key, ensure_ascii=False)}: {value}'
+                yield f'{"," if index else ""}\n {_KEY.encode(key)}: {_RECORD.encode(rows[key])}'
             yield ("\n}" if rows else "") + (",\n" if number < 2 else "}\n")
 
     def write(self, path: Path) -> bool:

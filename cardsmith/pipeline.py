@@ -13,7 +13,7 @@ from typing import Callable
 import genanki
 
 from . import __version__
-from .cache import RenderCache, default_dir, file_progress, render_cards
+from .cache import Built, Loaded, RenderCache, default_dir, file_progress, render_cards
 from .config import DeckConfig, load_decks
 from .errors import BuildError, Problem, display_path
 from .ledger import Changes, Entry, Ledger, build_time
@@ -123,22 +123,34 @@ class Project:
             return f"{deck.name}::{(title or path.stem).capitalize()}"
         return deck.name
 
-    def prepare(self, deck: DeckConfig, progress: Callable[[int], None] | None = None
+    def prepare(self, deck: DeckConfig, progress: Callable[[int], None] | None = None, for_build: bool = False
                 ) -> tuple[DeckBuild, list[Problem]]:
-        """Parse and render one deck; collect every problem; call `progress(1)` after each file."""
+        """Parse and render one deck; collect every problem; call `progress(1)` after each file.
+
+        `for_build`: the cards come without their Markdown (only the HTML is packaged), and card
+        files the cache holds built for this deck are taken whole, without parsing or rendering.
+        """
         problems: list[Problem] = []
         build = DeckBuild(deck, files=self.deck_files(deck))
         if not build.files:
             problems.append(Problem(self.shown(deck.path), 1, "'cards' patterns match no files under cards/"))
         seen: dict[str, SourceCard] = {}
-        pending: list[tuple[int, SourceCard]] = []  # (where its render problems go, card)
-        ends: list[int] = []  # cards pending up to each file, for progress
+        # Per card: where its render problems go, the card, and (rendering, GUID) if the cache had them.
+        pending: list[tuple[int, SourceCard, tuple[RenderedCard, str] | None]] = []
+        ends: list[int] = []  # cards to render up to each file, for progress
+        to_render = 0
         named = [(path, self.shown(path)) for path in build.files]
-        parsed_files = self.cache.parse_files(named) if self.cache else [parse_file(*n) for n in named]
-        for parsed in parsed_files:
+        if self.cache:
+            files = self.cache.load_files(named, self.renderer, str(deck.deck_id) if for_build else None)
+        else:
+            files = [Loaded(parse_file(*n)) for n in named]
+        starts = []  # per file: its first pending card and its first problem
+        for loaded in files:
+            parsed = loaded.parsed
+            starts.append((len(pending), len(problems)))
             problems += parsed.problems
             build.sources += parsed.cards
-            for card in parsed.cards:
+            for index, card in enumerate(parsed.cards):
                 if card.note_type not in self.notetypes:
                     known = ", ".join(sorted(self.notetypes))
                     problems.append(Problem(card.shown_path, card.id_line,
@@ -149,13 +161,33 @@ class Project:
                     problems.append(Problem(card.shown_path, card.id_line,
                                             f"duplicate id '{card.card_id}' (first used at {other.shown_path}:{other.id_line})"))
                     continue
-                pending.append((len(problems), card))
-            ends.append(len(pending))
-        results = render_cards(self.renderer, [card for _, card in pending], self.cache,
-                               file_progress(progress, ends))
-        for (at, _), (_, found) in reversed(list(zip(pending, results))):
+                ready = (loaded.built.cards[index], loaded.built.guids[index]) if loaded.built else None
+                to_render += ready is None
+                pending.append((len(problems), card, ready))
+            ends.append(to_render)
+        starts.append((len(pending), len(problems)))
+        rendered = iter(render_cards(self.renderer, [card for _, card, ready in pending if ready is None],
+                                     self.cache, file_progress(progress, ends)))
+        results = [(ready[0], []) if ready else next(rendered) for _, _, ready in pending]
+        keep = []  # files to store built: all their cards became notes, and nothing was wrong in them
+        position = 0  # of the file's first card in build.cards
+        for loaded, (first, first_problem), (end, end_problem) in zip(files, starts, starts[1:]):
+            made = sum(1 for r, _ in results[first:end] if r)
+            if for_build and not loaded.built and end_problem == first_problem and made == len(loaded.parsed.cards):
+                keep.append((loaded.key, position, made))
+            position += made
+        for (at, _, _), (_, found) in reversed(list(zip(pending, results))):
             problems[at:at] = found
-        build.cards = [rendered for rendered, _ in results if rendered]
+        for (_, card, ready), (rendered_card, _) in zip(pending, results):
+            if ready:
+                build.cards.append(ready[0])
+                build.guids.append(ready[1])
+            elif rendered_card:
+                build.cards.append(rendered_card.without_markdown() if for_build else rendered_card)
+                build.guids.append(self.guid(deck, card))
+        if keep and self.cache:
+            self.cache.store_built([(key, Built(build.cards[at:at + count], build.guids[at:at + count]))
+                                    for key, at, count in keep])
         return build, problems
 
     def build(self, out_dir: Path, frozen: bool = False, only: list[str] | None = None,
@@ -166,10 +198,8 @@ class Project:
         problems: list[Problem] = []
         for deck in decks:
             started = time.perf_counter()
-            build, found = self.prepare(deck, progress)
-            # From here on only the HTML counts: drop the Markdown (half the memory of a large deck).
-            build.cards = [card.without_markdown() for card in build.cards]
-            build.sources = []
+            build, found = self.prepare(deck, progress, for_build=True)
+            build.sources = []  # from here on only the HTML counts (half the memory of a large deck)
             build.seconds = time.perf_counter() - started
             problems += found
             prepared.append(build)
@@ -184,7 +214,7 @@ class Project:
         return card.guid or genanki.guid_for(deck.deck_id, card.card_id)
 
     def identity_problems(self, builds: list[DeckBuild]) -> list[Problem]:
-        """A card file taken by two decks, or two cards that would be one Anki note; sets `guids`."""
+        """A card file taken by two decks, or two cards that would be one Anki note (by the GUIDs prepare gave them)."""
         problems = []
         taken: dict[Path, DeckConfig] = {}
         for build in builds:
@@ -196,7 +226,6 @@ class Project:
                                             "a card file belongs to one deck"))
         owners: dict[str, tuple[DeckBuild, SourceCard]] = {}
         for build in builds:
-            build.guids = [self.guid(build.config, rendered.source) for rendered in build.cards]
             for rendered, guid in zip(build.cards, build.guids):
                 card = rendered.source
                 owner = owners.setdefault(guid, (build, card))
@@ -212,12 +241,13 @@ class Project:
         ledger = Ledger.load(deck.lock_path)
         used_types = sorted({c.source.note_type for c in build.cards})
         entries = []
+        subdecks: dict[tuple[Path, str | None], str] = {}  # the same for every card of a file
         for rendered, guid in zip(build.cards, build.guids):
             card = rendered.source
-            digest = hashlib.sha256(json.dumps(
-                [card.note_type, rendered.fields, sorted(card.tags)], ensure_ascii=False).encode()).hexdigest()[:16]
-            entries.append(Entry(card.card_id, guid, digest,
-                                 self.subdeck_of(deck, card.path, card), card.note_type))
+            subdeck = subdecks.get((card.path, card.subdeck))
+            if subdeck is None:
+                subdeck = subdecks[card.path, card.subdeck] = self.subdeck_of(deck, card.path, card)
+            entries.append(Entry(card.card_id, guid, rendered.content_hash, subdeck, card.note_type))
         notetype_hashes = {key: (self.notetypes[key].content_hash(), self.notetypes[key].schema())
                            for key in used_types}
         refused = self._schema_changes(ledger, build.cards, used_types)

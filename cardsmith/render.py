@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import html
+import json
 import re
 import urllib.parse
 from dataclasses import dataclass
@@ -46,6 +47,12 @@ class RenderedCard:
     source: SourceCard
     fields: tuple[str, str]  # (question HTML, answer HTML)
     media: tuple[Media, ...]
+    content_hash: str = ""  # of what reaches Anki (note type, fields, tags): the ledger's "hash"
+
+    def __post_init__(self) -> None:
+        if not self.content_hash:
+            object.__setattr__(self, "content_hash", content_hash(self.source.note_type, self.fields,
+                                                                  self.source.tags))
 
     @property
     def card_id(self) -> str:
@@ -54,6 +61,12 @@ class RenderedCard:
     def without_markdown(self) -> "RenderedCard":
         """The same card without its Markdown source, which packaging no longer needs (memory)."""
         return dataclasses.replace(self, source=dataclasses.replace(self.source, question="", answer=""))
+
+
+def content_hash(note_type: str, fields: tuple[str, ...], tags: tuple[str, ...]) -> str:
+    """The hash the ledger keeps per card: it changes exactly when what Anki receives changes."""
+    text = json.dumps([note_type, fields, sorted(tags)], ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 class Renderer:

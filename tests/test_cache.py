@@ -158,3 +158,57 @@ def test_cache_location_from_environment(sample, tmp_path, monkeypatch):
     sample.write({"cards/test/a.md": CARDS + "\n## New?\n<!-- id: new -->\n\nYes.\n"})
     sample.build()
     assert list((tmp_path / "elsewhere").glob("render-*.sqlite"))
+
+
+@pytest.fixture
+def parses(monkeypatch) -> list[str]:
+    """The card files the cache actually parses (neither built nor parsed before)."""
+    seen: list[str] = []
+    original = cache.parse_bytes
+
+    def spy(raw, path, shown, *rest):
+        seen.append(path.name)
+        return original(raw, path, shown, *rest)
+
+    monkeypatch.setattr(cache, "parse_bytes", spy)
+    return seen
+
+
+def test_unchanged_files_are_taken_built(project, parses, renders):
+    """A rebuild takes each unchanged file whole: no parsing and no rendering of its cards."""
+    project.write({"cards/test/a.md": "## A?\n<!-- id: a -->\n\nAnswer a.\n",
+                   "cards/test/b.md": "## B?\n<!-- id: b -->\n\nAnswer b.\n\n## C?\n<!-- id: c -->\n\nC.\n"})
+    project.build()
+    assert parses == ["a.md", "b.md"] and renders == ["a", "b", "c"]
+    project.write({"cards/test/b.md": "## B?\n<!-- id: b -->\n\nAnswer b, edited.\n\n## C?\n<!-- id: c -->\n\nC.\n"})
+    warm, cold = cached_and_cold(project)
+    assert warm == cold and "Answer b, edited." in collection_text(warm)
+    assert parses == ["a.md", "b.md", "b.md"]  # a.md was taken built; b.md (changed) was parsed
+    assert renders[3:] == ["b", "a", "b", "c"]  # of b.md only the changed card; then the --no-cache build
+
+
+def test_built_file_still_meets_a_duplicate_id(project):
+    project.write({"cards/test/a.md": "## A?\n<!-- id: a -->\n\nAnswer a.\n"})
+    project.build()
+    project.write({"cards/test/b.md": "## Also A?\n<!-- id: a -->\n\nAnother a.\n"})
+    result = project.run("build")
+    assert result.exit_code == 1
+    assert "cards/test/b.md:2: duplicate id 'a' (first used at cards/test/a.md:2)" in result.output
+
+
+def test_changed_deck_id_gives_new_guids(sample):
+    deck = sample.root / "decks" / "test.yaml"
+    deck.write_text(deck.read_text(encoding="utf-8").replace("1234567890", "1234567891"), encoding="utf-8")
+    warm, cold = cached_and_cold(sample)
+    assert warm == cold
+    import genanki
+    import io
+    import sqlite3
+    import tempfile
+    import zipfile
+    with tempfile.NamedTemporaryFile(suffix=".anki2") as db:
+        db.write(zipfile.ZipFile(io.BytesIO(warm)).read("collection.anki2"))
+        db.flush()
+        guids = {row[0] for row in sqlite3.connect(db.name).execute("SELECT guid FROM notes")}
+    assert genanki.guid_for(1234567891, "sigmoid-derivative") in guids
+    assert genanki.guid_for(1234567890, "sigmoid-derivative") not in guids
