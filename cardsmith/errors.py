@@ -39,6 +39,11 @@ class BuildError(Exception):
 def display_path(path: Path, root: Path | None = None) -> str:
     """A path as the user should see it: relative to the project root when inside it."""
     if root is not None:
+        if ".." not in path.parts:  # the common case, without asking the file system
+            try:
+                return str(path.relative_to(root))
+            except ValueError:
+                pass
         try:
             return str(path.resolve().relative_to(root.resolve()))
         except ValueError:

@@ -15,16 +15,15 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 FORMAT = 1
 _KEY = json.JSONEncoder(ensure_ascii=False)
 _RECORD = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 
 
-@dataclass(frozen=True)
-class Entry:
-    """What the ledger needs to know about one card in this build."""
+class Entry(NamedTuple):
+    """What the ledger needs to know about one card in this build (a tuple: one per card)."""
 
     card_id: str
     guid: str

@@ -12,23 +12,22 @@ import shutil
 import sqlite3
 import tempfile
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import IO, Callable, Iterator, NamedTuple
 
 import genanki
+from isal import isal_zlib
 from genanki.apkg_col import APKG_COL
 from genanki.apkg_schema import APKG_SCHEMA
 
 from .notetypes import NoteType
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-ZIP_LEVEL = 1  # fast: level 6 takes four times as long for a package about 15% smaller
+ZIP_LEVEL = 2  # ISA-L's levels go from 0 to 3; 2 is about zlib 6's size at a twentieth of its time
 
 
-@dataclass(frozen=True)
-class NoteSpec:
-    """One note as it goes into the package."""
+class NoteSpec(NamedTuple):
+    """One note as it goes into the package (a tuple: there is one per card of a large deck)."""
 
     guid: str
     notetype: str  # key of a NoteType
@@ -80,20 +79,31 @@ def _entry(name: str) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
-    # ZipFile.open(info, "w") takes the level from here (3.13 renamed it compress_level and kept
-    # this name as an alias).
-    info._compresslevel = ZIP_LEVEL
     return info
 
 
 def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
-    archive.writestr(_entry(name), data, compresslevel=ZIP_LEVEL)
+    with archive.open(_entry(name), "w") as target:
+        _use_isal(target)
+        target.write(data)
 
 
 def _add_file(archive: zipfile.ZipFile, name: str, path: Path) -> None:
     """Stream a file into the archive (the collection can be hundreds of MB)."""
     with path.open("rb") as source, archive.open(_entry(name), "w") as target:
+        _use_isal(target)
         shutil.copyfileobj(source, target, 1 << 20)
+
+
+def _use_isal(target: IO[bytes]) -> None:
+    """Deflate with ISA-L instead of zlib: six times faster than zlib's fastest level, and smaller.
+
+    zipfile has no public way to choose the compressor; the entry writer calls compress() and
+    flush() on a zlib-compatible object, which isal_zlib.compressobj is (same raw deflate format).
+    """
+    if getattr(target, "_compressor", None) is None:
+        raise RuntimeError("zipfile changed: its entry writer has no _compressor to replace")
+    target._compressor = isal_zlib.compressobj(ZIP_LEVEL, isal_zlib.DEFLATED, -15)  # type: ignore[attr-defined]
 
 
 def card_ords(model: genanki.Model) -> Callable[[tuple[str, ...]], list[int]]:
@@ -146,6 +156,12 @@ def _card_rows(notes: list[NoteSpec], models: dict[str, genanki.Model], deck_ids
             next_id += 1
 
 
+def _split_schema(schema: str) -> tuple[str, str]:
+    """genanki's collection schema as (its tables, its indexes)."""
+    at = schema.index("CREATE INDEX")
+    return schema[:at], schema[at:]
+
+
 def _write_collection(db_path: Path, root_id: int, root_name: str, description: str, notes: list[NoteSpec],
                       notetypes: dict[str, NoteType], notetype_mods: dict[str, int]) -> None:
     deck_names = [root_name] + sorted({n.deck for n in notes} - {root_name})
@@ -159,7 +175,11 @@ def _write_collection(db_path: Path, root_id: int, root_name: str, description: 
     conn = sqlite3.connect(db_path)
     try:
         cursor = conn.cursor()
-        cursor.executescript(APKG_SCHEMA)
+        # A scratch file (it is zipped, then deleted): no journal, no fsync.
+        cursor.execute("PRAGMA journal_mode=OFF")
+        cursor.execute("PRAGMA synchronous=OFF")
+        tables, indexes = _split_schema(APKG_SCHEMA)
+        cursor.executescript(tables)
         cursor.executescript(APKG_COL)
         deck_json = json.loads(cursor.execute("SELECT decks FROM col").fetchone()[0])
         for deck in decks.values():
@@ -179,6 +199,7 @@ def _write_collection(db_path: Path, root_id: int, root_name: str, description: 
                            _note_rows(notes, models, first_id))
         cursor.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                            _card_rows(notes, models, deck_ids, first_id))
+        cursor.executescript(indexes)  # indexed once at the end: faster than row by row
         conn.commit()
     finally:
         conn.close()

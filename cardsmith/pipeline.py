@@ -241,12 +241,12 @@ class Project:
         ledger = Ledger.load(deck.lock_path)
         used_types = sorted({c.source.note_type for c in build.cards})
         entries = []
-        subdecks: dict[tuple[Path, str | None], str] = {}  # the same for every card of a file
+        subdecks: dict[tuple[str, str | None], str] = {}  # the same for every card of a file
         for rendered, guid in zip(build.cards, build.guids):
             card = rendered.source
-            subdeck = subdecks.get((card.path, card.subdeck))
+            subdeck = subdecks.get((card.shown_path, card.subdeck))  # (a str hashes faster than a Path)
             if subdeck is None:
-                subdeck = subdecks[card.path, card.subdeck] = self.subdeck_of(deck, card.path, card)
+                subdeck = subdecks[card.shown_path, card.subdeck] = self.subdeck_of(deck, card.path, card)
             entries.append(Entry(card.card_id, guid, rendered.content_hash, subdeck, card.note_type))
         notetype_hashes = {key: (self.notetypes[key].content_hash(), self.notetypes[key].schema())
                            for key in used_types}
@@ -261,13 +261,14 @@ class Project:
 
         notes = []
         media = {}
+        padding = {key: ("",) * (len(notetype.fields) - 2) for key, notetype in self.notetypes.items()}
         for rendered, entry in zip(build.cards, entries):
             record = new_ledger.cards[entry.card_id]
             tags = rendered.source.tags + ((MOVED_TAG,) if record.get("moved_from") else ())
-            padding = ("",) * (len(self.notetypes[entry.note_type].fields) - len(rendered.fields))
-            notes.append(NoteSpec(entry.guid, entry.note_type, rendered.fields + padding, tags, entry.subdeck,
-                                  record["mod"]))
-            media.update({m.name: m.source for m in rendered.media})
+            notes.append(NoteSpec(entry.guid, entry.note_type, rendered.fields + padding[entry.note_type], tags,
+                                  entry.subdeck, record["mod"]))
+            for item in rendered.media:
+                media[item.name] = item.source
         notes += self._tombstones(deck, new_ledger)
         notetypes_needed = sorted({n.notetype for n in notes})
         notetype_mods = {key: new_ledger.notetypes.get(key, {"mod": new_ledger.latest()})["mod"]

@@ -73,8 +73,15 @@ class Renderer:
     """Renders cards with one configured Markdown instance (reused: building it is slow)."""
 
     def __init__(self) -> None:
-        self._md = markdown.Markdown(extensions=MARKDOWN_EXTENSIONS, extension_configs=MARKDOWN_CONFIG)
+        self._markdown: markdown.Markdown | None = None
         self._media_names: dict[Path, str] = {}
+
+    @property
+    def _md(self) -> markdown.Markdown:
+        """Built on first use: a build that finds every card in the cache never needs it."""
+        if self._markdown is None:
+            self._markdown = markdown.Markdown(extensions=MARKDOWN_EXTENSIONS, extension_configs=MARKDOWN_CONFIG)
+        return self._markdown
 
     def render(self, card: SourceCard) -> tuple[RenderedCard | None, list[Problem]]:
         """Render one card; return it (or None) and the problems found."""

@@ -67,3 +67,31 @@ def test_rows_match_genanki_for_the_shipped_deck():
     theirs_notes, theirs_cards = genanki_rows(notes, models, 10 ** 12)
     assert list(_note_rows(notes, models, 10 ** 12)) == theirs_notes
     assert sorted(_card_rows(notes, models, DECK_IDS, 10 ** 12)) == theirs_cards
+
+
+def test_package_is_deflated_with_isal_and_reads_back(tmp_path: Path, monkeypatch):
+    import zipfile
+
+    from isal import isal_zlib
+
+    from cardsmith import package
+
+    made = []
+    original = isal_zlib.compressobj
+    monkeypatch.setattr(package.isal_zlib, "compressobj", lambda *a: made.append(a) or original(*a))
+    notetypes = load_notetypes(REPO)
+    notes = [NoteSpec(f"g{i}", "basic", (f"<p>Question {i} " + "x" * 200 + "</p>", "<p>A</p>"), (), "Deck", 1700000000)
+             for i in range(300)]
+    out = tmp_path / "deck.apkg"
+    package.write_package(out, 11, "Deck", "", notes, notetypes, {"basic": 1700000000}, {})
+    assert made and all(a == (package.ZIP_LEVEL, isal_zlib.DEFLATED, -15) for a in made)
+    with zipfile.ZipFile(out) as archive:
+        assert archive.testzip() is None  # every entry's CRC checks out
+        info = archive.getinfo("collection.anki2")
+        assert info.compress_type == zipfile.ZIP_DEFLATED and info.compress_size < info.file_size / 4
+        (tmp_path / "c.anki2").write_bytes(archive.read("collection.anki2"))
+    conn = sqlite3.connect(tmp_path / "c.anki2")
+    assert conn.execute("SELECT count(*) FROM notes").fetchone()[0] == 300
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")} >= {
+        "ix_cards_nid", "ix_cards_sched", "ix_notes_usn"}
