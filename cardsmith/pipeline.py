@@ -183,7 +183,10 @@ class Project:
                 build.cards.append(ready[0])
                 build.guids.append(ready[1])
             elif rendered_card:
-                build.cards.append(rendered_card.without_markdown() if for_build else rendered_card)
+                if for_build:
+                    rendered_card = rendered_card.without_markdown()
+                    _ = rendered_card.content_hash  # now, so that it is kept with the built file
+                build.cards.append(rendered_card)
                 build.guids.append(self.guid(deck, card))
         if keep and self.cache:
             self.cache.store_built([(key, Built(build.cards[at:at + count], build.guids[at:at + count]))

@@ -4,6 +4,7 @@ code highlighted at build time, local images packaged as content-hashed media.""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import html
 import json
@@ -47,12 +48,11 @@ class RenderedCard:
     source: SourceCard
     fields: tuple[str, str]  # (question HTML, answer HTML)
     media: tuple[Media, ...]
-    content_hash: str = ""  # of what reaches Anki (note type, fields, tags): the ledger's "hash"
 
-    def __post_init__(self) -> None:
-        if not self.content_hash:
-            object.__setattr__(self, "content_hash", content_hash(self.source.note_type, self.fields,
-                                                                  self.source.tags))
+    @functools.cached_property
+    def content_hash(self) -> str:
+        """The ledger's hash of what reaches Anki (kept when a built card is pickled into the cache)."""
+        return content_hash(self.source.note_type, self.fields, self.source.tags)
 
     @property
     def card_id(self) -> str:

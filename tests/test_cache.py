@@ -174,17 +174,23 @@ def parses(monkeypatch) -> list[str]:
     return seen
 
 
-def test_unchanged_files_are_taken_built(project, parses, renders):
-    """A rebuild takes each unchanged file whole: no parsing and no rendering of its cards."""
+def test_unchanged_files_are_taken_built(project, parses, renders, monkeypatch):
+    """A rebuild takes each unchanged file whole: no parsing, rendering or hashing of its cards."""
     project.write({"cards/test/a.md": "## A?\n<!-- id: a -->\n\nAnswer a.\n",
                    "cards/test/b.md": "## B?\n<!-- id: b -->\n\nAnswer b.\n\n## C?\n<!-- id: c -->\n\nC.\n"})
     project.build()
     assert parses == ["a.md", "b.md"] and renders == ["a", "b", "c"]
+    hashed = []
+    original = render.content_hash
+    monkeypatch.setattr(render, "content_hash", lambda *a: hashed.append("".join(a[1])) or original(*a))
     project.write({"cards/test/b.md": "## B?\n<!-- id: b -->\n\nAnswer b, edited.\n\n## C?\n<!-- id: c -->\n\nC.\n"})
     warm, cold = cached_and_cold(project)
     assert warm == cold and "Answer b, edited." in collection_text(warm)
     assert parses == ["a.md", "b.md", "b.md"]  # a.md was taken built; b.md (changed) was parsed
     assert renders[3:] == ["b", "a", "b", "c"]  # of b.md only the changed card; then the --no-cache build
+    # Hashed: b.md's two cards (a.md's came with their hash), then the three of the --no-cache build.
+    assert len(hashed) == 2 + 3
+    assert not any("Answer a." in h for h in hashed[:2]) and any("Answer a." in h for h in hashed[2:])
 
 
 def test_built_file_still_meets_a_duplicate_id(project):
