@@ -156,7 +156,7 @@ def bench_size(count: int, repeats: int, work: Path, check: bool) -> dict[str, F
 
 def versions() -> str:
     """The versions that matter for the figures."""
-    names = ("genanki", "Markdown", "pymdown-extensions", "Pygments", "cardsmith")
+    names = ("genanki", "Markdown", "pymdown-extensions", "Pygments", "isal", "cardsmith")
     return ", ".join(f"{n} {metadata.version(n)}" for n in names) + f", Python {platform.python_version()}"
 
 
@@ -180,8 +180,8 @@ def report(results: dict[int, dict[str, Figure]], repeats: dict[int, int], check
     lines = [f"- Machine: {machine()}", f"- Versions: {versions()}", f"- Command: `{command}`",
              "- Repetitions: " + ", ".join(f"N={n}: {r}" for n, r in repeats.items()) + " (wall time is the median;"
              " peak RSS is the largest of the runs, of the largest single process, via /usr/bin/time)",
-             "- `check`: " + ("`cardsmith check` (another engineer's command: it also looks for near-duplicate "
-                              "questions; nan = it failed while being changed)" if check else "pending (no `cardsmith check` yet): measured as "
+             "- `check`: " + ("`cardsmith check` after the builds (reads the render cache; also looks for "
+                              "near-duplicate questions; nan = it failed)" if check else "pending (no `cardsmith check` yet): measured as "
                                "`Project.prepare` for every deck (parse + render from the cache + validation, no write)"),
              f"- Interpreter baseline (Python importing cardsmith): {base / 1024:.0f} MB", "",
              "| N | what | wall (s) | x floor | peak RSS (MB) | x floor |", "|---:|---|---:|---:|---:|---:|"]
@@ -197,7 +197,7 @@ def report(results: dict[int, dict[str, Figure]], repeats: dict[int, int], check
     if 10_000 in results and 100_000 in results:
         small, big = results[10_000], results[100_000]
         lines += ["", "Growth from 10,000 to 100,000 cards (target: at most 11x):", ""]
-        for name in ("cold", "onechange", "nochange"):
+        for name in ("cold", "onechange", "nochange", "check"):
             t = big[name].time / small[name].time
             m = (big[name].rss - base) / max(1, small[name].rss - base)
             lines.append(f"- {labels[name]}: time x{t:.1f}, memory above baseline x{m:.1f}")

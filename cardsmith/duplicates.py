@@ -4,8 +4,8 @@ A question is normalised to lower-case word tokens without Markdown, HTML, cloze
 function words ("what is the … of a …", which every question shares) and plural `s`. Two
 questions are near-duplicates when difflib's SequenceMatcher ratio over these tokens is at least
 THRESHOLD and they ask about the same numbers (a 3×3 and a 5×5 kernel are different exercises).
-Comparing all pairs is quadratic, so candidates come from an inverted index over each question's
-rarest tokens (prefix filtering): a pair reaching the threshold always shares one of them.
+Comparing all pairs is quadratic, so candidates come from an inverted index over pairs of each
+question's rarest tokens (prefix filtering): a pair reaching the threshold always shares one.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from typing import Sequence
+from itertools import combinations
+from typing import Iterator, Sequence
 
 THRESHOLD = 0.85
 TAG_RE = re.compile(r"<[^>]*>")
@@ -69,34 +70,38 @@ def near_duplicates(texts: Sequence[str], threshold: float = THRESHOLD) -> list[
     # A ratio >= t needs a multiset overlap o >= t * (la + lb) / 2. Processing texts from short to
     # long, the longer side (probing) needs o >= la * t / (2 - t), the shorter (indexed) o >= lb * t.
     share = threshold / (2 - threshold)
-    index: dict[tuple[str, int], list[tuple[int, int, int]]] = defaultdict(list)  # (text, position, length)
+    index: dict[tuple, list[int]] = defaultdict(list)
     matches = []
     for i in sorted(range(len(docs)), key=lambda k: (len(docs[k]), k)):
         elems, length = ordered[i], len(ordered[i])
         if not length:
             continue
-        overlap: dict[int, int] = {}
         shortest = length * share - 1e-9
-        for pos, element in enumerate(elems[:length - math.ceil(length * share - 1e-9) + 1]):
-            left = length - pos - 1
-            for j, pos_j, other in index.get(element, ()):
-                seen = overlap.get(j, 0)
-                if seen < 0:
-                    continue
-                need = math.ceil(threshold * (length + other) / 2 - 1e-9)
-                if other < shortest or seen + 1 + min(left, other - pos_j - 1) < need:
-                    overlap[j] = -1  # too short, or cannot reach the overlap any more
-                else:
-                    overlap[j] = seen + 1
-        for j, seen in overlap.items():
-            if seen > 0 and numbers[i] == numbers[j] \
-                    and 2 * len(sets[i] & sets[j]) >= threshold * (length + len(docs[j])) - 1e-9:
+        candidates = {j for key in _keys(elems, share) for j in index.get(key, ()) if len(docs[j]) >= shortest}
+        for j in sorted(candidates):
+            if numbers[i] == numbers[j] and 2 * len(sets[i] & sets[j]) >= threshold * (length + len(docs[j])) - 1e-9:
                 ratio = SequenceMatcher(None, docs[j], docs[i], autojunk=False).ratio()
                 if ratio >= threshold:
                     matches.append(Match(min(i, j), max(i, j), ratio))
-        for pos, element in enumerate(elems[:length - math.ceil(length * threshold - 1e-9) + 1]):
-            index[element].append((i, pos, length))
+        for key in _keys(elems, threshold):
+            index[key].append(i)
     return sorted(matches, key=lambda m: (m.later, m.earlier))
+
+
+def _keys(elems: list[tuple[str, int]], share: float) -> Iterator[tuple]:
+    """Index keys of a text whose overlap with a match is at least `share` of its length.
+
+    Prefix filtering on pairs: with elements in one global order (rarest first), two texts sharing
+    o >= 2 elements have their two first shared elements within each one's first `len - o + 2`
+    elements, so they share a pair of those. Rare pairs keep candidate lists short even where
+    single words are common. Texts of one element share one only with another of one element
+    (any longer match needs two), so those are keyed by their element alone.
+    """
+    if len(elems) == 1:
+        yield tuple(elems)
+        return
+    overlap = max(2, math.ceil(len(elems) * share - 1e-9))
+    yield from combinations(elems[:len(elems) - overlap + 2], 2)
 
 
 def _elements(doc: list[str]) -> list[tuple[str, int]]:
