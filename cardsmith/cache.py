@@ -129,8 +129,9 @@ class RenderCache:
                     raise
                 return  # a read-only view of a cache from another format: nothing to reuse
 
-    def _store(self, table: str, rows: list[tuple[str, Any]]) -> None:
-        if rows and not self.read_only:
+    def _store(self, table: str, rows: Iterable[tuple[str, Any]]) -> None:
+        """Insert rows (an iterator is consumed one row at a time: large values are not all in memory)."""
+        if not self.read_only:
             with self._connect() as conn:  # type: ignore[union-attr]
                 conn.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", rows)
 
@@ -140,8 +141,8 @@ class RenderCache:
 
     def put_many(self, entries: dict[str, RenderedCard]) -> None:
         """Store rendered cards under their keys."""
-        rows = [(key, json.dumps([list(r.fields), [[m.name, str(m.source)] for m in r.media]], ensure_ascii=False))
-                for key, r in entries.items()]
+        rows = ((key, json.dumps([list(r.fields), [[m.name, str(m.source)] for m in r.media]], ensure_ascii=False))
+                for key, r in entries.items())
         self._store("fields", rows)
 
     def load_files(self, files: list[tuple[Path, str]], renderer: Renderer,
@@ -192,10 +193,10 @@ class RenderCache:
             self._store("parsed", fresh)
         return results
 
-    def store_built(self, entries: list[tuple[str, Built]]) -> None:
-        """Keep built files (see load_files) under their keys."""
-        self._store("built", [(key, pickle.dumps(built, protocol=pickle.HIGHEST_PROTOCOL))
-                              for key, built in entries if key])
+    def store_built(self, entries: Iterable[tuple[str, Built]]) -> None:
+        """Keep built files (see load_files) under their keys, pickling one at a time."""
+        self._store("built", ((key, pickle.dumps(built, protocol=pickle.HIGHEST_PROTOCOL))
+                              for key, built in entries if key))
 
     def close(self) -> None:
         if self._conn is not None:

@@ -189,8 +189,8 @@ class Project:
                 build.cards.append(rendered_card)
                 build.guids.append(self.guid(deck, card))
         if keep and self.cache:
-            self.cache.store_built([(key, Built(build.cards[at:at + count], build.guids[at:at + count]))
-                                    for key, at, count in keep])
+            self.cache.store_built((key, Built(build.cards[at:at + count], build.guids[at:at + count]))
+                                   for key, at, count in keep)
         return build, problems
 
     def build(self, out_dir: Path, frozen: bool = False, only: list[str] | None = None,
