@@ -177,3 +177,25 @@ def test_near_duplicates_finds_what_all_pairs_would(questions: list[str]):
                 and numbers(docs[i]) == numbers(docs[j])
                 and SequenceMatcher(None, docs[i], docs[j], autojunk=False).ratio() >= THRESHOLD}
     assert {(m.earlier, m.later) for m in near_duplicates(questions)} == expected
+
+
+RENDER_PIECES = [f for f in FRAGMENTS if "<" not in f and "\x00" not in f] + [
+    "```python\nx = 1\n```\n", "    indented code\n", "1. ", "* ", "**", "| a | b |\n|---|---|\n| 1 | 2 |\n",
+    "$$\n\\frac{a}{b}\n$$\n", "&lt;div&gt;", "a > b", "{: .cls }", "[^1]"]
+markdown_without_html = st.lists(st.one_of(st.sampled_from(RENDER_PIECES),
+                                           st.text(max_size=8).filter(lambda t: "<" not in t and "\x00" not in t)),
+                                 max_size=40).map("".join)
+
+
+@SETTINGS
+@given(text=markdown_without_html)
+def test_markdown_without_raw_html_renders_balanced_tags(text: str):
+    """`check` looks for unclosed tags only in fields written with `<`: the engine alone closes all."""
+    from cardsmith.htmlcheck import tag_problems
+    from cardsmith.parse import SourceCard
+    from cardsmith.render import Renderer
+
+    path = base_project() / "cards" / "test" / "a.md"
+    rendered, _ = Renderer().render(SourceCard("x", path, "a.md", 1, text, text, 2, (), "basic", None))
+    for field in rendered.fields if rendered else ():
+        assert tag_problems(field) == [], field
