@@ -28,7 +28,7 @@ from .render import Media, RenderedCard, Renderer
 
 CACHE_ENV = "CARDSMITH_CACHE_DIR"
 JOBS_ENV = "CARDSMITH_JOBS"
-FORMAT = 1
+FORMAT = 2
 PARALLEL_MIN = 300  # cards to render before worker processes pay for themselves
 CHUNK = 64
 QUERY_BATCH = 900   # below SQLite's limit of host parameters
@@ -105,12 +105,21 @@ class RenderCache:
                 self._conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
                 return self._conn
             self.directory.mkdir(parents=True, exist_ok=True)
+            for old in self.directory.glob("render-v*.sqlite*"):  # caches of earlier formats
+                if not old.name.startswith(path.name):
+                    old.unlink(missing_ok=True)
             conn = sqlite3.connect(path, timeout=30)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("CREATE TABLE IF NOT EXISTS fields (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            conn.execute("CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
-            conn.execute("CREATE TABLE IF NOT EXISTS built (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+            for table, kind in (("fields", "TEXT"), ("parsed", "BLOB"), ("built", "BLOB")):
+                # `slot`: what an entry is for (a card of a file, a file, a file in a deck). A new
+                # entry replaces the one in its slot, so the cache stays the size of the project
+                # however often it is rebuilt.
+                conn.execute(f"CREATE TABLE IF NOT EXISTS {table} "
+                             f"(key TEXT PRIMARY KEY, slot TEXT NOT NULL, value {kind} NOT NULL)")
+                conn.execute(f"CREATE INDEX IF NOT EXISTS {table}_slot ON {table} (slot)")
+                conn.execute(f"CREATE TRIGGER IF NOT EXISTS {table}_one_per_slot BEFORE INSERT ON {table} "
+                             f"BEGIN DELETE FROM {table} WHERE slot = NEW.slot AND key != NEW.key; END")
             self._conn = conn
         return self._conn
 
@@ -129,11 +138,11 @@ class RenderCache:
                     raise
                 return  # a read-only view of a cache from another format: nothing to reuse
 
-    def _store(self, table: str, rows: Iterable[tuple[str, Any]]) -> None:
-        """Insert rows (an iterator is consumed one row at a time: large values are not all in memory)."""
+    def _store(self, table: str, rows: Iterable[tuple[str, str, Any]]) -> None:
+        """Insert (key, slot, value) rows; an iterator is consumed one row at a time (memory)."""
         if not self.read_only:
             with self._connect() as conn:  # type: ignore[union-attr]
-                conn.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", rows)
+                conn.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?)", rows)
 
     def get_many(self, keys: list[str]) -> dict[str, list]:
         """The stored entries of those keys that are present."""
@@ -141,7 +150,8 @@ class RenderCache:
 
     def put_many(self, entries: dict[str, RenderedCard]) -> None:
         """Store rendered cards under their keys."""
-        rows = ((key, json.dumps([list(r.fields), [[m.name, str(m.source)] for m in r.media]], ensure_ascii=False))
+        rows = ((key, f"{r.source.path}\0{r.card_id}",
+                 json.dumps([list(r.fields), [[m.name, str(m.source)] for m in r.media]], ensure_ascii=False))
                 for key, r in entries.items())
         self._store("fields", rows)
 
@@ -163,8 +173,9 @@ class RenderCache:
         results: list[Loaded] = []
         for start in range(0, len(files), QUERY_BATCH):
             batch = files[start:start + QUERY_BATCH]
-            contents, keys = [], []
+            contents, keys, slots = [], [], []
             for path, shown in batch:
+                slots.append(f"{path}\0{shown}")
                 try:
                     raw = path.read_bytes()
                 except OSError:
@@ -177,26 +188,28 @@ class RenderCache:
             built = dict(self._select("built", [k for k in built_keys if k]))
             stored = dict(self._select("parsed", [k for k, b in zip(keys, built_keys) if k and b not in built]))
             fresh = []
-            for (path, shown), key, built_key, raw in zip(batch, keys, built_keys, contents):
+            for (path, shown), key, built_key, slot, raw in zip(batch, keys, built_keys, slots, contents):
+                built_slot = f"{slot}\0{context}"
                 if built_key in built:
                     ready: Built = pickle.loads(built.pop(built_key))
                     if all(_media_unchanged(card, renderer) for card in ready.cards):
-                        results.append(Loaded(CardFile(path, [card.source for card in ready.cards]), built_key, ready))
+                        results.append(Loaded(CardFile(path, [card.source for card in ready.cards]),
+                                              built_key, built_slot, ready))
                         continue
                 if key in stored:
-                    results.append(Loaded(pickle.loads(stored.pop(key)), built_key))
+                    results.append(Loaded(pickle.loads(stored.pop(key)), built_key, built_slot))
                     continue
                 parsed = parse_file(path, shown) if raw is None else parse_bytes(raw, path, shown)
-                results.append(Loaded(parsed, built_key))
+                results.append(Loaded(parsed, built_key, built_slot))
                 if key:
-                    fresh.append((key, pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)))
+                    fresh.append((key, slot, pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)))
             self._store("parsed", fresh)
         return results
 
-    def store_built(self, entries: Iterable[tuple[str, Built]]) -> None:
+    def store_built(self, entries: Iterable[tuple[Loaded, Built]]) -> None:
         """Keep built files (see load_files) under their keys, pickling one at a time."""
-        self._store("built", ((key, pickle.dumps(built, protocol=pickle.HIGHEST_PROTOCOL))
-                              for key, built in entries if key))
+        self._store("built", ((loaded.key, loaded.slot, pickle.dumps(built, protocol=pickle.HIGHEST_PROTOCOL))
+                              for loaded, built in entries if loaded.key))
 
     def close(self) -> None:
         if self._conn is not None:
@@ -218,6 +231,7 @@ class Loaded:
 
     parsed: CardFile
     key: str = ""  # where store_built keeps this file built ("" when it cannot be kept)
+    slot: str = ""  # the file in its deck: a newer built entry replaces the older one
     built: Built | None = None
 
 

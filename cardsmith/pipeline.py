@@ -174,7 +174,7 @@ class Project:
         for loaded, (first, first_problem), (end, end_problem) in zip(files, starts, starts[1:]):
             made = sum(1 for r, _ in results[first:end] if r)
             if for_build and not loaded.built and end_problem == first_problem and made == len(loaded.parsed.cards):
-                keep.append((loaded.key, position, made))
+                keep.append((loaded, position, made))
             position += made
         for (at, _, _), (_, found) in reversed(list(zip(pending, results))):
             problems[at:at] = found
@@ -189,8 +189,8 @@ class Project:
                 build.cards.append(rendered_card)
                 build.guids.append(self.guid(deck, card))
         if keep and self.cache:
-            self.cache.store_built((key, Built(build.cards[at:at + count], build.guids[at:at + count]))
-                                   for key, at, count in keep)
+            self.cache.store_built((loaded, Built(build.cards[at:at + count], build.guids[at:at + count]))
+                                   for loaded, at, count in keep)
         return build, problems
 
     def build(self, out_dir: Path, frozen: bool = False, only: list[str] | None = None,

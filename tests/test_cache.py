@@ -218,3 +218,32 @@ def test_changed_deck_id_gives_new_guids(sample):
         guids = {row[0] for row in sqlite3.connect(db.name).execute("SELECT guid FROM notes")}
     assert genanki.guid_for(1234567891, "sigmoid-derivative") in guids
     assert genanki.guid_for(1234567890, "sigmoid-derivative") not in guids
+
+
+def test_cache_keeps_one_entry_per_card_and_file(sample):
+    """Rebuilding after every edit does not grow the cache: a new entry replaces the one for its card or file."""
+    import sqlite3
+
+    def rows() -> dict[str, int]:
+        db = sqlite3.connect(sample.root / ".cache" / "cardsmith" / f"render-v{cache.FORMAT}.sqlite")
+        counts = {table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                  for table in ("fields", "parsed", "built")}
+        db.close()
+        return counts
+
+    assert rows() == {"fields": 3, "parsed": 1, "built": 1}  # 3 cards in 1 file, built once
+    for edit in range(3):
+        sample.write({"cards/test/a.md": CARDS.replace("see ![plot]", f"edit {edit}, see ![plot]")})
+        sample.build()
+        assert rows() == {"fields": 3, "parsed": 1, "built": 1}
+    warm, cold = cached_and_cold(sample)
+    assert warm == cold and "edit 2, see" in collection_text(warm)
+
+
+def test_cache_of_an_earlier_format_is_removed(project):
+    old = project.root / ".cache" / "cardsmith" / "render-v1.sqlite"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"an old cache")
+    project.write({"cards/test/a.md": "## A?\n<!-- id: a -->\n\nAnswer a.\n"})
+    project.build()
+    assert not old.exists() and (old.parent / f"render-v{cache.FORMAT}.sqlite").is_file()
