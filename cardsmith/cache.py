@@ -4,7 +4,10 @@ Entries are content-addressed (the key is a hash of everything the HTML depends 
 can never be stale: a change to any input is a different key. Images are the one input read
 during rendering; their content-hashed media names are stored with the entry and checked
 against the files on every hit. Cards that miss are rendered, in parallel when there are many.
-Kept in SQLite under `.cache/cardsmith/` of the project (or $CARDSMITH_CACHE_DIR).
+
+Three tables, one SQLite file under `.cache/cardsmith/` of the project (or $CARDSMITH_CACHE_DIR):
+`fields` (one card's HTML), `parsed` (a card file's cards) and `built` (a card file as a build of
+one deck uses it: rendered, with GUIDs), so that an unchanged file costs one lookup.
 """
 
 from __future__ import annotations
@@ -169,7 +172,8 @@ class RenderCache:
             parse_base.update((here / name).read_bytes())
         built_base = self._base.copy()
         built_base.update(f"{context}\0{metadata.version('genanki')}\0".encode())
-        built_base.update((here / "pipeline.py").read_bytes())
+        for name in ("pipeline.py", "cache.py"):  # the GUIDs, and the layout of Built
+            built_base.update((here / name).read_bytes())
         results: list[Loaded] = []
         for start in range(0, len(files), QUERY_BATCH):
             batch = files[start:start + QUERY_BATCH]
