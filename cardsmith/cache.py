@@ -111,19 +111,12 @@ class RenderCache:
             for old in self.directory.glob("render-v*.sqlite*"):  # caches of earlier formats
                 if not old.name.startswith(path.name):
                     old.unlink(missing_ok=True)
-            conn = sqlite3.connect(path, timeout=30)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            for table, kind in (("fields", "TEXT"), ("parsed", "BLOB"), ("built", "BLOB")):
-                # `slot`: what an entry is for (a card of a file, a file, a file in a deck). A new
-                # entry replaces the one in its slot, so the cache stays the size of the project
-                # however often it is rebuilt.
-                conn.execute(f"CREATE TABLE IF NOT EXISTS {table} "
-                             f"(key TEXT PRIMARY KEY, slot TEXT NOT NULL, value {kind} NOT NULL)")
-                conn.execute(f"CREATE INDEX IF NOT EXISTS {table}_slot ON {table} (slot)")
-                conn.execute(f"CREATE TRIGGER IF NOT EXISTS {table}_one_per_slot BEFORE INSERT ON {table} "
-                             f"BEGIN DELETE FROM {table} WHERE slot = NEW.slot AND key != NEW.key; END")
-            self._conn = conn
+            try:
+                self._conn = _open(path)
+            except sqlite3.DatabaseError:  # damaged (a full disk, a stray file): it is only a cache
+                for damaged in self.directory.glob(path.name + "*"):
+                    damaged.unlink()
+                self._conn = _open(path)
         return self._conn
 
     def _select(self, table: str, keys: list[str]) -> Iterator[tuple[str, Any]]:
@@ -136,10 +129,10 @@ class RenderCache:
             marks = ",".join("?" * len(batch))
             try:
                 yield from conn.execute(f"SELECT key, value FROM {table} WHERE key IN ({marks})", batch)
-            except sqlite3.OperationalError:
+            except sqlite3.DatabaseError:
                 if not self.read_only:
                     raise
-                return  # a read-only view of a cache from another format: nothing to reuse
+                return  # a read-only view of a damaged cache, or of another format: nothing to reuse
 
     def _store(self, table: str, rows: Iterable[tuple[str, str, Any]]) -> None:
         """Insert (key, slot, value) rows; an iterator is consumed one row at a time (memory)."""
@@ -219,6 +212,28 @@ class RenderCache:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    """Open (or create) the cache database with its tables."""
+    conn = sqlite3.connect(path, timeout=30)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        for table, kind in (("fields", "TEXT"), ("parsed", "BLOB"), ("built", "BLOB")):
+            # `slot`: what an entry is for (a card of a file, a file, a file in a deck). A new
+            # entry replaces the one in its slot, so the cache stays the size of the project
+            # however often it is rebuilt.
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {table} "
+                         f"(key TEXT PRIMARY KEY, slot TEXT NOT NULL, value {kind} NOT NULL)")
+            conn.execute(f"CREATE INDEX IF NOT EXISTS {table}_slot ON {table} (slot)")
+            conn.execute(f"CREATE TRIGGER IF NOT EXISTS {table}_one_per_slot BEFORE INSERT ON {table} "
+                         f"BEGIN DELETE FROM {table} WHERE slot = NEW.slot AND key != NEW.key; END")
+        conn.execute("SELECT count(*) FROM built WHERE key = ''").fetchone()  # reads the tables
+    except sqlite3.DatabaseError:
+        conn.close()
+        raise
+    return conn
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -26,7 +27,21 @@ def fail(error: BuildError) -> None:
     sys.exit(1)
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+class Commands(click.Group):
+    """The command group: the machine's errors (a full disk, a read-only folder) end in one line, exit 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except OSError as error:
+            click.echo(f"{error.filename or 'cardsmith'}: {error.strerror or error}", err=True)
+            sys.exit(1)
+        except sqlite3.Error as error:
+            click.echo(f"cardsmith: SQLite: {error}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=Commands, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cardsmith")
 @click.pass_context
 def main(ctx: click.Context) -> None:

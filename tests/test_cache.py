@@ -247,3 +247,17 @@ def test_cache_of_an_earlier_format_is_removed(project):
     project.write({"cards/test/a.md": "## A?\n<!-- id: a -->\n\nAnswer a.\n"})
     project.build()
     assert not old.exists() and (old.parent / f"render-v{cache.FORMAT}.sqlite").is_file()
+
+
+def test_corrupt_cache_is_rebuilt_not_a_traceback(sample):
+    """The cache is disposable: a damaged file (disk full, a stray copy) is replaced, never an error."""
+    db = sample.root / ".cache" / "cardsmith" / f"render-v{cache.FORMAT}.sqlite"
+    for side in db.parent.glob(db.name + "-*"):
+        side.unlink()
+    db.write_bytes(b"this is not a database" * 100)
+    check = sample.run("check")
+    assert check.exit_code == 0, check.output
+    sample.write({"cards/test/a.md": CARDS.replace("see ![plot]", "again, see ![plot]")})
+    warm, cold = cached_and_cold(sample)
+    assert warm == cold and "again, see" in collection_text(warm)
+    assert db.read_bytes()[:16] == b"SQLite format 3\x00"

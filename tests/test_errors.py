@@ -87,3 +87,14 @@ def test_all_problems_are_reported_not_just_the_first(project):
         "cards/test/a.md:9: unknown note type 'nope' (known: basic, basic-reversed, cloze)",
         "3 errors; nothing was written.",
     ]
+
+
+def test_unwritable_output_is_a_message_not_a_traceback(project):
+    """The machine's problems (a file where the output folder should be, a full disk) get one clear line."""
+    project.write({"cards/test/a.md": GOOD, "dist": "a file, not a folder\n"})
+    result = project.run("build")
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert lines == [f"{project.root / 'dist'}: File exists"]
+    assert not (project.root / "decks" / "test.lock").exists()  # nothing half-done
