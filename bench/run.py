@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import platform
@@ -213,6 +214,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None, help="scratch folder [default: a temp dir]")
     parser.add_argument("--out", type=Path, default=HERE / "measured.md")
     args = parser.parse_args()
+    # Compiled bytecode for cardsmith, as pip leaves it for genanki (the floor's side): without it, a
+    # machine with PYTHONDONTWRITEBYTECODE=1 (this sandbox) compiles cardsmith from source every run.
+    compileall.compile_dir(str(HERE.parent / "cardsmith"), quiet=1)
     check = has_check()
     work = args.work or Path(tempfile.mkdtemp(prefix="cardsmith-bench-"))
     results, repeats = {}, {}
