@@ -132,26 +132,36 @@ _CLOZE_FIELD_OLD_RE = re.compile("<%cloze:(.+?)%>")
 _CLOZE_RE = re.compile(r"{{c(\d+)::.+?}}", re.DOTALL)
 
 
-def _note_rows(notes: list[NoteSpec], models: dict[str, genanki.Model], first_id: int) -> Iterator[tuple]:
-    """The `notes` rows genanki's Note.write_to_db writes (sort field = first field, no checksum)."""
+def _cards_per_note(notes: list[NoteSpec], models: dict[str, genanki.Model]) -> list[tuple[int, ...]]:
+    """Each note's card ordinals (one shared tuple per distinct answer: little memory per note)."""
     ords = {key: card_ords(model) for key, model in models.items()}
-    next_id = first_id
+    shared: dict[tuple[int, ...], tuple[int, ...]] = {}
+    result = []
     for spec in notes:
+        found = tuple(ords[spec.notetype](spec.fields))
+        result.append(shared.setdefault(found, found))
+    return result
+
+
+def _note_rows(notes: list[NoteSpec], models: dict[str, genanki.Model], cards: list[tuple[int, ...]],
+               first_id: int) -> Iterator[tuple]:
+    """The `notes` rows genanki's Note.write_to_db writes (sort field = first field, no checksum)."""
+    next_id = first_id
+    for spec, ords in zip(notes, cards):
         model = models[spec.notetype]
         yield (next_id, spec.guid, model.model_id, spec.mod, -1, " " + " ".join(spec.tags) + " ",
                "\x1f".join(spec.fields), spec.fields[model.sort_field_index], 0, 0, "")
-        next_id += 1 + len(ords[spec.notetype](spec.fields))
+        next_id += 1 + len(ords)
 
 
-def _card_rows(notes: list[NoteSpec], models: dict[str, genanki.Model], deck_ids: dict[str, int],
+def _card_rows(notes: list[NoteSpec], cards: list[tuple[int, ...]], deck_ids: dict[str, int],
                first_id: int) -> Iterator[tuple]:
     """The `cards` rows genanki's Card.write_to_db writes: new cards, due in the order of the notes."""
-    ords = {key: card_ords(model) for key, model in models.items()}
     next_id = first_id
-    for position, spec in enumerate(notes):
+    for position, (spec, ords) in enumerate(zip(notes, cards)):
         note_id = next_id
         next_id += 1
-        for ord_ in ords[spec.notetype](spec.fields):
+        for ord_ in ords:
             yield (next_id, note_id, deck_ids[spec.deck], ord_, spec.mod, -1, 0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, "")
             next_id += 1
 
@@ -195,10 +205,11 @@ def _write_collection(db_path: Path, root_id: int, root_name: str, description: 
         first_id = release * 1000
         deck_ids = {name: deck.deck_id for name, deck in decks.items()}
         # Two passes over the notes (generators: no list of every row in memory), same ids in both.
+        cards = _cards_per_note(notes, models)
         cursor.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                           _note_rows(notes, models, first_id))
+                           _note_rows(notes, models, cards, first_id))
         cursor.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                           _card_rows(notes, models, deck_ids, first_id))
+                           _card_rows(notes, cards, deck_ids, first_id))
         cursor.executescript(indexes)  # indexed once at the end: faster than row by row
         conn.commit()
     finally:

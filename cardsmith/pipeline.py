@@ -172,12 +172,12 @@ class Project:
         keep = []  # files to store built: all their cards became notes, and nothing was wrong in them
         position = 0  # of the file's first card in build.cards
         for loaded, (first, first_problem), (end, end_problem) in zip(files, starts, starts[1:]):
-            made = sum(1 for r, _ in results[first:end] if r)
+            made = end - first if loaded.built else sum(1 for r, _ in results[first:end] if r)
             if for_build and not loaded.built and end_problem == first_problem and made == len(loaded.parsed.cards):
                 keep.append((loaded, position, made))
             position += made
-        for (at, _, _), (_, found) in reversed(list(zip(pending, results))):
-            problems[at:at] = found
+        for index in reversed([i for i, (_, found) in enumerate(results) if found]):
+            problems[pending[index][0]:pending[index][0]] = results[index][1]
         for (_, card, ready), (rendered_card, _) in zip(pending, results):
             if ready:
                 build.cards.append(ready[0])

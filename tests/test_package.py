@@ -11,7 +11,7 @@ import genanki
 from genanki.apkg_schema import APKG_SCHEMA
 
 from cardsmith.notetypes import load_notetypes
-from cardsmith.package import NoteSpec, _card_rows, _note_rows
+from cardsmith.package import NoteSpec, _card_rows, _cards_per_note, _note_rows
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -44,8 +44,9 @@ def test_rows_match_genanki_for_every_note_type_and_card_shape():
         NoteSpec("g6", "cloze", ("{{c0::zero}} {{c2::two\nlines}}", ""), (), "Deck", 1700000005),
         NoteSpec("g7", "basic", ("", "<p>A</p>"), (), "Deck", 1700000006),  # empty front: no card
     ]
-    ours_notes = list(_note_rows(notes, models, 5000))
-    ours_cards = list(_card_rows(notes, models, DECK_IDS, 5000))
+    cards = _cards_per_note(notes, models)
+    ours_notes = list(_note_rows(notes, models, cards, 5000))
+    ours_cards = list(_card_rows(notes, cards, DECK_IDS, 5000))
     theirs_notes, theirs_cards = genanki_rows(notes, models, 5000)
     assert ours_notes == theirs_notes
     assert sorted(ours_cards) == theirs_cards
@@ -65,8 +66,9 @@ def test_rows_match_genanki_for_the_shipped_deck():
              for i, c in enumerate(build.cards)]
     assert len(notes) > 300
     theirs_notes, theirs_cards = genanki_rows(notes, models, 10 ** 12)
-    assert list(_note_rows(notes, models, 10 ** 12)) == theirs_notes
-    assert sorted(_card_rows(notes, models, DECK_IDS, 10 ** 12)) == theirs_cards
+    cards = _cards_per_note(notes, models)
+    assert list(_note_rows(notes, models, cards, 10 ** 12)) == theirs_notes
+    assert sorted(_card_rows(notes, cards, DECK_IDS, 10 ** 12)) == theirs_cards
 
 
 def test_package_is_deflated_with_isal_and_reads_back(tmp_path: Path, monkeypatch):
