@@ -189,7 +189,7 @@ class RenderCache:
                 built_slot = f"{slot}\0{context}"
                 if built_key in built:
                     ready: Built = pickle.loads(built.pop(built_key))
-                    if all(_media_unchanged(card, renderer) for card in ready.cards):
+                    if all(_media_unchanged(card.media, renderer) for card in ready.cards):
                         results.append(Loaded(CardFile(path, [card.source for card in ready.cards]),
                                               built_key, built_slot, ready))
                         continue
@@ -260,19 +260,17 @@ def _derive(base: Any, key: str) -> str:
     return digest.hexdigest()
 
 
-def _media_unchanged(card: RenderedCard, renderer: Renderer) -> bool:
-    return all(m.source.is_file() and renderer.media_name(m.source) == m.name for m in card.media)
+def _media_unchanged(media: tuple[Media, ...], renderer: Renderer) -> bool:
+    """Whether every image still exists with the content its hashed name was made from."""
+    return all(m.source.is_file() and renderer.media_name(m.source) == m.name for m in media)
 
 
 def _from_entry(card: SourceCard, entry: list, renderer: Renderer) -> RenderedCard | None:
     """The cached card, or None if one of its images changed or vanished."""
-    media = []
-    for name, source in entry[1]:
-        path = Path(source)
-        if not path.is_file() or renderer.media_name(path) != name:
-            return None
-        media.append(Media(name, path))
-    return RenderedCard(card, (entry[0][0], entry[0][1]), tuple(media))
+    media = tuple(Media(name, Path(source)) for name, source in entry[1])
+    if not _media_unchanged(media, renderer):
+        return None
+    return RenderedCard(card, (entry[0][0], entry[0][1]), media)
 
 
 def _render_in_worker(card: SourceCard) -> tuple[tuple[str, str] | None, tuple[Media, ...], list[Problem]]:

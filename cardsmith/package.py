@@ -143,6 +143,12 @@ def _cards_per_note(notes: list[NoteSpec], models: dict[str, genanki.Model]) -> 
     return result
 
 
+def card_count(notes: list[NoteSpec], notetypes: dict[str, NoteType]) -> int:
+    """How many cards the package holds for these notes (what write_package writes)."""
+    models = {key: notetypes[key].to_model() for key in {n.notetype for n in notes}}
+    return sum(len(ords) for ords in _cards_per_note(notes, models))
+
+
 def _note_rows(notes: list[NoteSpec], models: dict[str, genanki.Model], cards: list[tuple[int, ...]],
                first_id: int) -> Iterator[tuple]:
     """The `notes` rows genanki's Note.write_to_db writes (sort field = first field, no checksum)."""

@@ -18,9 +18,9 @@ from .config import DeckConfig, load_decks
 from .errors import BuildError, Problem, display_path
 from .ledger import Changes, Entry, Ledger, build_time
 from .notetypes import load_notetypes
-from .package import NoteSpec, write_package
+from .package import NoteSpec, card_count, write_package
 from .parse import SourceCard, parse_file
-from .render import CLOZE_RE, RenderedCard, Renderer
+from .render import RenderedCard, Renderer
 
 DELETED_TAG = "cardsmith::deleted"
 MOVED_TAG = "cardsmith::moved"
@@ -287,7 +287,7 @@ class Project:
             stamp.write_text(fingerprint)
         new_ledger.write(deck.lock_path)
         live = notes[:len(build.cards)]  # the rest are tombstones of deleted cards
-        return DeckResult(deck, output, sum(self._cards_of(n) for n in live), len(live), len(media),
+        return DeckResult(deck, output, card_count(live, self.notetypes), len(live), len(media),
                           build.seconds + time.perf_counter() - started, up_to_date, changes)
 
     def _schema_changes(self, ledger: Ledger, cards: list[RenderedCard], used_types: list[str]) -> list[Problem]:
@@ -333,12 +333,6 @@ class Project:
             notes.append(NoteSpec(record["guid"], notetype, tuple(fields), (DELETED_TAG,),
                                   f"{deck.name}::{DELETED_SUBDECK}", record["mod"]))
         return notes
-
-    def _cards_of(self, note: NoteSpec) -> int:
-        notetype = self.notetypes[note.notetype]
-        if notetype.kind == "cloze":
-            return len(set(CLOZE_RE.findall(note.fields[0]))) or 1
-        return len(notetype.templates)
 
     def _fingerprint(self, deck: DeckConfig, entries: list[Entry], tombstones: list[NoteSpec], ledger: Ledger,
                      notetype_mods: dict[str, int], media: dict[str, Path]) -> str:
