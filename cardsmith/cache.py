@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import pickle
 import sqlite3
@@ -281,6 +280,8 @@ def _render_in_worker(card: SourceCard) -> tuple[tuple[str, str] | None, tuple[M
 
 
 def _render_parallel(renderer: Renderer, cards: list[SourceCard], workers: int) -> Iterable[Result]:
+    import multiprocessing  # here: most builds render too few cards to need it (its import costs)
+
     global _worker_renderer
     _worker_renderer = renderer
     try:
@@ -320,7 +321,7 @@ def render_cards(renderer: Renderer, cards: list[SourceCard], cache: RenderCache
             missing.append(index)
     todo = [cards[i] for i in missing]
     workers = min(jobs(), len(todo) // CHUNK + 1)
-    if len(todo) >= PARALLEL_MIN and workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+    if len(todo) >= PARALLEL_MIN and workers > 1 and hasattr(os, "fork"):
         fresh: Iterable[Result] = _render_parallel(renderer, todo, workers)
     else:
         fresh = (renderer.render(card) for card in todo)

@@ -46,15 +46,16 @@ def deck_id_for(root_id: int, root_name: str, name: str) -> int:
 
 
 def write_package(path: Path, root_id: int, root_name: str, description: str, notes: list[NoteSpec],
-                  notetypes: dict[str, NoteType], notetype_mods: dict[str, int], media: dict[str, Path]) -> None:
-    """Write the package to `path` atomically."""
+                  notetypes: dict[str, NoteType], notetype_mods: dict[str, int], media: dict[str, Path]
+                  ) -> list[tuple[int, ...]]:
+    """Write the package to `path` atomically; return each note's cards (template ordinals)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         with tempfile.TemporaryDirectory() as workdir:
             db_path = Path(workdir) / "collection.anki2"
-            _write_collection(db_path, root_id, root_name, description, notes, notetypes, notetype_mods)
+            cards = _write_collection(db_path, root_id, root_name, description, notes, notetypes, notetype_mods)
             with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
                 _add_file(archive, "collection.anki2", db_path)
                 names = sorted(media)
@@ -63,6 +64,7 @@ def write_package(path: Path, root_id: int, root_name: str, description: str, no
                     _add_file(archive, str(index), media[name])
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+        return cards
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -143,12 +145,6 @@ def _cards_per_note(notes: list[NoteSpec], models: dict[str, genanki.Model]) -> 
     return result
 
 
-def card_count(notes: list[NoteSpec], notetypes: dict[str, NoteType]) -> int:
-    """How many cards the package holds for these notes (what write_package writes)."""
-    models = {key: notetypes[key].to_model() for key in {n.notetype for n in notes}}
-    return sum(len(ords) for ords in _cards_per_note(notes, models))
-
-
 def _note_rows(notes: list[NoteSpec], models: dict[str, genanki.Model], cards: list[tuple[int, ...]],
                first_id: int) -> Iterator[tuple]:
     """The `notes` rows genanki's Note.write_to_db writes (sort field = first field, no checksum)."""
@@ -179,7 +175,7 @@ def _split_schema(schema: str) -> tuple[str, str]:
 
 
 def _write_collection(db_path: Path, root_id: int, root_name: str, description: str, notes: list[NoteSpec],
-                      notetypes: dict[str, NoteType], notetype_mods: dict[str, int]) -> None:
+                      notetypes: dict[str, NoteType], notetype_mods: dict[str, int]) -> list[tuple[int, ...]]:
     deck_names = [root_name] + sorted({n.deck for n in notes} - {root_name})
     decks = {}
     for name in deck_names:
@@ -218,5 +214,6 @@ def _write_collection(db_path: Path, root_id: int, root_name: str, description: 
                            _card_rows(notes, cards, deck_ids, first_id))
         cursor.executescript(indexes)  # indexed once at the end: faster than row by row
         conn.commit()
+        return cards
     finally:
         conn.close()

@@ -18,7 +18,7 @@ from .config import DeckConfig, load_decks
 from .errors import BuildError, Problem, display_path
 from .ledger import Changes, Entry, Ledger, build_time
 from .notetypes import load_notetypes
-from .package import NoteSpec, card_count, write_package
+from .package import NoteSpec, write_package
 from .parse import SourceCard, parse_file
 from .render import RenderedCard, Renderer
 
@@ -135,21 +135,20 @@ class Project:
         if not build.files:
             problems.append(Problem(self.shown(deck.path), 1, "'cards' patterns match no files under cards/"))
         seen: dict[str, SourceCard] = {}
-        # Per card: where its render problems go, the card, and (rendering, GUID) if the cache had them.
-        pending: list[tuple[int, SourceCard, tuple[RenderedCard, str] | None]] = []
-        ends: list[int] = []  # cards to render up to each file, for progress
-        to_render = 0
         named = [(path, self.shown(path)) for path in build.files]
         if self.cache:
             files = self.cache.load_files(named, self.renderer, str(deck.deck_id) if for_build else None)
         else:
             files = [Loaded(parse_file(*n)) for n in named]
-        starts = []  # per file: its first pending card and its first problem
+        pending: list[tuple[int, SourceCard]] = []  # cards to render, and where their problems go
+        chosen: list[tuple[Loaded, list[int], bool]] = []  # per file: the cards that pass, whether all is well
+        ends: list[int] = []  # cards to render up to each file, for progress
         for loaded in files:
             parsed = loaded.parsed
-            starts.append((len(pending), len(problems)))
+            first_problem = len(problems)
             problems += parsed.problems
             build.sources += parsed.cards
+            passed = []
             for index, card in enumerate(parsed.cards):
                 if card.note_type not in self.notetypes:
                     known = ", ".join(sorted(self.notetypes))
@@ -161,36 +160,43 @@ class Project:
                     problems.append(Problem(card.shown_path, card.id_line,
                                             f"duplicate id '{card.card_id}' (first used at {other.shown_path}:{other.id_line})"))
                     continue
-                ready = (loaded.built.cards[index], loaded.built.guids[index]) if loaded.built else None
-                to_render += ready is None
-                pending.append((len(problems), card, ready))
-            ends.append(to_render)
-        starts.append((len(pending), len(problems)))
-        rendered = iter(render_cards(self.renderer, [card for _, card, ready in pending if ready is None],
-                                     self.cache, file_progress(progress, ends)))
-        results = [(ready[0], []) if ready else next(rendered) for _, _, ready in pending]
+                passed.append(index)
+                if not loaded.built:
+                    pending.append((len(problems), card))
+            chosen.append((loaded, passed, len(problems) == first_problem))
+            ends.append(len(pending))
+        results = render_cards(self.renderer, [card for _, card in pending], self.cache, file_progress(progress, ends))
+        for (at, _), (_, found) in reversed([pair for pair in zip(pending, results) if pair[1][1]]):
+            problems[at:at] = found  # a card's render problems go after the problems found before it
+        rendered = iter(results)
         keep = []  # files to store built: all their cards became notes, and nothing was wrong in them
-        position = 0  # of the file's first card in build.cards
-        for loaded, (first, first_problem), (end, end_problem) in zip(files, starts, starts[1:]):
-            made = end - first if loaded.built else sum(1 for r, _ in results[first:end] if r)
-            if for_build and not loaded.built and end_problem == first_problem and made == len(loaded.parsed.cards):
-                keep.append((loaded, position, made))
-            position += made
-        for index in reversed([i for i, (_, found) in enumerate(results) if found]):
-            problems[pending[index][0]:pending[index][0]] = results[index][1]
-        for (_, card, ready), (rendered_card, _) in zip(pending, results):
-            if ready:
-                build.cards.append(ready[0])
-                build.guids.append(ready[1])
-            elif rendered_card:
-                if for_build:
-                    rendered_card = rendered_card.without_markdown()
-                    _ = rendered_card.content_hash  # now, so that it is kept with the built file
-                build.cards.append(rendered_card)
-                build.guids.append(self.guid(deck, card))
+        for loaded, passed, clean in chosen:
+            ready = loaded.built
+            if ready:  # taken whole: rendered, without Markdown, with GUIDs
+                if len(passed) == len(ready.cards):
+                    build.cards += ready.cards
+                    build.guids += ready.guids
+                else:
+                    build.cards += [ready.cards[i] for i in passed]
+                    build.guids += [ready.guids[i] for i in passed]
+                continue
+            first = len(build.cards)
+            for index in passed:
+                card = loaded.parsed.cards[index]
+                rendered_card, found = next(rendered)
+                clean = clean and not found
+                if rendered_card:
+                    if for_build:
+                        rendered_card = rendered_card.without_markdown()
+                        _ = rendered_card.content_hash  # now, so that it is kept with the built file
+                    build.cards.append(rendered_card)
+                    build.guids.append(self.guid(deck, card))
+            if for_build and clean and len(build.cards) - first == len(loaded.parsed.cards):
+                keep.append((loaded, first))
         if keep and self.cache:
-            self.cache.store_built((loaded, Built(build.cards[at:at + count], build.guids[at:at + count]))
-                                   for loaded, at, count in keep)
+            self.cache.store_built((loaded, Built(build.cards[at:at + len(loaded.parsed.cards)],
+                                                  build.guids[at:at + len(loaded.parsed.cards)]))
+                                   for loaded, at in keep)
         return build, problems
 
     def build(self, out_dir: Path, frozen: bool = False, only: list[str] | None = None,
@@ -279,15 +285,18 @@ class Project:
 
         output = out_dir / f"{deck.slug}.apkg"
         fingerprint = self._fingerprint(deck, entries, notes[len(entries):], new_ledger, notetype_mods, media)
-        stamp = out_dir / f".{deck.slug}.stamp"
-        up_to_date = output.exists() and stamp.exists() and stamp.read_text() == fingerprint
-        if not up_to_date:
-            write_package(output, deck.deck_id, deck.name, deck.description, notes, self.notetypes,
-                          notetype_mods, media)
-            stamp.write_text(fingerprint)
+        stamp = out_dir / f".{deck.slug}.stamp"  # the fingerprint of the package, and its live cards
+        stamped, _, counted = (stamp.read_text() if stamp.exists() and output.exists() else "").partition("\n")
+        up_to_date = stamped == fingerprint and counted.strip().isdigit()
+        if up_to_date:
+            cards = int(counted)
+        else:
+            ords = write_package(output, deck.deck_id, deck.name, deck.description, notes, self.notetypes,
+                                 notetype_mods, media)
+            cards = sum(len(o) for o in ords[:len(build.cards)])  # the rest are tombstones of deleted cards
+            stamp.write_text(f"{fingerprint}\n{cards}\n")
         new_ledger.write(deck.lock_path)
-        live = notes[:len(build.cards)]  # the rest are tombstones of deleted cards
-        return DeckResult(deck, output, card_count(live, self.notetypes), len(live), len(media),
+        return DeckResult(deck, output, cards, len(build.cards), len(media),
                           build.seconds + time.perf_counter() - started, up_to_date, changes)
 
     def _schema_changes(self, ledger: Ledger, cards: list[RenderedCard], used_types: list[str]) -> list[Problem]:

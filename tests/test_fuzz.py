@@ -6,6 +6,7 @@ partial output file (no *.tmp left, the previous .apkg and lock file unchanged o
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -199,3 +200,19 @@ def test_markdown_without_raw_html_renders_balanced_tags(text: str):
     rendered, _ = Renderer().render(SourceCard("x", path, "a.md", 1, text, text, 2, (), "basic", None))
     for field in rendered.fields if rendered else ():
         assert tag_problems(field) == [], field
+
+
+RECORD_VALUES = st.one_of(st.text(), st.integers(), st.booleans(), st.none(), st.lists(st.integers(), max_size=2))
+
+
+@SETTINGS
+@given(st.fixed_dictionaries({"guid": st.text(), "hash": st.text(), "mod": st.integers(), "subdeck": st.text(),
+                              "type": st.text()},
+                             optional={"moved_from": st.text(), "extra": RECORD_VALUES}),
+       st.dictionaries(st.sampled_from(["guid", "hash", "mod", "subdeck", "type"]), RECORD_VALUES))
+def test_lock_lines_are_the_json_encoders_text(record, odd):
+    """The lock's fast record encoder writes exactly what the JSON encoder would, for any record."""
+    from cardsmith.ledger import _RECORD, _encode
+    for value in (record, {**record, **odd}):
+        assert _encode(value) == _RECORD.encode(value)
+        assert json.loads(_encode(value)) == value

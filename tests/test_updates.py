@@ -163,6 +163,10 @@ def test_report_json_and_frozen(project, tmp_path):
     data = json.loads(report.read_text())
     assert data[0]["deck"] == "Test Deck"
     assert data[0]["changed"] == ["card-z"] and data[0]["new"] == [] and data[0]["unchanged"] == 2
+    project.build("--report", str(report))  # nothing changed: the package is not written again
+    again = json.loads(report.read_text())
+    assert again[0]["up_to_date"] and not data[0]["up_to_date"]
+    assert again[0]["cards"] == data[0]["cards"] == 3 and again[0]["notes"] == data[0]["notes"] == 3
 
 
 def _sha(path):
