@@ -188,7 +188,7 @@ class RenderCache:
                 built_slot = f"{slot}\0{context}"
                 if built_key in built:
                     ready: Built = pickle.loads(built.pop(built_key))
-                    if all(_media_unchanged(card.media, renderer) for card in ready.cards):
+                    if _media_unchanged([m for card in ready.cards for m in card.media], renderer):
                         results.append(Loaded(CardFile(path, [card.source for card in ready.cards]),
                                               built_key, built_slot, ready))
                         continue
@@ -259,7 +259,7 @@ def _derive(base: Any, key: str) -> str:
     return digest.hexdigest()
 
 
-def _media_unchanged(media: tuple[Media, ...], renderer: Renderer) -> bool:
+def _media_unchanged(media: Iterable[Media], renderer: Renderer) -> bool:
     """Whether every image still exists with the content its hashed name was made from."""
     return all(m.source.is_file() and renderer.media_name(m.source) == m.name for m in media)
 

@@ -43,6 +43,7 @@ class Changes:
     deleted: list[str] = field(default_factory=list)
     moved: list[tuple[str, str, str]] = field(default_factory=list)  # (id, from, to)
     notetypes_changed: list[str] = field(default_factory=list)
+    retyped: list[tuple[str, str]] = field(default_factory=list)  # (id, released type): Anki cannot follow
 
     @property
     def any(self) -> bool:
@@ -102,7 +103,8 @@ class Ledger:
         return max(times, default=0)
 
     def update(self, entries: list[Entry], notetype_hashes: dict[str, tuple[str, dict]], now: int) -> tuple["Ledger", Changes]:
-        """The ledger after this build, and what changed. The old ledger is left as it was."""
+        """The ledger after this build, and what changed. The old ledger is left as it was (unchanged
+        records are shared with the new one: neither is modified afterwards)."""
         # Strictly after every earlier release, and never in the future: a learner's edit made
         # after this build must stay newer than it.
         clock = max(now, self.latest() + 1)
@@ -110,6 +112,12 @@ class Ledger:
         result = Ledger()
         for entry in entries:
             old = self.cards.get(entry.card_id)
+            if (old is not None and len(old) == 5 and old.get("hash") == entry.content_hash  # the usual case:
+                    and old.get("guid") == entry.guid and old.get("type") == entry.note_type  # kept as it was
+                    and old.get("subdeck") == entry.subdeck and "mod" in old):
+                changes.unchanged.append(entry.card_id)
+                result.cards[entry.card_id] = old
+                continue
             record = {"guid": entry.guid, "hash": entry.content_hash, "subdeck": entry.subdeck,
                       "type": entry.note_type}
             if old and old.get("moved_from"):
@@ -118,6 +126,8 @@ class Ledger:
                 changes.new.append(entry.card_id)
                 record["mod"] = clock
             else:
+                if old.get("type", entry.note_type) != entry.note_type:
+                    changes.retyped.append((entry.card_id, old["type"]))
                 moved = old.get("subdeck") != entry.subdeck
                 same = old["hash"] == entry.content_hash and old.get("guid") == entry.guid \
                     and old.get("type") == entry.note_type

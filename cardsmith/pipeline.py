@@ -259,10 +259,10 @@ class Project:
             entries.append(Entry(card.card_id, guid, rendered.content_hash, subdeck, card.note_type))
         notetype_hashes = {key: (self.notetypes[key].content_hash(), self.notetypes[key].schema())
                            for key in used_types}
-        refused = self._schema_changes(ledger, build.cards, used_types)
+        new_ledger, changes = ledger.update(entries, notetype_hashes, build_time())
+        refused = self._schema_changes(ledger, build.cards, used_types, changes.retyped)
         if refused:
             raise BuildError(refused)
-        new_ledger, changes = ledger.update(entries, notetype_hashes, build_time())
         lock_shown = self.shown(deck.lock_path)
         if frozen and (changes.any or not deck.lock_path.exists()):
             raise BuildError([Problem(lock_shown, 1, "out of date with the card sources; run `make build` "
@@ -299,8 +299,10 @@ class Project:
         return DeckResult(deck, output, cards, len(build.cards), len(media),
                           build.seconds + time.perf_counter() - started, up_to_date, changes)
 
-    def _schema_changes(self, ledger: Ledger, cards: list[RenderedCard], used_types: list[str]) -> list[Problem]:
-        """Changes Anki cannot apply to notes it already has: refused, with what to do instead."""
+    def _schema_changes(self, ledger: Ledger, cards: list[RenderedCard], used_types: list[str],
+                        retyped: list[tuple[str, str]]) -> list[Problem]:
+        """Changes Anki cannot apply to notes it already has (`retyped`: from Ledger.update): refused,
+        with what to do instead."""
         problems = []
         for key in used_types:
             old = ledger.notetypes.get(key, {}).get("schema")
@@ -315,15 +317,14 @@ class Project:
                     "it would add a copy of the note type and report every note as conflicting. Keep a released "
                     "note type's fields and templates (their HTML and CSS may change freely); for another layout "
                     "add a new note type (a new folder in templates/ with new fixed ids) for new cards"))
-        for rendered in cards:
-            card = rendered.source
-            old = ledger.cards.get(card.card_id)
-            if old and old.get("type", card.note_type) != card.note_type:
+        released = dict(retyped)  # card id -> the type it was released as
+        for card in (rendered.source for rendered in cards) if released else ():
+            if card.card_id in released:
                 problems.append(Problem(
                     card.shown_path, card.id_line,
-                    f"card '{card.card_id}' was released as a '{old['type']}' note and Anki will not turn an "
-                    f"existing note into a '{card.note_type}' note; keep the type, or give the card a new id "
-                    "(the old note is then shipped as deleted)"))
+                    f"card '{card.card_id}' was released as a '{released[card.card_id]}' note and Anki will not "
+                    f"turn an existing note into a '{card.note_type}' note; keep the type, or give the card a new "
+                    "id (the old note is then shipped as deleted)"))
         return problems
 
     def _tombstones(self, deck: DeckConfig, ledger: Ledger) -> list[NoteSpec]:
@@ -350,10 +351,9 @@ class Project:
         used = {key: self.notetypes[key].content_hash() for key in notetype_mods}
         digest.update(json.dumps([__version__, deck.name, deck.deck_id, deck.description, used, notetype_mods,
                                   sorted(media)]).encode())
-        for entry in entries:
-            record = ledger.cards[entry.card_id]
-            digest.update("\0".join((entry.guid, entry.content_hash, entry.subdeck, str(record["mod"]),
-                                      record.get("moved_from", ""))).encode())
+        cards = ledger.cards
+        digest.update("\n".join("\0".join((e.guid, e.content_hash, e.subdeck, str(cards[e.card_id]["mod"]),
+                                             cards[e.card_id].get("moved_from", ""))) for e in entries).encode())
         for note in tombstones:
             digest.update(json.dumps([note.guid, note.notetype, note.fields, note.tags, note.deck,
                                       note.mod]).encode())
