@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import genanki
 import markdown
 import pytest
 
@@ -122,11 +123,19 @@ def test_changed_dependency_version(sample, monkeypatch):
     """A new Markdown release that renders differently: its version in the key forces a re-render."""
     original_convert = markdown.Markdown.convert
     monkeypatch.setattr(markdown.Markdown, "convert", lambda self, text: original_convert(self, text) + "<!--v2-->")
-    versions = cache.package_versions()
-    monkeypatch.setattr(cache, "package_versions", lambda: {**versions, "Markdown": "99.0"})
+    monkeypatch.setattr(markdown, "__version__", "99.0")
     warm, cold = cached_and_cold(sample)
     assert warm == cold
     assert "<!--v2-->" in collection_text(warm)
+
+
+def test_versions_in_the_key_are_the_installed_ones():
+    """The key takes versions from the modules (cheaper than importlib.metadata): they must agree."""
+    from importlib import metadata
+    found = cache.package_versions()
+    for name in ("Markdown", "pymdown-extensions", "Pygments"):
+        assert found[name] == metadata.version(name)
+    assert genanki.__version__ == metadata.version("genanki")
 
 
 def test_parallel_render_matches_serial(sample, monkeypatch):
