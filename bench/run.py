@@ -206,11 +206,11 @@ def report(results: dict[int, dict[str, Figure]], repeats: dict[int, int], check
 
 
 def main() -> None:
-    """Command line: run.py [--sizes 1000 10000 100000] [--repeats 5] [--big-repeats 3]."""
+    """Command line: run.py [--sizes 1000 10000 100000] [--repeats 5] [--big-repeats 5]."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--big-repeats", type=int, default=3, help="repetitions at 100,000 cards and more")
+    parser.add_argument("--big-repeats", type=int, default=5, help="repetitions at 100,000 cards and more")
     parser.add_argument("--work", type=Path, default=None, help="scratch folder [default: a temp dir]")
     parser.add_argument("--out", type=Path, default=HERE / "measured.md")
     args = parser.parse_args()
