@@ -7,7 +7,7 @@ against the files on every hit. Cards that miss are rendered, in parallel when t
 
 Three tables, one SQLite file under `.cache/cardsmith/` of the project (or $CARDSMITH_CACHE_DIR):
 `fields` (one card's HTML), `parsed` (a card file's cards) and `built` (a card file as a build of
-one deck uses it: rendered, with GUIDs), so that an unchanged file costs one lookup.
+one deck uses it: its notes, see pipeline.Note), so that an unchanged file costs one lookup.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import pygments
 import pymdownx
 
 from . import __version__, render
+from .config import DeckConfig
 from .errors import Problem
 from .parse import CardFile, SourceCard, parse_bytes, parse_file
 from .render import Media, RenderedCard, Renderer
@@ -158,11 +159,12 @@ class RenderCache:
         self._store("fields", rows)
 
     def load_files(self, files: list[tuple[Path, str]], renderer: Renderer,
-                   context: str | None = None) -> list[Loaded]:
+                   deck: DeckConfig | None = None) -> list[Loaded]:
         """Parse card files, reusing the result for any file whose bytes (and path) were seen before.
 
-        With a `context` (a build: the deck's identity), a file whose bytes were built before in
-        that context also comes back built (`Loaded.built`), unless one of its images changed.
+        With a `deck` (a build), a file whose bytes were built before for that deck (its id, which
+        makes the GUIDs, and its name and subdeck mode, which place the cards) also comes back
+        built (`Loaded.built`), unless one of its images changed.
         Files go in batches, so that only one batch's bytes and stored results are in memory at once.
         """
         parse_base = hashlib.sha256(f"{FORMAT}\0{sys.version}".encode())
@@ -170,8 +172,9 @@ class RenderCache:
         for name in PARSE_CODE:
             parse_base.update((here / name).read_bytes())
         built_base = self._base.copy()
-        built_base.update(f"{context}\0{genanki.__version__}\0".encode())
-        for name in ("pipeline.py", "cache.py"):  # the GUIDs, and the layout of Built
+        if deck:
+            built_base.update(f"{deck.deck_id}\0{deck.name}\0{deck.subdecks}\0{genanki.__version__}\0".encode())
+        for name in ("pipeline.py", "cache.py"):  # the GUIDs, subdecks and layout of a built file's notes
             built_base.update((here / name).read_bytes())
         results: list[Loaded] = []
         for start in range(0, len(files), QUERY_BATCH):
@@ -187,17 +190,16 @@ class RenderCache:
                 digest.update(f"{path}\0{shown}\0".encode())
                 contents.append(raw)
                 keys.append(digest.hexdigest() + hashlib.sha256(raw).hexdigest() if raw is not None else "")
-            built_keys = [_derive(built_base, key) if key and context is not None else "" for key in keys]
+            built_keys = [_derive(built_base, key) if key and deck else "" for key in keys]
             built = dict(self._select("built", [k for k in built_keys if k]))
             stored = dict(self._select("parsed", [k for k, b in zip(keys, built_keys) if k and b not in built]))
             fresh = []
             for (path, shown), key, built_key, slot, raw in zip(batch, keys, built_keys, slots, contents):
-                built_slot = f"{slot}\0{context}"
+                built_slot = f"{slot}\0{deck.deck_id if deck else ''}"
                 if built_key in built:
-                    ready: Built = pickle.loads(built.pop(built_key))
-                    if _media_unchanged([m for card in ready.cards for m in card.media], renderer):
-                        results.append(Loaded(CardFile(path, [card.source for card in ready.cards]),
-                                              built_key, built_slot, ready))
+                    notes = pickle.loads(built.pop(built_key))
+                    if _media_unchanged([m for note in notes for m in note.media], renderer):
+                        results.append(Loaded(CardFile(path), built_key, built_slot, notes))
                         continue
                 if key in stored:
                     results.append(Loaded(pickle.loads(stored.pop(key)), built_key, built_slot))
@@ -209,10 +211,10 @@ class RenderCache:
             self._store("parsed", fresh)
         return results
 
-    def store_built(self, entries: Iterable[tuple[Loaded, Built]]) -> None:
-        """Keep built files (see load_files) under their keys, pickling one at a time."""
-        self._store("built", ((loaded.key, loaded.slot, pickle.dumps(built, protocol=pickle.HIGHEST_PROTOCOL))
-                              for loaded, built in entries if loaded.key))
+    def store_built(self, entries: Iterable[tuple[Loaded, list]]) -> None:
+        """Keep built files (a file's notes, see load_files) under their keys, pickling one at a time."""
+        self._store("built", ((loaded.key, loaded.slot, pickle.dumps(notes, protocol=pickle.HIGHEST_PROTOCOL))
+                              for loaded, notes in entries if loaded.key))
 
     def close(self) -> None:
         if self._conn is not None:
@@ -243,21 +245,13 @@ def _open(path: Path) -> sqlite3.Connection:
 
 
 @dataclass
-class Built:
-    """A card file as a build uses it: its cards rendered (without their Markdown) and their GUIDs."""
-
-    cards: list[RenderedCard]
-    guids: list[str]
-
-
-@dataclass
 class Loaded:
-    """A card file from load_files: parsed, and built too when the cache had it."""
+    """A card file from load_files: parsed, or built (its notes, without the parse) when the cache had it."""
 
     parsed: CardFile
     key: str = ""  # where store_built keeps this file built ("" when it cannot be kept)
     slot: str = ""  # the file in its deck: a newer built entry replaces the older one
-    built: Built | None = None
+    built: list | None = None  # of pipeline.Note
 
 
 def _derive(base: Any, key: str) -> str:

@@ -16,21 +16,26 @@ import time
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import Iterator, Protocol, Sequence
 
 FORMAT = 1
 _RECORD = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 _CARD_KEYS = {"guid", "hash", "mod", "subdeck", "type"}  # a card's record, unless it moved
 
 
-class Entry(NamedTuple):
-    """What the ledger needs to know about one card in this build (a tuple: one per card)."""
+class Entry(Protocol):
+    """What the ledger needs to know about one card in this build (pipeline.Note is one)."""
 
-    card_id: str
-    guid: str
-    content_hash: str
-    subdeck: str
-    note_type: str
+    @property
+    def card_id(self) -> str: ...
+    @property
+    def guid(self) -> str: ...
+    @property
+    def content_hash(self) -> str: ...
+    @property
+    def subdeck(self) -> str: ...
+    @property
+    def note_type(self) -> str: ...
 
 
 @dataclass
@@ -102,7 +107,7 @@ class Ledger:
         times = [e["mod"] for table in (self.cards, self.deleted, self.notetypes) for e in table.values()]
         return max(times, default=0)
 
-    def update(self, entries: list[Entry], notetype_hashes: dict[str, tuple[str, dict]], now: int) -> tuple["Ledger", Changes]:
+    def update(self, entries: Sequence[Entry], notetype_hashes: dict[str, tuple[str, dict]], now: int) -> tuple["Ledger", Changes]:
         """The ledger after this build, and what changed. The old ledger is left as it was (unchanged
         records are shared with the new one: neither is modified afterwards)."""
         # Strictly after every earlier release, and never in the future: a learner's edit made

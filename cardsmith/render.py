@@ -3,7 +3,6 @@ code highlighted at build time, local images packaged as content-hashed media.""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import html
@@ -51,16 +50,12 @@ class RenderedCard:
 
     @functools.cached_property
     def content_hash(self) -> str:
-        """The ledger's hash of what reaches Anki (kept when a built card is pickled into the cache)."""
+        """The ledger's hash of what reaches Anki."""
         return content_hash(self.source.note_type, self.fields, self.source.tags)
 
     @property
     def card_id(self) -> str:
         return self.source.card_id
-
-    def without_markdown(self) -> "RenderedCard":
-        """The same card without its Markdown source, which packaging no longer needs (memory)."""
-        return dataclasses.replace(self, source=dataclasses.replace(self.source, question="", answer=""))
 
 
 def content_hash(note_type: str, fields: tuple[str, ...], tags: tuple[str, ...]) -> str:

@@ -229,6 +229,34 @@ def test_changed_deck_id_gives_new_guids(sample):
     assert genanki.guid_for(1234567890, "sigmoid-derivative") not in guids
 
 
+def test_changed_deck_name_or_subdecks_moves_built_cards(sample):
+    """Built files carry each card's deck: renaming the deck or its subdeck mode is not served stale."""
+    deck = sample.root / "decks" / "test.yaml"
+    for old, new, expected in (("name: Test Deck", "name: Renamed Deck", "Renamed Deck::A"),
+                               ("cards:", "subdecks: none\ncards:", '"Renamed Deck"')):
+        deck.write_text(deck.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+        warm, cold = cached_and_cold(sample)
+        assert warm == cold
+        decks = _col_decks(warm)
+        assert expected in decks and "Test Deck" not in decks
+
+
+def _col_decks(apkg: bytes) -> str:
+    import io
+    import sqlite3
+    import tempfile
+    import zipfile
+    with tempfile.NamedTemporaryFile(suffix=".anki2") as db:
+        db.write(zipfile.ZipFile(io.BytesIO(apkg)).read("collection.anki2"))
+        db.flush()
+        conn = sqlite3.connect(db.name)
+        decks = conn.execute("SELECT decks FROM col").fetchone()[0]
+        names = [row[0] for row in conn.execute("SELECT DISTINCT did FROM cards")]
+        conn.close()
+    import json
+    return " ".join(json.dumps(d["name"]) for key, d in json.loads(decks).items() if int(key) in names)
+
+
 def test_cache_keeps_one_entry_per_card_and_file(sample):
     """Rebuilding after every edit does not grow the cache: a new entry replaces the one for its card or file."""
     import sqlite3
