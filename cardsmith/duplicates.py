@@ -63,52 +63,60 @@ def near_duplicates(texts: Sequence[str], threshold: float = THRESHOLD) -> list[
     docs = [tokens(t) for t in texts]
     # Multiset elements: the k-th occurrence of a token is its own element (token, k).
     elements = [_elements(doc) for doc in docs]
-    sets = [frozenset(elems) for elems in elements]
     numbers = [sorted(e for e in elems if e[0].isdigit() or e[0] in NUMBER_WORDS) for elems in elements]
+    # Each element as its rank in one global order, rarest first: ints hash and compare faster than
+    # (token, k) tuples, and a pair of ranks is one int key.
     frequency = Counter(e for elems in elements for e in elems)
-    ordered = [sorted(elems, key=lambda e: (frequency[e], e)) for elems in elements]
+    rank = {e: r for r, e in enumerate(sorted(frequency, key=lambda e: (frequency[e], e)))}
+    ordered = [sorted([rank[e] for e in elems]) for elems in elements]
+    del elements, frequency
+    sets = [frozenset(ranks) for ranks in ordered]
+    width = len(rank)
     # A ratio >= t needs a multiset overlap o >= t * (la + lb) / 2. Processing texts from short to
     # long, the longer side (probing) needs o >= la * t / (2 - t), the shorter (indexed) o >= lb * t.
     share = threshold / (2 - threshold)
-    index: dict[tuple, list[int]] = defaultdict(list)
+    index: dict[int, list[int]] = defaultdict(list)
     matches = []
     for i in sorted(range(len(docs)), key=lambda k: (len(docs[k]), k)):
-        elems, length = ordered[i], len(ordered[i])
+        ranks, length = ordered[i], len(ordered[i])
         if not length:
             continue
         shortest = length * share - 1e-9
-        candidates = {j for key in _keys(elems, share) for j in index.get(key, ()) if len(docs[j]) >= shortest}
+        candidates = {j for key in _keys(ranks, share, width) for j in index.get(key, ()) if len(docs[j]) >= shortest}
         for j in sorted(candidates):
             if numbers[i] == numbers[j] and 2 * len(sets[i] & sets[j]) >= threshold * (length + len(docs[j])) - 1e-9:
                 ratio = SequenceMatcher(None, docs[j], docs[i], autojunk=False).ratio()
                 if ratio >= threshold:
                     matches.append(Match(min(i, j), max(i, j), ratio))
-        for key in _keys(elems, threshold):
+        for key in _keys(ranks, threshold, width):
             index[key].append(i)
     return sorted(matches, key=lambda m: (m.later, m.earlier))
 
 
-def _keys(elems: list[tuple[str, int]], share: float) -> Iterator[tuple]:
+def _keys(ranks: list[int], share: float, width: int) -> Iterator[int]:
     """Index keys of a text whose overlap with a match is at least `share` of its length.
 
     Prefix filtering on pairs: with elements in one global order (rarest first), two texts sharing
     o >= 2 elements have their two first shared elements within each one's first `len - o + 2`
     elements, so they share a pair of those. Rare pairs keep candidate lists short even where
     single words are common. Texts of one element share one only with another of one element
-    (any longer match needs two), so those are keyed by their element alone.
+    (any longer match needs two), so those are keyed by their element alone (a negative key; a
+    pair of ranks a < b is the key a * width + b).
     """
-    if len(elems) == 1:
-        yield tuple(elems)
+    if len(ranks) == 1:
+        yield -1 - ranks[0]
         return
-    overlap = max(2, math.ceil(len(elems) * share - 1e-9))
-    yield from combinations(elems[:len(elems) - overlap + 2], 2)
+    overlap = max(2, math.ceil(len(ranks) * share - 1e-9))
+    for a, b in combinations(ranks[:len(ranks) - overlap + 2], 2):
+        yield a * width + b
 
 
 def _elements(doc: list[str]) -> list[tuple[str, int]]:
-    seen: Counter[str] = Counter()
+    seen: dict[str, int] = {}
     out = []
     for token in doc:
-        out.append((token, seen[token]))
-        seen[token] += 1
+        count = seen.get(token, 0)
+        out.append((token, count))
+        seen[token] = count + 1
     return out
 
