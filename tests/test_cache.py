@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+import sqlite3
+import tempfile
+import zipfile
+from typing import Iterator
+
 import genanki
 import markdown
 import pytest
@@ -64,21 +72,24 @@ def cached_and_cold(project) -> tuple[bytes, bytes]:
             (project.root / "cold" / "test.apkg").read_bytes())
 
 
-def collection_text(apkg: bytes) -> str:
-    """Every note's fields and the note types' templates, as one string (to look for a change)."""
-    import io
-    import sqlite3
-    import tempfile
-    import zipfile
-
+@contextlib.contextmanager
+def collection(apkg: bytes) -> Iterator[sqlite3.Connection]:
+    """The package's collection, opened with SQLite."""
     with tempfile.NamedTemporaryFile(suffix=".anki2") as db:
         db.write(zipfile.ZipFile(io.BytesIO(apkg)).read("collection.anki2"))
         db.flush()
         conn = sqlite3.connect(db.name)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+
+def collection_text(apkg: bytes) -> str:
+    """Every note's fields and the note types' templates, as one string (to look for a change)."""
+    with collection(apkg) as conn:
         text = "\n".join(row[0] for row in conn.execute("SELECT flds FROM notes"))
-        text += conn.execute("SELECT models FROM col").fetchone()[0]
-        conn.close()
-    return text
+        return text + conn.execute("SELECT models FROM col").fetchone()[0]
 
 
 def test_warm_cache_renders_nothing_and_matches_cold(sample, renders):
@@ -216,15 +227,8 @@ def test_changed_deck_id_gives_new_guids(sample):
     deck.write_text(deck.read_text(encoding="utf-8").replace("1234567890", "1234567891"), encoding="utf-8")
     warm, cold = cached_and_cold(sample)
     assert warm == cold
-    import genanki
-    import io
-    import sqlite3
-    import tempfile
-    import zipfile
-    with tempfile.NamedTemporaryFile(suffix=".anki2") as db:
-        db.write(zipfile.ZipFile(io.BytesIO(warm)).read("collection.anki2"))
-        db.flush()
-        guids = {row[0] for row in sqlite3.connect(db.name).execute("SELECT guid FROM notes")}
+    with collection(warm) as conn:
+        guids = {row[0] for row in conn.execute("SELECT guid FROM notes")}
     assert genanki.guid_for(1234567891, "sigmoid-derivative") in guids
     assert genanki.guid_for(1234567890, "sigmoid-derivative") not in guids
 
@@ -237,29 +241,15 @@ def test_changed_deck_name_or_subdecks_moves_built_cards(sample):
         deck.write_text(deck.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
         warm, cold = cached_and_cold(sample)
         assert warm == cold
-        decks = _col_decks(warm)
-        assert expected in decks and "Test Deck" not in decks
-
-
-def _col_decks(apkg: bytes) -> str:
-    import io
-    import sqlite3
-    import tempfile
-    import zipfile
-    with tempfile.NamedTemporaryFile(suffix=".anki2") as db:
-        db.write(zipfile.ZipFile(io.BytesIO(apkg)).read("collection.anki2"))
-        db.flush()
-        conn = sqlite3.connect(db.name)
-        decks = conn.execute("SELECT decks FROM col").fetchone()[0]
-        names = [row[0] for row in conn.execute("SELECT DISTINCT did FROM cards")]
-        conn.close()
-    import json
-    return " ".join(json.dumps(d["name"]) for key, d in json.loads(decks).items() if int(key) in names)
+        with collection(warm) as conn:  # the names of the decks that hold cards
+            decks = json.loads(conn.execute("SELECT decks FROM col").fetchone()[0])
+            used = {row[0] for row in conn.execute("SELECT DISTINCT did FROM cards")}
+        names = " ".join(json.dumps(deck["name"]) for key, deck in decks.items() if int(key) in used)
+        assert expected in names and "Test Deck" not in names
 
 
 def test_cache_keeps_one_entry_per_card_and_file(sample):
     """Rebuilding after every edit does not grow the cache: a new entry replaces the one for its card or file."""
-    import sqlite3
 
     def rows() -> dict[str, int]:
         db = sqlite3.connect(sample.root / ".cache" / "cardsmith" / f"render-v{cache.FORMAT}.sqlite")
