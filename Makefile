@@ -33,7 +33,7 @@ ids: $(VENV)/.installed
 check: $(VENV)/.installed
 	$(CARDSMITH) check --strict
 
-# The performance benchmark against the genanki floor (issue 6); writes bench/measured.md. Not in CI.
+# The performance benchmark against the genanki floor (issue 6); writes the figures into bench/RESULTS.md. Not in CI.
 .PHONY: bench
 bench: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

@@ -28,6 +28,9 @@ CHECK_SNIPPET = ("import sys; from pathlib import Path; from cardsmith.pipeline 
                  "p = Project(Path(sys.argv[1])); [p.prepare(d) for d in p.decks]")
 CHECK_TIMEOUT = 300.0  # `check` also looks for near-duplicate questions, which may grow faster than linearly
 CHANGED_CARD = "part-000/00000-topic.md"
+# RESULTS.md is prose around the figures: the run replaces what stands between these two lines.
+START = "<!-- measured: from here to the end marker, written by `make bench` (bench/run.py) -->"
+END = "<!-- end of measured -->"
 
 
 @dataclass
@@ -205,6 +208,15 @@ def report(results: dict[int, dict[str, Figure]], repeats: dict[int, int], check
     return "\n".join(lines) + "\n"
 
 
+def write_report(text: str, path: Path) -> None:
+    """The figures into `path`: between its markers when it has them (the prose around stays), else the whole file."""
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    if START in old and END in old.split(START, 1)[1]:
+        head, rest = old.split(START, 1)
+        text = f"{head}{START}\n\n{text}\n{END}{rest.split(END, 1)[1]}"
+    path.write_text(text, encoding="utf-8")
+
+
 def main() -> None:
     """Command line: run.py [--sizes 1000 10000 100000] [--repeats 5] [--big-repeats 5]."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -212,7 +224,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--big-repeats", type=int, default=5, help="repetitions at 100,000 cards and more")
     parser.add_argument("--work", type=Path, default=None, help="scratch folder [default: a temp dir]")
-    parser.add_argument("--out", type=Path, default=HERE / "measured.md")
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md",
+                        help="where the figures go: between the markers of RESULTS.md [default], or a file of their own")
     args = parser.parse_args()
     # Compiled bytecode for cardsmith, as pip leaves it for genanki (the floor's side): without it, a
     # machine with PYTHONDONTWRITEBYTECODE=1 (this sandbox) compiles cardsmith from source every run.
@@ -226,7 +239,7 @@ def main() -> None:
         results[count] = bench_size(count, repeats[count], work, check)
     command = "make bench" if sys.argv[1:] == [] else "python -m bench.run " + " ".join(sys.argv[1:])
     text = report(results, repeats, check, command)
-    args.out.write_text(text, encoding="utf-8")
+    write_report(text, args.out)
     print(text)
     if not args.work:
         shutil.rmtree(work)
