@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .errors import BuildError, Problem, display_path
-from .yamlfile import line_of, load_yaml
+from .yamlfile import line_of, load_yaml, read_text
 
 DECK_KEYS = {
     "name": "the deck name shown in Anki; `::` makes it a subdeck of another deck",
@@ -57,12 +57,10 @@ def load_decks(root: Path) -> list[DeckConfig]:
 
 def _load_deck(path: Path, root: Path) -> tuple[DeckConfig | None, list[Problem]]:
     shown = display_path(path, root)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        return None, [Problem(shown, 1, "not valid UTF-8 text")]
-    except OSError as exc:
-        return None, [Problem(shown, 1, f"cannot read file: {exc.strerror}")]
+    problems: list[Problem] = []
+    text = read_text(path, shown, problems)
+    if text is None:
+        return None, problems
     data, problems = load_yaml(text, shown)
     if problems:
         return None, problems

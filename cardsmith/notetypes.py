@@ -15,7 +15,7 @@ import genanki
 from pygments.formatters import HtmlFormatter
 
 from .errors import BuildError, Problem, display_path
-from .yamlfile import line_of, load_yaml
+from .yamlfile import line_of, load_yaml, read_text
 
 DAY_CODE_STYLE = "default"
 NIGHT_CODE_STYLE = "github-dark"
@@ -98,7 +98,7 @@ def load_notetypes(root: Path) -> dict[str, NoteType]:
 def _load(folder: Path, spec: Path, root: Path, shared_css: str) -> tuple[NoteType | None, list[Problem]]:
     shown = display_path(spec, root)
     problems: list[Problem] = []
-    text = _read(spec, root, problems)
+    text = read_text(spec, shown, problems)
     if text is None:
         return None, problems
     data, problems = load_yaml(text, shown)
@@ -137,7 +137,7 @@ def _load(folder: Path, spec: Path, root: Path, shared_css: str) -> tuple[NoteTy
             html_path = folder / item[side]
             if not html_path.is_file():
                 problems.append(Problem(shown, line_of(item, side), f"template file {display_path(html_path, root)} not found"))
-            elif (html := _read(html_path, root, problems)) is not None:
+            elif (html := read_text(html_path, display_path(html_path, root), problems)) is not None:
                 sides[side] = html
         if len(sides) == 2:
             templates.append({"name": item["name"], "id": item["id"], "qfmt": sides["front"], "afmt": sides["back"]})
@@ -153,14 +153,3 @@ def _load(folder: Path, spec: Path, root: Path, shared_css: str) -> tuple[NoteTy
 def _items(value: object) -> list:
     """A YAML list, or [] for anything else (the caller reports the missing entries)."""
     return value if isinstance(value, list) else []
-
-
-def _read(path: Path, root: Path, problems: list[Problem]) -> str | None:
-    """A template file's text, or None with a problem when it is not readable UTF-8."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        problems.append(Problem(display_path(path, root), 1, "not valid UTF-8 text"))
-    except OSError as exc:
-        problems.append(Problem(display_path(path, root), 1, f"cannot read file: {exc.strerror}"))
-    return None

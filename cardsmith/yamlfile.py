@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Hashable
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from .errors import Problem
+
+
+def read_text(path: Path, shown: str, problems: list[Problem]) -> str | None:
+    """A project file's text, or None with a problem when it is not readable UTF-8."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        problems.append(Problem(shown, 1, "not valid UTF-8 text"))
+    except OSError as exc:
+        problems.append(Problem(shown, 1, f"cannot read file: {exc.strerror}"))
+    return None
 
 
 class LineDict(dict):
