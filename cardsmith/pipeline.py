@@ -114,6 +114,7 @@ class Project:
         self.notetypes = load_notetypes(root)
         self.renderer = Renderer()
         self.cache = RenderCache(default_dir(root), read_only) if cache else None
+        self._files: dict[Path, list[Path]] = {}  # per deck file: its card files (see deck_files)
 
     def selected(self, only: list[str] | None) -> list[DeckConfig]:
         """The decks named in `only` (by file name or deck name), or all of them."""
@@ -126,13 +127,16 @@ class Project:
         return display_path(path, self.root)
 
     def deck_files(self, deck: DeckConfig) -> list[Path]:
-        cards_dir = self.root / "cards"
-        found: dict[Path, None] = {}
-        for pattern in deck.card_globs:
-            for path in sorted(cards_dir.glob(pattern)):
-                if path.is_file():
-                    found.setdefault(path, None)
-        return list(found)
+        """The deck's card files, in pattern order (searched once: the progress total and the build both ask)."""
+        if deck.path not in self._files:
+            cards_dir = self.root / "cards"
+            found: dict[Path, None] = {}
+            for pattern in deck.card_globs:
+                for path in sorted(cards_dir.glob(pattern)):
+                    if path.is_file():
+                        found.setdefault(path, None)
+            self._files[deck.path] = list(found)
+        return list(self._files[deck.path])
 
     def subdeck_of(self, deck: DeckConfig, path: Path, card: SourceCard) -> str:
         if card.subdeck:
