@@ -66,10 +66,15 @@ def renderer_config() -> dict:
 def config_digest() -> str:
     """Hash of every input shared by all cards: versions, configuration, the rendering code."""
     digest = hashlib.sha256(json.dumps([FORMAT, package_versions(), renderer_config()], sort_keys=True).encode())
-    here = Path(__file__).parent
-    for name in RENDER_CODE:
-        digest.update((here / name).read_bytes())
+    _add_code(digest, RENDER_CODE)
     return digest.hexdigest()
+
+
+def _add_code(digest: Any, names: Iterable[str]) -> None:
+    """Feed the bytes of these cardsmith modules to `digest` (a change to the code is a new key)."""
+    here = Path(__file__).parent
+    for name in names:
+        digest.update((here / name).read_bytes())
 
 
 def default_dir(root: Path) -> Path:
@@ -168,14 +173,11 @@ class RenderCache:
         Files go in batches, so that only one batch's bytes and stored results are in memory at once.
         """
         parse_base = hashlib.sha256(f"{FORMAT}\0{sys.version}".encode())
-        here = Path(__file__).parent
-        for name in PARSE_CODE:
-            parse_base.update((here / name).read_bytes())
+        _add_code(parse_base, PARSE_CODE)
         built_base = self._base.copy()
         if deck:
             built_base.update(f"{deck.deck_id}\0{deck.name}\0{deck.subdecks}\0{genanki.__version__}\0".encode())
-        for name in ("pipeline.py", "cache.py"):  # the GUIDs, subdecks and layout of a built file's notes
-            built_base.update((here / name).read_bytes())
+        _add_code(built_base, ("pipeline.py", "cache.py"))  # the GUIDs, subdecks and layout of a built file's notes
         results: list[Loaded] = []
         for start in range(0, len(files), QUERY_BATCH):
             batch = files[start:start + QUERY_BATCH]

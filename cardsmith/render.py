@@ -3,7 +3,6 @@ code highlighted at build time, local images packaged as content-hashed media.""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import html
 import json
@@ -48,7 +47,7 @@ class RenderedCard:
     fields: tuple[str, str]  # (question HTML, answer HTML)
     media: tuple[Media, ...]
 
-    @functools.cached_property
+    @property
     def content_hash(self) -> str:
         """The ledger's hash of what reaches Anki."""
         return content_hash(self.source.note_type, self.fields, self.source.tags)
