@@ -1,6 +1,6 @@
 // Probe run by tests/browsercheck.py in the reviewer page: for each card side, show it as Anki's
 // reviewer does (body classes, #qa content, MathJax typeset) and list what is wrong with it.
-const [sides, screenWidth] = arguments;
+const [sides, screenWidth, sideways] = arguments;
 const done = arguments[arguments.length - 1];
 const SKIP = new Set(["MJX-CONTAINER", "CODE", "PRE", "SCRIPT", "STYLE", "TEXTAREA", "ANNOTATION"]);
 const RAW_TEX = ["\\(", "\\)", "\\[", "\\]", "$$", "\\begin{"];
@@ -72,6 +72,16 @@ function overflow(qa, problems, texOf) {
   }
 }
 
+// With `sideways`, a box that scrolls sideways (a code block, a table, a display formula wider
+// than the screen) is a problem too: on a phone it hides part of the card behind a swipe.
+function scrollsSideways(qa, problems, texOf) {
+  for (const el of qa.querySelectorAll("*")) {
+    if (!SCROLLS.has(getComputedStyle(el).overflowX) || el.scrollWidth <= el.clientWidth + 1) continue;
+    const what = texOf.has(el) ? `formula ${short(texOf.get(el))}` : `<${el.tagName.toLowerCase()}> "${short(el.textContent || "")}"`;
+    problems.push(`${what} scrolls sideways: ${el.scrollWidth} px of content in a ${el.clientWidth} px box`);
+  }
+}
+
 async function showSide(qa, side) {
   const problems = [];
   document.body.className = side.bodyClass;
@@ -92,6 +102,7 @@ async function showSide(qa, side) {
   rawTex(qa, problems);
   document.head.append(HIDE_ASSISTIVE);
   overflow(qa, problems, texOf);
+  if (sideways) scrollsSideways(qa, problems, texOf);
   HIDE_ASSISTIVE.remove();
   return problems;
 }

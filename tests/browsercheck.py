@@ -163,14 +163,18 @@ def card_sides(col, label_of) -> list[Side]:
     return sides
 
 
-def render_problems(driver, server: MediaServer, sides: list[Side], batch: int = 150) -> list[str]:
-    """Render each side in the reviewer page; return one line per problem, naming card and side."""
+def render_problems(driver, server: MediaServer, sides: list[Side], batch: int = 150,
+                    sideways: bool = False) -> list[str]:
+    """Render each side in the reviewer page; return one line per problem, naming card and side.
+
+    `sideways`: a box that needs scrolling sideways (code, table, display formula) is a problem too.
+    """
     driver.get(server.url + "/__reviewer.html")
     problems = []
     for start in range(0, len(sides), batch):
         chunk = sides[start:start + batch]
         found = driver.execute_async_script(PROBE_JS, [{"html": s.html, "bodyClass": s.body_class} for s in chunk],
-                                            SCREEN_WIDTH)
+                                            SCREEN_WIDTH, sideways)
         for side, messages in zip(chunk, found):
             problems += [f"{side.label}: {message}" for message in messages]
     return problems

@@ -49,15 +49,17 @@ def labeller(root: Path):
     return label_of
 
 
-def render_project(root: Path, col, driver) -> tuple[list[str], int]:
-    """Build a project, import every deck into `col`, render every card; return (problems, sides)."""
+def render_project(root: Path, col, driver, sideways: bool = False) -> tuple[list[str], int]:
+    """Build a project, import every deck into `col`, render every card; return (problems, sides).
+
+    `sideways`: boxes that scroll sideways count as problems too (see render_problems)."""
     Project(root).build("--out", str(root / "out"))
     for package in sorted((root / "out").glob("*.apkg")):
         log = import_apkg(col, package)
         assert not log.conflicting
     sides = card_sides(col, labeller(root))
     with MediaServer(Path(col.media.dir()), anki_web_dir()) as server:
-        return render_problems(driver, server, sides), len(sides)
+        return render_problems(driver, server, sides, sideways=sideways), len(sides)
 
 
 def test_shipped_deck_renders_cleanly(tmp_path, collection, driver):
@@ -158,6 +160,9 @@ def test_overwide_table_fails_only_if_it_widens_the_page(project, collection, dr
 """)
     problems, _ = render_project(project.root, collection, driver)
     assert problems == []
+    problems, _ = render_project(project.root, collection, driver, sideways=True)
+    assert problems and all("card 'wide-table'" in p and "answer side" in p for p in problems), problems
+    assert any('<table> "column0-with-a-long-heading' in p and "scrolls sideways" in p for p in problems), problems
 
     base = project.root / "templates" / "base.css"
     base.write_text(base.read_text().replace("display: block; max-width: 100%; overflow-x: auto;", ""))
