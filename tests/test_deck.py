@@ -20,6 +20,7 @@ from conftest import REPO, assert_integrity, import_apkg, visible_html
 DECK = "Deep Learning Interview Questions"
 CARD_DIR = REPO / "cards" / "deep-learning"
 COVERAGE_DIR = REPO / "tests" / "seed_coverage"
+CODE_CHECKS = REPO / "tests" / "code_checks"       # <card-id>.py (or <card-id>--2.py): asserts on a card's code
 SEEDS = REPO.parent / "shared" / "seeds"          # the source articles live next to the repo
 LEVELS = {"level::basic", "level::advanced", "level::scenario"}
 
@@ -197,11 +198,24 @@ def test_python_block_count():
     assert len(PYTHON_BLOCKS) >= 30
 
 
-@pytest.mark.parametrize("code", [code for _, code in PYTHON_BLOCKS], ids=[cid for cid, _ in PYTHON_BLOCKS])
-def test_python_block_runs(code, tmp_path):
-    result = subprocess.run([sys.executable, "-I", "-c", code], cwd=tmp_path, capture_output=True, text=True,
+def check_file(block_id: str):
+    """The test-suite half of a code card: tests/code_checks/<id>.py, run after the card's code."""
+    return CODE_CHECKS / (block_id.replace("#", "--") + ".py")
+
+
+@pytest.mark.parametrize("block_id,code", PYTHON_BLOCKS, ids=[cid for cid, _ in PYTHON_BLOCKS])
+def test_python_block_runs(block_id, code, tmp_path):
+    """The card's code, then its checks (if any), in one fresh interpreter."""
+    checks = check_file(block_id)
+    program = code + ("\n" + checks.read_text(encoding="utf-8") if checks.exists() else "")
+    result = subprocess.run([sys.executable, "-I", "-c", program], cwd=tmp_path, capture_output=True, text=True,
                             timeout=20)
     assert result.returncode == 0, result.stderr
+
+
+def test_every_code_check_belongs_to_a_block():
+    known = {check_file(block_id).name for block_id, _ in PYTHON_BLOCKS}
+    assert sorted(p.name for p in CODE_CHECKS.glob("*.py") if p.name not in known) == []
 
 
 # --- (c) the seed coverage maps ------------------------------------------------------------------
