@@ -1,20 +1,27 @@
 """`cardsmith ids`: give every card that lacks an id one, derived from its question.
 
 Only the missing id is written: every other byte of the file stays as it was, existing ids are
-never rewritten, and each file is replaced atomically.
+never rewritten, lines and code fences are those the parser sees, and each file is replaced
+atomically (through a symlink, its target; with its mode). A file saved by someone else while
+`ids` ran is never overwritten: the run then writes nothing and says so.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
-from .parse import COMMENT_RE, FENCE_RE
+from .errors import BuildError, Problem
+from .parse import COMMENT_RE, split_lines, track_fence
 from .pipeline import Project
 
 ID_IN_COMMENT_RE = re.compile(r"(?:^|;)\s*id\s*:\s*([^;]*?)\s*(?:;|$)")
 MAX_WORDS = 6
+BOM = "\ufeff"
 
 
 @dataclass(frozen=True)
@@ -40,12 +47,22 @@ def slug_for(question: str, taken: set[str]) -> str:
     return slug
 
 
+@dataclass(frozen=True)
+class _Rewrite:
+    """A card file's new text, and the bytes it was made from (to see whether they changed since)."""
+
+    path: Path
+    shown: str
+    read: bytes
+    new: bytes
+    added: list[AddedId]
+
+
 def add_missing_ids(project: Project) -> list[AddedId]:
     """Write an id under each card that has none, in every deck's card files."""
-    added: list[AddedId] = []
+    rewrites: dict[Path, _Rewrite] = {}
     for deck in project.decks:
-        files = project.deck_files(deck)
-        texts = {path: path.read_bytes() for path in files}
+        texts = {path: path.read_bytes() for path in project.deck_files(deck)}
         taken = set()
         for raw in texts.values():
             for match in re.finditer(rb"<!--(.*?)-->", raw):
@@ -57,17 +74,47 @@ def add_missing_ids(project: Project) -> list[AddedId]:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
                 continue  # reported by `check`/`build`; never rewrite a file we cannot read
-            new_text, file_added = _add_ids(text, project.shown(path), taken)
-            if file_added:
-                tmp = path.with_name(f".{path.name}.ids-tmp")
-                tmp.write_bytes(new_text.encode("utf-8"))
-                os.replace(tmp, path)
-                added += file_added
-    return added
+            new_text, added = _add_ids(text, project.shown(path), taken)
+            if added and path.resolve() not in rewrites:
+                rewrites[path.resolve()] = _Rewrite(path, project.shown(path), raw, new_text.encode("utf-8"), added)
+    _replace_all(list(rewrites.values()))
+    return [item for rewrite in rewrites.values() for item in rewrite.added]
+
+
+def _replace_all(rewrites: list[_Rewrite]) -> None:
+    """Replace every file (its target, when a symlink) with its new text, unless one changed since it was read."""
+    temporary: dict[Path, str] = {}
+    try:
+        for rewrite in rewrites:
+            target = Path(os.path.realpath(rewrite.path))
+            handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".ids-tmp", dir=target.parent)
+            temporary[target] = name
+            with os.fdopen(handle, "wb") as out:
+                out.write(rewrite.new)
+            os.chmod(name, stat.S_IMODE(target.stat().st_mode))
+        # Re-read each file just before replacing it: an edit saved meanwhile is never overwritten.
+        changed = [r for r in rewrites if r.path.read_bytes() != r.read]
+        if changed:
+            raise BuildError([Problem(r.shown, 0, "changed while `cardsmith ids` ran (saved in an editor?): "
+                                      "run `cardsmith ids` again") for r in changed])
+        for rewrite in rewrites:  # and once more, for an edit saved during this loop
+            target = Path(os.path.realpath(rewrite.path))
+            if rewrite.path.read_bytes() == rewrite.read:
+                os.replace(temporary.pop(target), target)
+            else:
+                changed.append(rewrite)
+        if changed:
+            raise BuildError([Problem(r.shown, 0, "changed while `cardsmith ids` ran (saved in an editor?): left "
+                                      "as it is, the other files got their ids; run `cardsmith ids` again")
+                              for r in changed])
+    finally:
+        for name in temporary.values():
+            os.unlink(name)
 
 
 def _add_ids(text: str, shown: str, taken: set[str]) -> tuple[str, list[AddedId]]:
-    lines = text.splitlines(keepends=True)
+    bom = BOM if text.startswith(BOM) else ""  # the parser reads the file as utf-8-sig
+    lines = split_lines(text[len(bom):])
     newline = "\r\n" if "\r\n" in text else "\n"
     added: list[AddedId] = []
     out: list[str] = []
@@ -79,14 +126,10 @@ def _add_ids(text: str, shown: str, taken: set[str]) -> tuple[str, list[AddedId]
         index = end + 1
     while index < len(lines):
         line = lines[index]
-        match = FENCE_RE.match(line)
-        if fence is None and match:
-            fence = match.group(1)
-        elif fence is not None and match and match.group(1).startswith(fence[0] * len(fence)):
-            fence = None
+        fence, opened = track_fence(line.rstrip("\r\n"), fence)
         out.append(line)
         index += 1
-        if fence is not None or not line.startswith("## "):
+        if fence is not None or opened or not line.startswith("## "):
             continue
         following = index
         while following < len(lines) and not lines[following].strip():
@@ -105,4 +148,4 @@ def _add_ids(text: str, shown: str, taken: set[str]) -> tuple[str, list[AddedId]
                 out[-1] = line + newline
             out.append(f"<!-- id: {slug} -->" + newline)
             added.append(AddedId(shown, len(out), slug))
-    return "".join(out), added
+    return bom + "".join(out), added

@@ -24,6 +24,8 @@ ID_RE = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,78}[a-z0-9])?")
 TAG_RE = re.compile(r"[^\s\"]+")
 FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 COMMENT_RE = re.compile(r"^<!--(.*)-->\s*$")
+# A line ends at `\n`, `\r\n` or `\r`, and nowhere else (str.splitlines also splits at a form feed or U+2028).
+LINE_END_RE = re.compile(r"\r\n|\r|\n")
 SEPARATOR = "---"
 
 
@@ -87,7 +89,7 @@ def parse_bytes(raw: bytes, path: Path, shown: str, default_type: str = "basic")
 def parse_text(text: str, path: Path, shown: str, default_type: str = "basic") -> CardFile:
     """Parse card-file text (see the module docstring for the format)."""
     result = CardFile(path)
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = LINE_END_RE.split(text)
     defaults, start = _front_matter(lines, shown, result.problems)
     file_tags = defaults.get("tags", ())
     file_type = defaults.get("type", default_type)
@@ -99,7 +101,7 @@ def parse_text(text: str, path: Path, shown: str, default_type: str = "basic") -
     fence_line = 0
     for index in range(start, len(lines)):
         line = lines[index]
-        fence, opened = _track_fence(line, fence)
+        fence, opened = track_fence(line, fence)
         if opened:
             fence_line = index + 1
         if fence is None and not opened and line.startswith("## "):
@@ -120,7 +122,16 @@ def parse_text(text: str, path: Path, shown: str, default_type: str = "basic") -
     return result
 
 
-def _track_fence(line: str, fence: str | None) -> tuple[str | None, bool]:
+def split_lines(text: str) -> list[str]:
+    """The lines of a card file as the parser counts them, each with its line end (for rewriting it)."""
+    lines, start = [], 0
+    for match in LINE_END_RE.finditer(text):
+        lines.append(text[start:match.end()])
+        start = match.end()
+    return lines + [text[start:]] if start < len(text) else lines
+
+
+def track_fence(line: str, fence: str | None) -> tuple[str | None, bool]:
     """Return (open fence marker or None, whether this line opened a fence)."""
     match = FENCE_RE.match(line)
     if fence is None:
@@ -229,7 +240,7 @@ def _parse_card(chunk: list[str], line_no: int, path: Path, shown: str, file_tag
     answer_line = body_start
     fence: str | None = None
     for offset, line in enumerate(body):
-        fence, opened = _track_fence(line, fence)
+        fence, opened = track_fence(line, fence)
         if fence is None and not opened and line.strip() == SEPARATOR:
             question_lines += body[:offset]
             answer_lines = body[offset + 1:]

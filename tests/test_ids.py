@@ -55,3 +55,98 @@ def test_slugs_are_unique_in_the_deck():
     assert slug_for("Softmax!", taken) == "softmax-3"
     assert slug_for("$x$", taken) == "card"
     assert slug_for("The {{c1::sigmoid}} squashes", taken) == "the-sigmoid-squashes"
+
+
+def parsed_ids(path) -> list[tuple[str, str]]:
+    """(id, question) of every card the parser finds in a file, and no problem."""
+    from cardsmith.parse import parse_file
+
+    parsed = parse_file(path, "a.md")
+    assert parsed.problems == []
+    return [(card.card_id, card.question) for card in parsed.cards]
+
+
+def test_ids_splits_lines_and_fences_as_the_parser_does(project):
+    project.write({"cards/test/a.md": ""})
+    path = project.root / "cards/test/a.md"
+    source = ("\ufeff---\n## a YAML comment, not a card\ntags: [t]\n---\n\n"
+              "## Fenced\n<!-- id: fenced -->\n\n```\n```python\n## not a heading\n```\n\n"
+              "## Feed\fstill the heading\n\nAnswer.\n\n"
+              "## Line\u2028separator\n\nAnswer.\n\n"
+              "## Lone\rCR\n\nAnswer.\n")
+    path.write_bytes(source.encode())
+    result = project.run("ids")
+    assert result.exit_code == 0, result.output
+    assert path.read_bytes() == source.replace(
+        "## Feed\fstill the heading\n", "## Feed\fstill the heading\n<!-- id: feed-still-the-heading -->\n").replace(
+        "## Line\u2028separator\n", "## Line\u2028separator\n<!-- id: line-separator -->\n").replace(
+        "## Lone\r", "## Lone\r<!-- id: lone -->\n").encode()
+    assert parsed_ids(path) == [("fenced", "Fenced"),
+                                ("feed-still-the-heading", "Feed\fstill the heading"),
+                                ("line-separator", "Line\u2028separator"), ("lone", "Lone")]
+    project.build()
+
+
+def test_ids_writes_through_symlinks_and_keeps_modes(project):
+    project.write({"notes/real.md": "## Linked?\n\nYes.\n", "cards/test/private.md": "## Private?\n\nYes.\n"})
+    link = project.root / "cards/test/link.md"
+    link.symlink_to(project.root / "notes/real.md")
+    private = project.root / "cards/test/private.md"
+    private.chmod(0o600)
+    result = project.run("ids")
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and link.resolve() == project.root / "notes/real.md"
+    assert (project.root / "notes/real.md").read_text() == "## Linked?\n<!-- id: linked -->\n\nYes.\n"
+    assert private.read_text() == "## Private?\n<!-- id: private -->\n\nYes.\n"
+    assert private.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in (project.root / "cards/test").iterdir()) == ["link.md", "private.md"]
+
+
+def test_ids_keeps_an_edit_saved_while_it_runs(project, monkeypatch):
+    import cardsmith.ids
+
+    project.write({"cards/test/a.md": "## First?\n\nYes.\n", "cards/test/b.md": "## Second?\n\nYes.\n"})
+    path = project.root / "cards/test/b.md"
+    edit = "\n## Saved meanwhile?\n<!-- id: saved-meanwhile -->\n\nYes.\n"
+    original = cardsmith.ids._add_ids
+
+    def editor_saves_meanwhile(text, shown, taken):
+        if shown.endswith("b.md") and edit not in path.read_text():
+            with path.open("a") as handle:  # the user saves b.md after `ids` read it
+                handle.write(edit)
+        return original(text, shown, taken)
+
+    monkeypatch.setattr(cardsmith.ids, "_add_ids", editor_saves_meanwhile)
+    result = project.run("ids")
+    assert result.exit_code == 1
+    assert "cards/test/b.md:0: changed while `cardsmith ids` ran" in result.output
+    assert path.read_text() == "## Second?\n\nYes.\n" + edit
+    assert (project.root / "cards/test/a.md").read_text() == "## First?\n\nYes.\n"  # nothing written
+    assert sorted(p.name for p in (project.root / "cards/test").iterdir()) == ["a.md", "b.md"]
+    monkeypatch.undo()
+    result = project.run("ids")
+    assert result.exit_code == 0, result.output
+    assert path.read_text() == "## Second?\n<!-- id: second -->\n\nYes.\n" + edit
+
+
+def test_ids_keeps_an_edit_saved_while_it_replaces_files(project, monkeypatch):
+    import os
+
+    import cardsmith.ids
+
+    project.write({"cards/test/a.md": "## First?\n\nYes.\n", "cards/test/b.md": "## Second?\n\nYes.\n"})
+    path = project.root / "cards/test/b.md"
+    real_replace = os.replace
+
+    def replace_then_editor_saves(source, target):
+        real_replace(source, target)
+        if "Saved" not in path.read_text():
+            path.write_text("## Saved meanwhile?\n")
+
+    monkeypatch.setattr(cardsmith.ids.os, "replace", replace_then_editor_saves)
+    result = project.run("ids")
+    assert result.exit_code == 1
+    assert "cards/test/b.md:0: changed while `cardsmith ids` ran (saved in an editor?): left as it is" in result.output
+    assert path.read_text() == "## Saved meanwhile?\n"
+    assert (project.root / "cards/test/a.md").read_text() == "## First?\n<!-- id: first -->\n\nYes.\n"
+    assert sorted(p.name for p in (project.root / "cards/test").iterdir()) == ["a.md", "b.md"]
