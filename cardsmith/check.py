@@ -17,7 +17,7 @@ from typing import Callable
 from . import mathtex
 from .duplicates import near_duplicates
 from .errors import BuildError, Problem
-from .htmlcheck import tag_problems
+from .htmlcheck import script_parts, tag_problems
 from .notetypes import load_notetypes
 from .parse import SourceCard
 from .pipeline import DeckBuild, Project
@@ -171,6 +171,14 @@ def _rendered_problems(card: RenderedCard) -> list[Problem]:
         # always close what they open (tests/test_fuzz.py), so a field written without `<` is skipped.
         for needle, message in (tag_problems(field_html) if "<" in text else ()):
             problems.append(Problem(source.shown_path, first_line + _line_of(text, needle), message, "warning"))
+        if "<" in text:  # scripts too can only come from raw HTML written in the card
+            seen: dict[str, int] = {}  # needle -> where its last occurrence was found
+            for needle, what in script_parts(field_html):
+                at = text.lower().find(needle, seen.get(needle, -1) + 1)
+                seen[needle] = at
+                problems.append(Problem(source.shown_path, first_line + text.count("\n", 0, max(at, 0)),
+                                        f"{what} in a card: Anki runs it whenever the card is shown "
+                                        "(`cardsmith preview` only with --allow-scripts)", "warning"))
         for match in EXTERNAL_RE.finditer(field_html):
             url = html.unescape(match.group(2))
             kind = KIND.get(match.group(1).lower(), "resource")

@@ -118,14 +118,16 @@ def check(root: Path, strict: bool, verbose: bool) -> None:
 @ROOT_OPTION
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder [default: ROOT/dist/preview].")
+@click.option("--allow-scripts", is_flag=True,
+              help="Let scripts and event handlers in card fields run in the preview (they do not by default).")
 @click.argument("deck", required=False)
-def preview(root: Path, out: Path | None, deck: str | None) -> None:
+def preview(root: Path, out: Path | None, allow_scripts: bool, deck: str | None) -> None:
     """Write a static HTML preview of a DECK (needed if there are several) to dist/preview/index.html."""
     from .mathjax import MathJaxUnavailable
     from .preview import write_preview
 
     try:
-        result = write_preview(Project(root), deck, out or root / "dist" / "preview")
+        result = write_preview(Project(root), deck, out or root / "dist" / "preview", allow_scripts)
     except BuildError as error:
         fail(error)
         return

@@ -48,3 +48,30 @@ def tag_problems(html_text: str) -> list[tuple[str, str]]:
     for tag in reversed(parser.open):
         parser._unclosed(tag)
     return parser.problems
+
+
+class _Scripts(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "script":
+            self.found.append(("<script", "`<script>`"))
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.found.append((name, f"event handler `{name}=`"))
+            elif (value or "").strip().lower().startswith("javascript:"):
+                self.found.append(("javascript:", "`javascript:` link"))
+            elif name == "srcdoc":  # a frame's whole page
+                self.found += script_parts(value or "")
+
+    handle_startendtag = handle_starttag
+
+
+def script_parts(html_text: str) -> list[tuple[str, str]]:
+    """(text to locate in the source, what it is) for each script, event handler or `javascript:` URL."""
+    parser = _Scripts()
+    parser.feed(html_text)
+    parser.close()
+    return parser.found

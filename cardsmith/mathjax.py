@@ -84,11 +84,15 @@ def copy_mathjax(dest: Path) -> None:
     shutil.copytree(source / "js" / "vendor" / "mathjax", dest / "js" / "vendor" / "mathjax", dirs_exist_ok=True)
 
 
-def script_tags(base: str) -> str:
-    """Load MathJax as Anki's reviewer does (its config, then tex-chtml-full) from the folder at `base`."""
-    return (f'<script src="{base}/js/mathjax.js"></script>\n'
-            f'<script>MathJax.loader.paths.mathjax = "{base}/js/vendor/mathjax";</script>\n'
-            f'<script src="{base}/js/vendor/mathjax/tex-chtml-full.js"></script>\n')
+def script_tags(base: str, nonce: str = "") -> str:
+    """Load MathJax as Anki's reviewer does (its config, then tex-chtml-full) from the folder at `base`.
+
+    `nonce`: the page's Content-Security-Policy nonce, so that these scripts run and no others.
+    """
+    attr = f' nonce="{nonce}"' if nonce else ""
+    return (f'<script{attr} src="{base}/js/mathjax.js"></script>\n'
+            f'<script{attr}>MathJax.loader.paths.mathjax = "{base}/js/vendor/mathjax";</script>\n'
+            f'<script{attr} src="{base}/js/vendor/mathjax/tex-chtml-full.js"></script>\n')
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import html
 import re
+import secrets
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +19,10 @@ from .render import CLOZE_RE as DELETION_RE
 from .render import RenderedCard
 
 MARKER = ".cardsmith-preview"  # only a folder holding this file is ever replaced
+# Card fields may hold scripts and event handlers (imported decks do): only the page's own scripts,
+# carrying this page's random nonce, and what they load (MathJax's components) may run.
+CSP = ("script-src 'nonce-{nonce}' 'strict-dynamic'; object-src 'none'; frame-src 'none'; base-uri 'none'; "
+       "form-action 'none'")
 CLOZE_RE = re.compile(r"\{\{c(\d+)::(.*?)\}\}", re.S)
 
 PAGE_CSS = """
@@ -120,8 +126,11 @@ def cloze_side(text: str, reveal: bool) -> str:
     return CLOZE_RE.sub(replace, text)
 
 
-def write_preview(project: Project, deck_name: str | None, out: Path) -> PreviewResult:
-    """Render one deck's cards (from the pipeline) into out/index.html, with media and MathJax."""
+def write_preview(project: Project, deck_name: str | None, out: Path, allow_scripts: bool = False) -> PreviewResult:
+    """Render one deck's cards (from the pipeline) into out/index.html, with media and MathJax.
+
+    Scripts in card fields run only with `allow_scripts`; only `out` itself (a preview) is ever replaced.
+    """
     deck = choose_deck(project, deck_name)
     build, problems = project.prepare(deck)
     errors = [p for p in problems if p.severity == "error"]
@@ -132,24 +141,28 @@ def write_preview(project: Project, deck_name: str | None, out: Path) -> Preview
         subdeck = project.subdeck_of(deck, rendered.source.path, rendered.source)
         groups.setdefault(subdeck.removeprefix(deck.name + "::") or deck.name, []).append(rendered)
 
-    staging = out.with_name(out.name + ".tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    mathjax.copy_mathjax(staging / "_anki")
-    media = {m.name: m.source for card in build.cards for m in card.media}
-    for name, source in media.items():
-        shutil.copyfile(source, staging / name)
-    cards = sum(_card_count(project, c) for c in build.cards)
-    (staging / "index.html").write_text(_page(project, deck, groups, cards), encoding="utf-8")
-    (staging / MARKER).write_text("Written by `cardsmith preview`; replaced on every run.\n", encoding="utf-8")
-    _replace(staging, out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))  # ours alone
+    try:
+        staging = workdir / "site"  # made with the user's umask (mkdtemp's folder is private)
+        staging.mkdir()
+        mathjax.copy_mathjax(staging / "_anki")
+        media = {m.name: m.source for card in build.cards for m in card.media}
+        for name, source in media.items():
+            shutil.copyfile(source, staging / name)
+        cards = sum(_card_count(project, c) for c in build.cards)
+        nonce = "" if allow_scripts else secrets.token_urlsafe(18)
+        (staging / "index.html").write_text(_page(project, deck, groups, cards, nonce), encoding="utf-8")
+        (staging / MARKER).write_text("Written by `cardsmith preview`; replaced on every run.\n", encoding="utf-8")
+        _replace(staging, out)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     return PreviewResult(deck.name, out / "index.html", len(build.cards), cards, len(media))
 
 
 def _replace(staging: Path, out: Path) -> None:
     if out.exists():
         if not (out / MARKER).exists() and any(out.iterdir()):
-            shutil.rmtree(staging)
             raise BuildError([Problem(str(out), 1, "not a preview folder written by cardsmith: refusing to replace it")])
         shutil.rmtree(out)
     staging.replace(out)
@@ -184,7 +197,8 @@ def _entry(project: Project, card: RenderedCard) -> str:
             f'{html.escape(source.shown_path)}:{source.line} {tag_html}</div></article>')
 
 
-def _page(project: Project, deck: DeckConfig, groups: dict[str, list[RenderedCard]], cards: int) -> str:
+def _page(project: Project, deck: DeckConfig, groups: dict[str, list[RenderedCard]], cards: int, nonce: str) -> str:
+    """The whole site in one page; with a `nonce`, a Content-Security-Policy lets only its own scripts run."""
     tags: dict[str, int] = {}
     for card in (c for group in groups.values() for c in group):
         for tag in card.source.tags:
@@ -204,11 +218,12 @@ def _page(project: Project, deck: DeckConfig, groups: dict[str, list[RenderedCar
     title = html.escape(deck.name)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
+{f'<meta http-equiv="Content-Security-Policy" content="{CSP.format(nonce=nonce)}">' if nonce else ""}
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="cardsmith preview">
 <title>{title}: preview</title>
 <style>{_css(project)}</style>
-{mathjax.script_tags("_anki")}</head>
+{mathjax.script_tags("_anki", nonce)}</head>
 <body>
 <div class="pv-bar"><input id="pv-search" type="search" placeholder="Search cards" aria-label="Search cards">
 <select id="pv-tag" aria-label="Filter by tag"><option value="">All tags</option>{options}</select>
@@ -220,6 +235,6 @@ def _page(project: Project, deck: DeckConfig, groups: dict[str, list[RenderedCar
 <nav class="pv-index"><ul>{"".join(index)}</ul></nav>
 {"".join(sections)}
 </main>
-<script>{PAGE_JS}</script>
+<script{f' nonce="{nonce}"' if nonce else ""}>{PAGE_JS}</script>
 </body></html>
 """

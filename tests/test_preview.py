@@ -141,3 +141,71 @@ def test_preview_of_the_shipped_deck(tmp_path, driver):
     assert driver.execute_script("return document.querySelectorAll('mjx-container').length") > 300
     assert driver.execute_script("return [...document.images].every(i => i.complete && i.naturalWidth > 0)")
     assert driver.execute_script("return document.documentElement.scrollWidth") <= 412
+
+
+HOSTILE = """
+## Does anything run?
+<!-- id: hostile -->
+
+<script>(window.ran = window.ran || []).push("script")</script>
+
+<details open ontoggle="(window.ran = window.ran || []).push('ontoggle')"><summary>s</summary>x</details>
+<svg onload="(window.ran = window.ran || []).push('svg')"></svg>
+<a id="js-link" href="javascript:(window.ran = window.ran || []).push('link')">link</a>
+<iframe srcdoc="<script>(parent.ran = parent.ran || []).push('frame')</script>"></iframe>
+
+## Is the page's own script still working?
+<!-- id: benign -->
+
+Yes, $x^2$.
+"""
+
+
+def ran(driver):
+    driver.find_element("id", "js-link").click()
+    time.sleep(0.5)  # give every handler its chance (a toggle event is queued, not immediate)
+    return driver.execute_script("return window.ran || []")
+
+
+def test_preview_runs_no_script_from_a_card_unless_allowed(project, driver):
+    project.write({"cards/test/hostile.md": HOSTILE})
+    result = project.run("preview")
+    assert result.exit_code == 0, result.output
+    index = project.dist / "preview" / "index.html"
+    open_preview(driver, index)
+    assert ran(driver) == []
+    assert driver.execute_script("return document.querySelectorAll('mjx-container').length") == 1
+    driver.find_element("id", "pv-search").send_keys("page's own")
+    assert shown_ids(driver) == ["card-benign"]
+
+    result = project.run("preview", "--allow-scripts")
+    assert result.exit_code == 0, result.output
+    open_preview(driver, index)
+    assert {"script", "ontoggle", "svg", "link"} <= set(ran(driver))
+
+
+def test_preview_never_deletes_what_it_did_not_write(project, tmp_path):
+    project.write({"cards/test/basics.md": CARDS, "cards/test/img/dot.png": PNG,
+                   "dist/preview.tmp/mine.txt": "mine", "dist/site.tmp/mine.txt": "mine"})
+    assert project.run("preview").exit_code == 0
+    assert project.run("preview", "--out", str(project.dist / "site")).exit_code == 0
+    assert project.run("preview").exit_code == 0  # replaces its own site
+    for name in ("preview", "site"):
+        assert (project.dist / f"{name}.tmp" / "mine.txt").read_text() == "mine"
+        assert (project.dist / name / "index.html").is_file()
+    assert sorted(p.name for p in project.dist.iterdir()) == ["preview", "preview.tmp", "site", "site.tmp"]
+
+
+def test_check_warns_about_scripts_and_event_handlers(project):
+    project.write({"cards/test/hostile.md": HOSTILE})
+    result = project.run("check")
+    assert result.exit_code == 0, result.output
+    tail = ": Anki runs it whenever the card is shown (`cardsmith preview` only with --allow-scripts)"
+    assert result.output.splitlines() == [
+        "cards/test/hostile.md:4: warning: `<script>` in a card" + tail,
+        "cards/test/hostile.md:6: warning: event handler `ontoggle=` in a card" + tail,
+        "cards/test/hostile.md:7: warning: event handler `onload=` in a card" + tail,
+        "cards/test/hostile.md:8: warning: `javascript:` link in a card" + tail,
+        "cards/test/hostile.md:9: warning: `<script>` in a card" + tail,
+        "0 errors, 5 warnings.",
+    ]
