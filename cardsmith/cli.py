@@ -193,16 +193,19 @@ def import_package(root: Path, out: Path, package: Path) -> None:
 
 @main.command()
 @click.option("--name", default=None, help="The deck name shown in Anki [default: from DIR's name].")
+@click.option("--cardsmith", "spec", default=None, metavar="SPEC",
+              help="Where the CI workflow installs cardsmith from: a pip requirement, e.g. "
+                   "'cardsmith @ git+https://github.com/<owner>/cardsmith@<tag>' [default: where this one came "
+                   "from, if CI can reach it].")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-def init(directory: Path, name: str | None) -> None:
+def init(directory: Path, name: str | None, spec: str | None) -> None:
     """Create a new deck project in DIRECTORY: cards, deck file, templates, Makefile, CI workflow."""
     from .scaffold import create_project
 
     try:
-        written = create_project(directory, name)
+        result = create_project(directory, name, spec)
     except BuildError as error:
         fail(error)
         return
-    for path in written:
-        click.echo(f"created {path}")
-    click.echo(f"Next: cd {directory} && make build")
+    for line in result.lines():
+        click.echo(line)
