@@ -177,13 +177,15 @@ def export(root: Path, fmt: str, out: Path | None, decks: tuple[str, ...]) -> No
 @ROOT_OPTION
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for the card files, e.g. cards/<name>/ (its name becomes decks/<name>.yaml).")
+@click.option("--force", is_flag=True, help="Replace files that exist (they are listed); without it, import "
+              "writes only new files.")
 @click.argument("package", type=click.Path(dir_okay=False, path_type=Path))
-def import_package(root: Path, out: Path, package: Path) -> None:
+def import_package(root: Path, out: Path, force: bool, package: Path) -> None:
     """Convert an Anki package (.apkg) into card files, keeping every note's GUID."""
     from .importer import import_apkg
 
     try:
-        result = import_apkg(package, out, root)
+        result = import_apkg(package, out, root, force)
     except BuildError as error:
         fail(error)
         return

@@ -69,23 +69,23 @@ def parse_html(text: str) -> Node:
     return builder.root
 
 
-def to_markdown(field_html: str, media: dict[str, str]) -> tuple[str, bool]:
+def to_markdown(field_html: str) -> tuple[str, bool]:
     """Return (Markdown, lossless): Markdown when it renders back to the same content, else raw HTML."""
     field_html = field_html.strip()
     if not field_html:
         return "", True
     try:
-        text = _convert(field_html, media)
-        if lines_of(render(text)) == lines_of(_rewrite_images(field_html, media)):
+        text = _convert(field_html)
+        if lines_of(render(text)) == lines_of(field_html):
             return text, True
     except Fallback:
         pass
-    return raw_html(field_html, media), False
+    return raw_html(field_html), False
 
 
-def raw_html(field_html: str, media: dict[str, str]) -> str:
+def raw_html(field_html: str) -> str:
     """The field as one raw HTML line that Markdown passes through untouched (math stays `\\(…\\)`)."""
-    body = _rewrite_images(field_html, media).replace("\r", "").replace("\n", "&#10;").replace("$", "&#36;")
+    body = field_html.strip().replace("\r", "").replace("\n", "&#10;").replace("$", "&#36;")
     return f'<div class="cs-imported">{body}</div>'
 
 
@@ -95,15 +95,7 @@ def render(text: str) -> str:
     return mathtex.finish_math(md.convert(mathtex.separate_display_math(text)))
 
 
-def _rewrite_images(field_html: str, media: dict[str, str]) -> str:
-    def fix(match: re.Match) -> str:
-        name = html.unescape(match.group(2))
-        return match.group(1) + html.escape(media.get(name, name)) + match.group(3)
-
-    return re.sub(r'(<img\b[^>]*?\bsrc=")([^"]*)(")', fix, field_html, flags=re.I)
-
-
-def _convert(field_html: str, media: dict[str, str]) -> str:
+def _convert(field_html: str) -> str:
     formulas: list[tuple[str, bool]] = []
 
     def stash(match: re.Match) -> str:
@@ -116,7 +108,7 @@ def _convert(field_html: str, media: dict[str, str]) -> str:
         return f"\x00{len(formulas) - 1}\x00"
 
     tree = parse_html(MATH_RE.sub(stash, field_html))
-    blocks = _blocks(tree, media)
+    blocks = _blocks(tree)
     text = "\n\n".join(b for b in blocks if b.strip())
 
     def unstash(match: re.Match) -> str:
@@ -127,7 +119,7 @@ def _convert(field_html: str, media: dict[str, str]) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in text.split("\n"))).strip()
 
 
-def _blocks(node: Node, media: dict[str, str]) -> list[str]:
+def _blocks(node: Node) -> list[str]:
     """Block-level children -> Markdown blocks; <div> lines join with <br> like Anki shows them."""
     blocks: list[str] = []
     lines: list[str] = []
@@ -147,16 +139,16 @@ def _blocks(node: Node, media: dict[str, str]) -> list[str]:
 
     for child in node.children:
         if isinstance(child, str) or child.tag not in LINE_TAGS | LIST_TAGS | {"br"}:
-            current += _inline(child, media)
+            current += _inline(child)
         elif child.tag == "br":
             end_line(force=True)
         elif child.tag == "div":
             end_line()
             if any(isinstance(c, Node) and c.tag in LINE_TAGS | LIST_TAGS for c in child.children):
                 end_block()
-                blocks += _blocks(child, media)
+                blocks += _blocks(child)
             else:
-                inner = _blocks(child, media)
+                inner = _blocks(child)
                 if len(inner) > 1:
                     end_block()
                     blocks += inner
@@ -166,34 +158,34 @@ def _blocks(node: Node, media: dict[str, str]) -> list[str]:
                     lines.append("")  # <div><br></div>: an empty line
         elif child.tag == "p":
             end_block()
-            blocks += _blocks(child, media)
+            blocks += _blocks(child)
         else:
             end_block()
-            blocks.append(_list(child, media))
+            blocks.append(_list(child))
     end_block()
     while blocks and blocks[-1].endswith("<br>\n"):
         blocks[-1] = blocks[-1][:-5]
     return blocks
 
 
-def _list(node: Node, media: dict[str, str]) -> str:
+def _list(node: Node) -> str:
     items = []
     for index, child in enumerate(c for c in node.children if isinstance(c, Node)):
         if child.tag != "li" or any(isinstance(c, Node) and c.tag in LINE_TAGS | LIST_TAGS | {"br"}
                                     for c in child.children):
             raise Fallback()
         marker = f"{index + 1}." if node.tag == "ol" else "-"
-        items.append(f"{marker} {''.join(_inline(c, media) for c in child.children).strip()}")
+        items.append(f"{marker} {''.join(_inline(c) for c in child.children).strip()}")
     if any(isinstance(c, str) and c.strip() for c in node.children) or not items:
         raise Fallback()
     return "\n".join(items)
 
 
-def _inline(node: Node | str, media: dict[str, str]) -> str:
+def _inline(node: Node | str) -> str:
     if isinstance(node, str):
         return _escape(node)
     tag = node.tag
-    inner = "".join(_inline(c, media) for c in node.children)
+    inner = "".join(_inline(c) for c in node.children)
     attrs = dict(node.attrs)
     if tag in EMPHASIS and not node.attrs:
         stripped = inner.strip()
@@ -207,9 +199,8 @@ def _inline(node: Node | str, media: dict[str, str]) -> str:
             raise Fallback()
         return f"`{code}`"
     if tag == "img" and set(attrs) <= {"src", "alt"} and attrs.get("src"):
-        src = media.get(attrs["src"], attrs["src"])
         alt = (attrs.get("alt") or "").replace("]", "").replace("[", "")
-        return f"![{alt}]({urllib.parse.quote(src, safe='/:')})"
+        return f"![{alt}]({urllib.parse.quote(attrs['src'], safe='/:')})"
     if tag == "a" and set(attrs) == {"href"} and attrs["href"] and " " not in attrs["href"]:
         return f"[{inner}]({attrs['href']})"
     if tag in INLINE_HTML_OK:

@@ -2,49 +2,39 @@
 
 Every note keeps its GUID (`guid:` in the id comment) and its note type keeps its ids (a folder in
 templates/), so a build of the imported deck updates the notes learners already have, in place.
+
+The package may be hostile (ankipackage.py reads it). Everything is made first in a staging folder
+and each card is read back as a build reads it (parsed and rendered); a note that would not build is
+skipped with a warning. Only then are the files written, and only new files under --out, templates/
+and decks/: never through a symbolic link, never over an existing file unless --force.
 """
 
 from __future__ import annotations
 
-import json
+import glob
+import html
+import os
 import random
 import re
-import sqlite3
 import tempfile
 import unicodedata
 import urllib.parse
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from . import htmlmd
-from .errors import BuildError, Problem, display_path
-from .parse import valid_tag
+from .ankipackage import MEDIA_TOTAL_LIMIT, AnkiNote, AnkiNoteType, AnkiPackage, open_package, plain_file_name
+from .errors import LINE_BREAK_RE, BuildError, Problem, display_path
+from .parse import parse_text, valid_tag
+from .render import CLOZE_RE, EXTERNAL_RE, Renderer
+from .stage import Stage
+from .yamlfile import load_yaml, read_text
 
-LEGACY_NAMES = ("collection.anki21", "collection.anki2")
-IMG_SRC_RE = re.compile(r'<img\b[^>]*?\bsrc="([^"]*)"', re.I)
-
-
-@dataclass(frozen=True)
-class AnkiNote:
-    """One note read from a package."""
-
-    guid: str
-    notetype_id: int
-    fields: tuple[str, ...]
-    tags: tuple[str, ...]
-    deck: str
-
-
-@dataclass
-class AnkiPackage:
-    """What an .apkg holds, read from its legacy (JSON schema) collection."""
-
-    notes: list[AnkiNote]
-    notetypes: dict[int, dict]
-    media: dict[str, bytes]
+IMG_RE = re.compile(r"""<img\b(?:[^>"']|"[^"]*"|'[^']*')*>""", re.I)
+SRC_RE = re.compile(r"""(\ssrc\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.I)
+MAIN = "main"  # the card file of the notes in the package's top deck
 
 
 @dataclass
@@ -52,6 +42,7 @@ class ImportResult:
     """What an import wrote and what it could not convert."""
 
     written: list[Path] = field(default_factory=list)
+    replaced: list[Path] = field(default_factory=list)
     notes: int = 0
     markdown_fields: int = 0
     html_fields: int = 0
@@ -59,232 +50,276 @@ class ImportResult:
 
     def lines(self, root: Path) -> list[str]:
         shown = [f"wrote {display_path(p, root)}" for p in self.written]
+        shown += [f"replaced {display_path(p, root)}" for p in self.replaced]
         shown += [str(w) for w in self.warnings]
         shown.append(f"{self.notes} notes imported: {self.markdown_fields} fields as Markdown, "
                      f"{self.html_fields} kept as inline HTML")
         return shown
 
 
-def read_package(path: Path) -> AnkiPackage:
-    """Read an .apkg; the newer zstd format is first converted with the `anki` package if installed."""
-    shown = str(path)
-    try:
-        archive = zipfile.ZipFile(path)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise BuildError([Problem(shown, 0, f"not an Anki package: {getattr(exc, 'strerror', None) or exc}")])
-    with archive, tempfile.TemporaryDirectory() as workdir:
-        names = set(archive.namelist())
-        if "collection.anki21b" in names:
-            return _read_modern(path, Path(workdir))
-        for name in LEGACY_NAMES:
-            if name in names:
-                db_path = Path(workdir) / name
-                db_path.write_bytes(archive.read(name))
-                media_map = json.loads(archive.read("media") or b"{}") if "media" in names else {}
-                media = {filename: archive.read(key) for key, filename in media_map.items() if key in names}
-                return _read_collection(db_path, media, shown)
-    raise BuildError([Problem(shown, 0, "not an Anki package: no collection inside")])
-
-
-def _read_modern(path: Path, workdir: Path) -> AnkiPackage:
-    """Import into a scratch collection with the `anki` package and re-export in the legacy format."""
-    try:
-        from anki.collection import (Collection, ExportAnkiPackageOptions, ImportAnkiPackageOptions,
-                                     ImportAnkiPackageRequest)
-    except ImportError:
-        raise BuildError([Problem(str(path), 0, "this package uses Anki's newer format; export it again with "
-                                  "'Support older Anki versions' ticked, or `pip install anki` and retry")])
-    (workdir / "scratch").mkdir()
-    col = Collection(str(workdir / "scratch" / "collection.anki2"))
-    try:
-        for notetype in col.models.all_names_and_ids():  # so that no imported name gets a '+' suffix
-            col.models.remove(notetype.id)
-        for notetype in col.models.all_names_and_ids():  # Anki keeps the last one: rename it away
-            model = col.models.get(notetype.id)
-            model["name"] = "cardsmith scratch note type"
-            col.models.update_dict(model)
-        col.import_anki_package(ImportAnkiPackageRequest(
-            package_path=str(path), options=ImportAnkiPackageOptions(with_scheduling=False)))
-        legacy = workdir / "legacy.apkg"
-        col.export_anki_package(out_path=str(legacy), limit=None, options=ExportAnkiPackageOptions(
-            with_scheduling=False, with_media=True, legacy=True))
-    finally:
-        col.close()
-    return read_package(legacy)
-
-
-def _read_collection(db_path: Path, media: dict[str, bytes], shown: str) -> AnkiPackage:
-    conn = sqlite3.connect(db_path)
-    try:
-        models_json, decks_json = conn.execute("SELECT models, decks FROM col").fetchone()
-        decks = {int(k): v["name"] for k, v in json.loads(decks_json).items()}
-        first_deck = dict(conn.execute("SELECT nid, did FROM cards c WHERE ord = "
-                                       "(SELECT min(ord) FROM cards WHERE nid = c.nid)").fetchall())
-        notes = [AnkiNote(guid, mid, tuple(flds.split("\x1f")), tuple(tags.split()),
-                          decks.get(first_deck.get(nid, 1), "Default"))
-                 for nid, guid, mid, flds, tags in
-                 conn.execute("SELECT id, guid, mid, flds, tags FROM notes ORDER BY id")]
-    except sqlite3.DatabaseError as exc:
-        raise BuildError([Problem(shown, 0, f"unreadable Anki collection: {exc}")])
-    finally:
-        conn.close()
-    return AnkiPackage(notes, {int(k): v for k, v in json.loads(models_json).items()}, media)
-
-
-def import_apkg(package: Path, out: Path, root: Path) -> ImportResult:
+def import_apkg(package: Path, out: Path, root: Path, force: bool = False) -> ImportResult:
     """Convert `package` into card files under `out` (inside ROOT/cards/), note types and a deck file."""
-    cards_dir = (root / "cards").resolve()
+    out, glob_dir = _out_folder(out, root)
+    result = ImportResult()
+    with open_package(package) as data, tempfile.TemporaryDirectory(prefix="cardsmith-import-") as workdir:
+        stage = Stage(root, Path(workdir))
+        keys = _notetypes(data, root, stage)
+        usable = []
+        for note in data.notes:
+            notetype = data.notetypes[note.notetype_id]
+            if note.notetype_id in keys:
+                usable.append(note)
+            else:
+                result.warnings.append(_warning(package, f"skipped note '{note.guid}': note type '{notetype.name}' "
+                                                f"has {len(notetype.fields)} fields (only two-field types such as "
+                                                "Basic, reversed and Cloze import)"))
+        if not usable:
+            raise BuildError([Problem(str(package), 0, "no Basic, reversed or Cloze notes to import")]
+                             + result.warnings)
+        root_deck = _root_deck([_deck_name(n.deck) for n in usable], package.stem)
+        _card_files(data, usable, keys, root_deck, out, stage, result)
+        _deck_file(root, out, root_deck, glob_dir, stage, result)
+        result.written, result.replaced = stage.commit(force)
+    return result
+
+
+def _warning(package: Path | str, message: str) -> Problem:
+    return Problem(str(package), 0, message, "warning")
+
+
+def _out_folder(out: Path, root: Path) -> tuple[Path, str]:
+    """--out as a path under ROOT/cards/ (without following links) and as a glob under cards/."""
+    cards = Path(os.path.abspath(root / "cards"))
     try:
-        glob_dir = out.resolve().relative_to(cards_dir).as_posix()
+        relative = Path(os.path.abspath(out)).relative_to(cards)
     except ValueError:
         raise BuildError([Problem(str(out), 0, f"--out must be a folder inside {display_path(root / 'cards')}/")])
-    if glob_dir == ".":
+    if not relative.parts:
         raise BuildError([Problem(str(out), 0, "--out must be a sub-folder of cards/, e.g. cards/<name>/")])
-    data = read_package(package)
-    result = ImportResult()
-    keys = _write_notetypes(data, root, result)
-    usable = [n for n in data.notes if n.notetype_id in keys]
-    for note in data.notes:
-        if note.notetype_id not in keys:
-            model = data.notetypes.get(note.notetype_id, {})
-            result.warnings.append(Problem(str(package), 0, f"warning: skipped note {note.guid}: note type "
-                                           f"'{model.get('name', '?')}' has {len(model.get('flds', []))} fields "
-                                           "(only two-field types such as Basic, reversed and Cloze import)"))
-    if not usable:
-        raise BuildError([Problem(str(package), 0, "no Basic, reversed or Cloze notes to import")] + result.warnings)
-    root_deck = _root_deck([n.deck for n in usable], package.stem)
-    media = _write_media(data, usable, out, result)
-    by_deck: dict[str, list[AnkiNote]] = {}
-    for note in usable:
-        by_deck.setdefault(note.deck, []).append(note)
-    slugs: set[str] = set()
-    for deck_name in sorted(by_deck):
-        text = _card_file(by_deck[deck_name], deck_name, root_deck, keys, data, media, slugs, result, package)
-        sub = deck_name[len(root_deck) + 2:] if deck_name != root_deck else ""
-        path = out / f"{_slug(sub.replace('::', ' ')) if sub else 'main'}.md"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        result.written.append(path)
-    _write_deck_file(root, out.name, root_deck, glob_dir, result)
-    return result
+    return root / "cards" / relative, relative.as_posix()
+
+
+def _deck_name(name: str) -> str:
+    """A deck name a deck file and front matter accept: no control characters, no empty `::` parts."""
+    parts = (LINE_BREAK_RE.sub(" ", part).replace("\t", " ").strip() for part in name.split("::"))
+    return "::".join(part for part in parts if part) or "Default"
 
 
 def _root_deck(decks: list[str], fallback: str) -> str:
     """The one top-level deck of the notes, or the package's name when they span several."""
     tops = {d.split("::")[0] for d in decks}
-    return tops.pop() if len(tops) == 1 else fallback
+    return tops.pop() if len(tops) == 1 else _deck_name(fallback)
 
 
-def _write_notetypes(data: AnkiPackage, root: Path, result: ImportResult) -> dict[int, str]:
-    """Each used two-field note type -> templates/anki-<name>/ with its original ids (reused if present)."""
-    existing = {}
+def _existing_notetypes(root: Path) -> dict[int, str]:
+    """Note type id -> folder in templates/, for the note types the project has (unreadable ones left out)."""
+    found: dict[int, str] = {}
     for spec in sorted((root / "templates").glob("*/notetype.yaml")):
-        loaded = yaml.safe_load(spec.read_text(encoding="utf-8")) or {}
-        existing[loaded.get("id")] = spec.parent.name
+        text = read_text(spec, str(spec), [])
+        data, problems = load_yaml(text, str(spec)) if text is not None else (None, [])
+        if not problems and isinstance(data, dict) and isinstance(data.get("id"), int):
+            found.setdefault(data["id"], spec.parent.name)
+    return found
+
+
+def _notetypes(data: AnkiPackage, root: Path, stage: Stage) -> dict[int, str]:
+    """Each used two-field note type -> templates/anki-<name>/ with its original ids (reused if present)."""
+    existing = _existing_notetypes(root)
     keys: dict[int, str] = {}
     for model_id in sorted({n.notetype_id for n in data.notes}):
-        model = data.notetypes.get(model_id)
-        if not model or len(model["flds"]) != 2:
+        model = data.notetypes[model_id]
+        if len(model.fields) != 2:
             continue
         if model_id in existing:
             keys[model_id] = existing[model_id]
             continue
-        cloze = model.get("type") == 1
-        base = "anki-" + (_slug(model["name"]) or "notetype")
-        key, number = base, 2
-        while (root / "templates" / (key + ("-cloze" if cloze and not key.endswith("cloze") else ""))).exists():
-            key, number = f"{base}-{number}", number + 1
-        key += "-cloze" if cloze and not key.endswith("cloze") else ""
-        folder = root / "templates" / key
-        folder.mkdir(parents=True)
-        templates = []
-        for index, tmpl in enumerate(model["tmpls"], 1):
-            (folder / f"card{index}-front.html").write_text(tmpl["qfmt"], encoding="utf-8")
-            (folder / f"card{index}-back.html").write_text(tmpl["afmt"], encoding="utf-8")
-            templates.append({"name": tmpl["name"], "id": _id(tmpl, model_id, index),
-                              "front": f"card{index}-front.html", "back": f"card{index}-back.html"})
-        spec = {"id": model_id, "name": model["name"], "kind": "cloze" if cloze else "standard",
-                "fields": [{"name": f["name"], "id": _id(f, model_id, 100 + i)} for i, f in enumerate(model["flds"])],
-                "templates": templates}
-        header = ("# Imported from Anki: the ids are the original ones, so that builds update the notes\n"
-                  "# learners already have. Keep them; the HTML and style.css may change freely.\n")
-        (folder / "notetype.yaml").write_text(header + yaml.safe_dump(spec, sort_keys=False, allow_unicode=True),
-                                              encoding="utf-8")
-        (folder / "style.css").write_text(model.get("css", ""), encoding="utf-8")
-        result.written.append(folder / "notetype.yaml")
-        keys[model_id] = key
+        keys[model_id] = key = _notetype_key(model, root, set(keys.values()))
+        _notetype_files(model, root / "templates" / key, stage)
     return keys
 
 
-def _id(item: dict, model_id: int, index: int) -> int:
-    value = item.get("id")
-    return value if isinstance(value, int) and value else (model_id * 1000 + index) % (1 << 62)
+def _notetype_key(model: AnkiNoteType, root: Path, taken: set[str]) -> str:
+    """A new folder name in templates/: anki-<name>, ending in -cloze exactly for cloze types."""
+    base = "anki-" + (_slug(model.name) or "notetype")
+    if base.endswith("cloze") and not model.cloze:
+        base += "-standard"
+    suffix = "-cloze" if model.cloze and not base.endswith("cloze") else ""
+    key, number = base + suffix, 2
+    while key in taken or os.path.lexists(root / "templates" / key):
+        key, number = f"{base}-{number}{suffix}", number + 1
+    return key
 
 
-def _write_media(data: AnkiPackage, notes: list[AnkiNote], out: Path, result: ImportResult) -> dict[str, str]:
-    """Extract the images the notes use into OUT/media/; return original name -> path from the card file."""
-    used: dict[str, str] = {}
+def _notetype_files(model: AnkiNoteType, folder: Path, stage: Stage) -> None:
+    templates = []
+    for index, tmpl in enumerate(model.templates, 1):
+        stage.write_text(folder / f"card{index}-front.html", tmpl.front)
+        stage.write_text(folder / f"card{index}-back.html", tmpl.back)
+        templates.append({"name": tmpl.name, "id": tmpl.template_id or _derived_id(model.notetype_id, index),
+                          "front": f"card{index}-front.html", "back": f"card{index}-back.html"})
+    spec = {"id": model.notetype_id, "name": model.name, "kind": "cloze" if model.cloze else "standard",
+            "fields": [{"name": name, "id": field_id or _derived_id(model.notetype_id, 100 + i)}
+                       for i, (name, field_id) in enumerate(model.fields)],
+            "templates": templates}
+    header = ("# Imported from Anki: the ids are the original ones, so that builds update the notes\n"
+              "# learners already have. Keep them; the HTML and style.css may change freely.\n")
+    stage.write_text(folder / "notetype.yaml", header + yaml.safe_dump(spec, sort_keys=False, allow_unicode=True))
+    stage.write_text(folder / "style.css", model.css)
+
+
+def _derived_id(model_id: int, index: int) -> int:
+    return (model_id * 1000 + index) % (1 << 62) or index
+
+
+class _Media:
+    """The images the notes use, unpacked into the staged OUT/media/ within the total limit."""
+
+    def __init__(self, data: AnkiPackage, out: Path, stage: Stage, result: ImportResult):
+        self.data, self.out, self.stage, self.result = data, out, stage, result
+        self.done: dict[str, bool] = {}
+        self.budget = MEDIA_TOTAL_LIMIT
+
+    def images(self, value: str, note: AnkiNote) -> str:
+        """The field with each image pointing at media/<name>; an image it cannot have is left out."""
+        def replace(tag: re.Match) -> str:
+            src = SRC_RE.search(tag.group(0))
+            if src is None:
+                return tag.group(0)
+            raw = html.unescape(next(g for g in src.groups()[1:] if g is not None))
+            if EXTERNAL_RE.match(raw):
+                return tag.group(0)
+            name = urllib.parse.unquote(raw)
+            why = self._unpack(name)
+            if why:
+                self.result.warnings.append(_warning(self.data.shown, f"skipped image '{name}' of note "
+                                                     f"'{note.guid}': {why}"))
+                return ""
+            start, end = src.span()
+            new_src = f'{src.group(1)}"{html.escape("media/" + name, quote=True)}"'
+            return tag.group(0)[:start] + new_src + tag.group(0)[end:]
+
+        return IMG_RE.sub(replace, value)
+
+    def _unpack(self, name: str) -> str | None:
+        """Unpack one media file once; return why it cannot be, or None."""
+        if name not in self.done:
+            if not plain_file_name(name):
+                return "not a plain file name (a name in Anki's flat media folder)"
+            if name not in self.data.media:
+                return "not in the package"
+            with self.stage.path(self.out / "media" / name).open("wb") as staged:
+                self.budget -= self.data.extract_media(name, staged, self.budget)
+            self.done[name] = True
+        return None
+
+
+def _card_files(data: AnkiPackage, notes: list[AnkiNote], keys: dict[int, str], root_deck: str, out: Path,
+                stage: Stage, result: ImportResult) -> None:
+    """One card file per deck (main.md for the top deck), each file name its own, every card checked."""
+    by_deck: dict[str, list[AnkiNote]] = {}
     for note in notes:
-        for value in note.fields:
-            for src in IMG_SRC_RE.findall(value):
-                name = urllib.parse.unquote(src.replace("&amp;", "&"))
-                if name in data.media and "/" not in name and name not in used:
-                    target = out / "media" / name
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(data.media[name])
-                    used[src] = used[name] = f"media/{name}"
-                    result.written.append(target)
-    return used
-
-
-def _card_file(notes: list[AnkiNote], deck_name: str, root_deck: str, keys: dict[int, str], data: AnkiPackage,
-               media: dict[str, str], slugs: set[str], result: ImportResult, package: Path) -> str:
-    lines = []
-    if deck_name != root_deck:
+        by_deck.setdefault(_deck_name(note.deck), []).append(note)
+    media, renderer = _Media(data, out, stage, result), Renderer()
+    names: set[str] = {MAIN}
+    slugs: set[str] = set()
+    guids: set[str] = set()
+    for deck_name in sorted(by_deck):
         subdeck = deck_name[len(root_deck) + 2:] if deck_name.startswith(root_deck + "::") else deck_name
-        lines += ["---", yaml.safe_dump({"subdeck": subdeck}, allow_unicode=True).strip(), "---", ""]
-    for note in notes:
-        key = keys[note.notetype_id]
-        cloze = data.notetypes[note.notetype_id].get("type") == 1
-        parts = []
-        for value in note.fields:
-            text, lossless = htmlmd.to_markdown(value, media)
-            result.markdown_fields += lossless and bool(text)
-            result.html_fields += not lossless
-            parts.append(text)
-        question, answer = parts
-        if not question or (not answer and not cloze):
-            result.warnings.append(Problem(str(package), 0, f"warning: skipped note {note.guid}: "
-                                           f"{'empty question' if not question else 'empty answer'}"))
-            continue
-        card_id = _unique(_slug(_plain(question)) or "card", slugs)
-        tags = [t for t in note.tags if valid_tag(t)]
-        meta = f"id: {card_id}; type: {key}" + (f"; tags: {' '.join(tags)}" if tags else "") + f"; guid: {note.guid}"
-        if "-->" in note.guid or not note.guid.strip():
-            result.warnings.append(Problem(str(package), 0, f"warning: skipped note {note.guid!r}: an id comment "
-                                           "cannot hold its GUID"))
-            continue
-        first, _, rest = question.partition("\n")
-        lines += [f"## {first}", f"<!-- {meta} -->"]
-        if rest:
-            lines += [rest, "", "---"]
-        lines += ["", answer, ""] if answer else [""]
-        result.notes += 1
-    return "\n".join(lines).rstrip() + "\n"
+        if deck_name == root_deck:
+            name, lines = MAIN, []
+        else:
+            name = _unique(_file_slug(subdeck), names)  # lower case: distinct on any file system
+            front = yaml.safe_dump({"subdeck": subdeck}, allow_unicode=True, width=float("inf")).strip()
+            lines = ["---", front, "---", ""]
+        path = out / f"{name}.md"
+        staged = stage.path(path)
+        count = 0
+        for note in by_deck[deck_name]:
+            if note.guid in guids:
+                result.warnings.append(_warning(data.shown, f"skipped note '{note.guid}': its GUID is used by an "
+                                                "earlier note"))
+                continue
+            text = _card(note, keys[note.notetype_id], data.notetypes[note.notetype_id].cloze, media, renderer,
+                         staged, slugs, result, data.shown)
+            if text is not None:
+                guids.add(note.guid)
+                lines.append(text)
+                count += 1
+        text = "\n".join(lines).rstrip() + "\n"
+        parsed = parse_text(text, staged, display_path(path, stage.root))
+        if parsed.problems or len(parsed.cards) != count:  # each card was checked alone: this cannot happen
+            raise BuildError(parsed.problems or [Problem(str(path), 0, "import made a card file that does not "
+                                                         "read back (please report this)")])
+        staged.write_text(text, encoding="utf-8")
 
 
-def _write_deck_file(root: Path, slug: str, deck_name: str, glob_dir: str, result: ImportResult) -> None:
-    path = root / "decks" / f"{slug}.yaml"
-    if path.exists():
-        result.warnings.append(Problem(display_path(path, root), 1, f"warning: exists, left as it is; its 'cards' "
-                                       f"should include {glob_dir}/*.md"))
+def _card(note: AnkiNote, key: str, cloze: bool, media: _Media, renderer: Renderer, staged: Path, slugs: set[str],
+          result: ImportResult, shown: str) -> str | None:
+    """A note as card text that parses and renders back to the same card, or None (with a warning)."""
+    fields = [media.images(value.replace("\x00", ""), note) for value in note.fields]
+    converted = [htmlmd.to_markdown(value) for value in fields]
+    question, answer = (text for text, _ in converted)
+    why = ("empty question" if not question else "empty answer" if not answer and not cloze
+           else "a cloze note without a deletion" if cloze and not CLOZE_RE.search(question) else "")
+    if why:
+        result.warnings.append(_warning(shown, f"skipped note '{note.guid}': {why}"))
+        return None
+    tags = [t for t in note.tags if valid_tag(t) and ";" not in t]  # `;` would split the id comment
+    left_out = [t for t in note.tags if t not in tags]
+    card_id = _unique(_slug(_plain(question)) or "card", slugs)
+    raw = [(htmlmd.raw_html(value), False) if value.strip() else ("", True) for value in fields]
+    problem = ""
+    for attempt in [converted, raw] if converted != raw else [raw]:  # raw HTML lines, when Markdown would not do
+        text = _card_text(card_id, key, tags, note.guid, attempt[0][0], attempt[1][0])
+        problem = _reads_back(text, (card_id, key, tuple(tags), note.guid), staged, renderer)
+        if not problem:
+            result.markdown_fields += sum(1 for text, lossless in attempt if lossless and text)
+            result.html_fields += sum(1 for _, lossless in attempt if not lossless)
+            result.notes += 1
+            if left_out:
+                result.warnings.append(_warning(shown, f"note '{note.guid}': tags left out (an id comment cannot "
+                                                f"hold them): {' '.join(repr(t) for t in left_out)}"))
+            return text
+    slugs.discard(card_id)
+    result.warnings.append(_warning(shown, f"skipped note '{note.guid}': it would not build ({problem})"))
+    return None
+
+
+def _card_text(card_id: str, key: str, tags: list[str], guid: str, question: str, answer: str) -> str:
+    meta = f"id: {card_id}; type: {key}" + (f"; tags: {' '.join(tags)}" if tags else "") + f"; guid: {guid}"
+    first, _, rest = question.partition("\n")
+    lines = [f"## {first}", f"<!-- {meta} -->"]
+    if rest:
+        lines += [rest, "", "---"]
+    lines += ["", answer, ""] if answer else [""]
+    return "\n".join(lines)
+
+
+def _reads_back(text: str, expected: tuple, staged: Path, renderer: Renderer) -> str:
+    """Why the card text does not parse and render back as one card with the expected identity ('' if it does)."""
+    parsed = parse_text(text, staged, staged.name)
+    if parsed.problems:
+        return parsed.problems[0].message
+    if len(parsed.cards) != 1:
+        return f"it reads as {len(parsed.cards)} cards"
+    card = parsed.cards[0]
+    if (card.card_id, card.note_type, card.tags, card.guid) != expected:
+        return "its id comment does not read back (GUID or tags)"
+    _, problems = renderer.render(card)
+    return problems[0].message if problems else ""
+
+
+def _deck_file(root: Path, out: Path, deck_name: str, glob_dir: str, stage: Stage, result: ImportResult) -> None:
+    pattern = f"{glob.escape(glob_dir)}/*.md"
+    path = root / "decks" / f"{_slug(out.name) or 'imported'}.yaml"
+    if os.path.lexists(path):
+        result.warnings.append(Problem(display_path(path, root), 1, f"exists, left as it is; its 'cards' should "
+                                       f"include {pattern}", "warning"))
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump({"name": deck_name, "id": random.randrange(1 << 30, 1 << 31), "cards": [f"{glob_dir}/*.md"],
+    text = yaml.safe_dump({"name": deck_name, "id": random.randrange(1 << 30, 1 << 31), "cards": [pattern],
                            "subdecks": "none"}, sort_keys=False, allow_unicode=True)
-    path.write_text("# Imported from Anki. Anki knows decks by name: keep 'name' to keep updating them.\n" + text,
-                    encoding="utf-8")
-    result.written.append(path)
+    stage.write_text(path, "# Imported from Anki. Anki knows decks by name: keep 'name' to keep updating them.\n"
+                     + text)
 
 
 def _plain(markdown_text: str) -> str:
@@ -301,6 +336,12 @@ def _slug(text: str) -> str:
             break
         slug = f"{slug}-{word}" if slug else word
     return slug or "-".join(words)[:48].strip("-")
+
+
+def _file_slug(name: str) -> str:
+    """A card file name for a subdeck: its ASCII slug, else its own letters (never empty or hidden)."""
+    words = re.findall(r"\w+", unicodedata.normalize("NFKC", name).casefold())
+    return _slug(name.replace("::", " ")) or "-".join(words)[:48].strip("-_") or "subdeck"
 
 
 def _unique(slug: str, taken: set[str]) -> str:

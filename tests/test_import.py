@@ -114,7 +114,7 @@ def test_import_errors_are_one_line(project, tmp_path):
     ("- not a list", "\\- not a list"),
 ])
 def test_html_to_markdown_lossless(html, expected):
-    text, lossless = to_markdown(html, {})
+    text, lossless = to_markdown(html)
     assert (text, lossless) == (expected, True)
     assert lines_of(render(text)) == lines_of(html)
 
@@ -122,7 +122,7 @@ def test_html_to_markdown_lossless(html, expected):
 @pytest.mark.parametrize("html", ["<table><tr><td>x</td></tr></table>", "<pre>a\n  b</pre> $x",
                                   "<h3>Title</h3>", "\\(x = {{c1::5}}\\)"])
 def test_html_kept_as_one_raw_line_when_markdown_would_change_it(html):
-    text, lossless = to_markdown(html, {})
+    text, lossless = to_markdown(html)
     assert not lossless and "\n" not in text and "$" not in text
     assert text.startswith('<div class="cs-imported">')
 
