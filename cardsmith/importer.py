@@ -78,6 +78,8 @@ def import_apkg(package: Path, out: Path, root: Path, force: bool = False) -> Im
                              + result.warnings)
         root_deck = _root_deck([_deck_name(n.deck) for n in usable], package.stem)
         _card_files(data, usable, keys, root_deck, out, stage, result)
+        if not result.notes:
+            raise BuildError([Problem(str(package), 0, "no note could be imported")] + result.warnings)
         _deck_file(root, out, root_deck, glob_dir, stage, result)
         result.written, result.replaced = stage.commit(force)
     return result
@@ -232,7 +234,7 @@ def _card_files(data: AnkiPackage, notes: list[AnkiNote], keys: dict[int, str], 
             front = yaml.safe_dump({"subdeck": subdeck}, allow_unicode=True, width=float("inf")).strip()
             lines = ["---", front, "---", ""]
         path = out / f"{name}.md"
-        staged = stage.path(path)
+        staged = stage.location(path)
         count = 0
         for note in by_deck[deck_name]:
             if note.guid in guids:
@@ -250,7 +252,8 @@ def _card_files(data: AnkiPackage, notes: list[AnkiNote], keys: dict[int, str], 
         if parsed.problems or len(parsed.cards) != count:  # each card was checked alone: this cannot happen
             raise BuildError(parsed.problems or [Problem(str(path), 0, "import made a card file that does not "
                                                          "read back (please report this)")])
-        staged.write_text(text, encoding="utf-8")
+        if count:
+            stage.write_text(path, text)
 
 
 def _card(note: AnkiNote, key: str, cloze: bool, media: _Media, renderer: Renderer, staged: Path, slugs: set[str],

@@ -23,12 +23,16 @@ class Stage:
         self.folder = folder
         self.files: dict[Path, Path] = {}  # project path -> staged copy
 
-    def path(self, target: Path) -> Path:
+    def location(self, target: Path) -> Path:
         """Where `target` is staged (a card there finds its staged images as a build would)."""
         staged = self.folder / target.relative_to(self.root)
         staged.parent.mkdir(parents=True, exist_ok=True)
-        self.files[target] = staged
         return staged
+
+    def path(self, target: Path) -> Path:
+        """Where to stage `target`, which will be written."""
+        self.files[target] = self.location(target)
+        return self.files[target]
 
     def write_text(self, target: Path, text: str) -> None:
         self.path(target).write_text(text, encoding="utf-8")

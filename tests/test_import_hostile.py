@@ -426,3 +426,26 @@ def test_any_field_content_imports_into_sources_that_check_and_build(tmp_path_fa
     imported = int(re.search(r"(\d+) notes imported", result.output).group(1))
     assert imported + result.output.count("skipped note") == len(notes), result.output
     assert_checks_and_builds(project)
+
+
+def test_a_package_whose_notes_all_fail_writes_nothing(empty_project, tmp_path):
+    notes = [("g1", BASIC_ID, ["", "no question"], "", 10), ("g2", CLOZE_ID, ["no deletion", ""], "", 10)]
+    before = snapshot(empty_project.root)
+    result = import_into(empty_project, package(tmp_path / "empty.apkg", collection_bytes(tmp_path, notes=notes)))
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"{tmp_path / 'empty.apkg'}:0: no note could be imported",
+        f"{tmp_path / 'empty.apkg'}:0: warning: skipped note 'g1': empty question",
+        f"{tmp_path / 'empty.apkg'}:0: warning: skipped note 'g2': a cloze note without a deletion",
+        "1 error; nothing was written."]
+    assert snapshot(empty_project.root) == before
+
+
+def test_a_subdeck_whose_notes_all_fail_gets_no_file(empty_project, tmp_path):
+    notes = [NOTE, ("g2", BASIC_ID, ["Only a question", ""], "", 11)]
+    apkg = package(tmp_path / "sub.apkg", collection_bytes(
+        tmp_path, notes=notes, decks={**DECKS, "11": {"id": 11, "name": "Hostile::Empty"}}))
+    result = import_into(empty_project, apkg)
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in (empty_project.root / "cards/imported").iterdir()] == ["main.md"]
+    assert_checks_and_builds(empty_project)
