@@ -1,4 +1,5 @@
-"""Unclosed and stray HTML tags in a rendered field (an unclosed `<div>` swallows the rest of the card)."""
+"""HTML in a rendered field: unclosed and stray tags (an unclosed `<div>` swallows the rest of the card in Anki),
+and scripts or event handlers (Anki runs them)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,8 @@ def tag_problems(html_text: str) -> list[tuple[str, str]]:
 
 
 class _Scripts(HTMLParser):
+    """Collects `<script>` elements, `on…=` event handlers and `javascript:` URLs."""
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.found: list[tuple[str, str]] = []
