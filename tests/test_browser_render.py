@@ -258,3 +258,46 @@ def test_code_that_cannot_wrap_still_scrolls_sideways(project, collection, drive
     problems, _ = render_project(project.root, collection, driver, sideways=True)
     assert problems and all("card 'long-name'" in p and "answer side" in p for p in problems), problems
     assert all(f'<pre> "{word[:20]}' in p and "scrolls sideways" in p for p in problems), problems
+
+
+def test_check_and_browser_agree_on_what_code_cannot_fit(project, collection, driver):
+    """cardsmith/phonefit.py's rows (42 characters, a hanging indent of 4) are the rows base.css gives.
+
+    A word of 43 characters reaches into the box's right padding without scrolling; check counts it
+    as too long (a character of margin), so the cases below are at the limit or two past it."""
+    from cardsmith.phonefit import unbreakable
+
+    lines = {"fits": "x" * 42, "too-long": "x" * 44, "fits-indented": "    " + "y" * 38,
+             "too-long-indented": "    " + "y" * 40, "fits-continued": "a = b + " + "z" * 38,
+             "too-long-continued": "a = b + " + "z" * 40}
+    write(project, "".join(f"\n## Which code is `{name}`?\n<!-- id: {name} -->\n\n```python\n{line}\n```\n"
+                           for name, line in lines.items()))
+    problems, _ = render_project(project.root, collection, driver, sideways=True)
+    scrolling = {re.match(r"card '([a-z-]+)'", p).group(1) for p in problems}
+    assert scrolling == {"too-long", "too-long-indented", "too-long-continued"}, problems
+    assert {name for name, line in lines.items() if unbreakable(line)} == scrolling
+    warned = [line for line in Project(project.root).run("check").output.splitlines() if "phone" in line]
+    assert len(warned) == 3
+
+
+def test_check_and_browser_agree_on_inline_formulas(project, collection, driver):
+    """An inline formula that check says is wider than a phone's line is; one well under it is not."""
+    def terms(n: int) -> str:
+        return " + ".join(f"w_{{{i}}} x_{{{i}}}" for i in range(1, n + 1))
+
+    write(project, f"""
+## What does a small neuron compute?
+<!-- id: narrow-formula -->
+
+${terms(5)}$
+
+## What does a large neuron compute?
+<!-- id: wide-formula -->
+
+${terms(8)}$
+""")
+    problems, _ = render_project(project.root, collection, driver)
+    assert problems and all("card 'wide-formula'" in p for p in problems), problems
+    warned = [line for line in Project(project.root).run("check").output.splitlines() if "phone" in line]
+    wide = (project.root / "cards/test/a.md").read_text().split("\n").index(f"${terms(8)}$") + 1
+    assert len(warned) == 1 and warned[0].startswith(f"cards/test/a.md:{wide}: warning: inline formula"), warned
