@@ -40,7 +40,7 @@ PARALLEL_MIN = 300  # cards to render before worker processes pay for themselves
 CHUNK = 64
 QUERY_BATCH = 900   # below SQLite's limit of host parameters
 DEPENDENCIES = {"Markdown": markdown, "pymdown-extensions": pymdownx, "Pygments": pygments}
-RENDER_CODE = ("render.py", "mathtex.py")  # the code that turns Markdown into the fields
+RENDER_CODE = ("render.py", "mathtex.py", "codelines.py")  # the code that turns Markdown into the fields
 PARSE_CODE = ("parse.py", "yamlfile.py", "errors.py")  # the code that turns a file into SourceCards
 
 Result = tuple[RenderedCard | None, list[Problem]]

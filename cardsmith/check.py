@@ -2,7 +2,8 @@
 
 The errors are those a build reports (Project + Project.prepare); on top come checks a build does
 not make: near-duplicate questions, cloze numbering, hand-typed math delimiters, a newline inside
-inline math, cloze deletions inside math, unclosed HTML, external resources, card files in no deck.
+inline math, cloze deletions inside math, unclosed HTML, external resources, card files in no deck,
+code and inline formulas too wide for a phone screen (phonefit).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import mathtex
+from . import mathtex, phonefit
 from .duplicates import near_duplicates
 from .errors import BuildError, Problem
 from .htmlcheck import script_parts, tag_problems
@@ -128,6 +129,8 @@ def _source_problems(card: SourceCard, is_cloze: bool) -> list[Problem]:
         for match in HAND_MATH_RE.finditer(masked):
             line = first_line + masked.count("\n", 0, match.start())
             problems.append(Problem(card.shown_path, line, _hand_math_message(match.group(1)), "warning"))
+        problems += [Problem(card.shown_path, first_line + misfit.offset, misfit.message, "warning")
+                     for misfit in phonefit.misfits(text)]
     return problems + _cloze_problems(card, is_cloze)
 
 

@@ -24,6 +24,7 @@ EXTERNAL_RE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//)", re.I)
 MARKDOWN_EXTENSIONS = [
     "tables", "sane_lists", "attr_list",
     "pymdownx.superfences", "pymdownx.highlight", "pymdownx.arithmatex",
+    "cardsmith.codelines",  # one element per code line: code wraps on a phone (templates/base.css)
 ]
 MARKDOWN_CONFIG = {
     "pymdownx.arithmatex": {"generic": True, "smart_dollar": True},

@@ -181,3 +181,123 @@ def test_night_mode_classes_are_anki_desktops(project, collection, driver, mode)
         assert render_problems(driver, server, sides) == []
         background = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
     assert background == ("rgb(47, 47, 49)" if mode == "night" else "rgb(255, 255, 255)")
+
+
+# --- code on a phone: long lines wrap under a hanging indent (templates/base.css, cardsmith/codelines.py) ---
+
+ROWS_JS = """
+// For each code line of the page: where each of its rows starts, in columns from the line's box.
+const [html, bodyClass] = arguments;
+const done = arguments[arguments.length - 1];
+document.body.className = bodyClass;
+const qa = document.getElementById("qa");
+qa.innerHTML = html;
+const rowsOf = (line) => {
+  const left = line.getBoundingClientRect().left;
+  const starts = new Map();
+  let column = 0;
+  const walker = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (let i = 0; i < node.data.length; i++) {
+      if (/\\s/.test(node.data[i])) continue;
+      const range = document.createRange();
+      range.setStart(node, i);
+      range.setEnd(node, i + 1);
+      const box = range.getBoundingClientRect();
+      column = box.width;
+      const top = Math.round(box.top);
+      starts.set(top, Math.min(starts.has(top) ? starts.get(top) : Infinity, box.left));
+    }
+  }
+  return [...starts.keys()].sort((a, b) => a - b).map((top) => Math.round((starts.get(top) - left) / column));
+};
+done([...qa.querySelectorAll(".cs-line")].map(rowsOf));
+"""
+
+LONG_LINE = """
+## What does `weighted` return?
+<!-- id: long-code -->
+
+```python
+def weighted(values, weights, bias):
+    return sum(v * w for v, w in zip(values, weights)) + bias * len(values) - offset_of(values)
+
+x = 1
+```
+"""
+
+
+@pytest.mark.parametrize("mode", ["day", "night"])
+def test_long_code_line_wraps_under_a_hanging_indent(project, collection, driver, mode):
+    """A line too long for the phone continues 4 columns deeper than its own code, and nothing scrolls."""
+    write(project, LONG_LINE)
+    problems, _ = render_project(project.root, collection, driver, sideways=True)
+    assert problems == []
+    (side,) = [s for s in card_sides(collection, str) if "weighted" in s.html and "answer" in s.label
+               and s.label.endswith(mode)]
+    with MediaServer(Path(collection.media.dir()), anki_web_dir()) as server:
+        driver.get(server.url + "/__reviewer.html")
+        rows = driver.execute_async_script(ROWS_JS, side.html, side.body_class)
+    assert rows[0] == [0] and rows[2] == [] and rows[3] == [0]  # short lines, the empty line
+    assert len(rows[1]) >= 3 and rows[1][0] == 4 and set(rows[1][1:]) == {8}, rows
+
+
+def test_code_that_cannot_wrap_still_scrolls_sideways(project, collection, driver):
+    """Only spaces break a code line: a longer run of characters scrolls, and the probe reports it."""
+    word = "x" * 60
+    write(project, f"""
+## What is this name?
+<!-- id: long-name -->
+
+```python
+{word} = 1
+```
+""")
+    problems, _ = render_project(project.root, collection, driver)
+    assert problems == []
+    problems, _ = render_project(project.root, collection, driver, sideways=True)
+    assert problems and all("card 'long-name'" in p and "answer side" in p for p in problems), problems
+    assert all(f'<pre> "{word[:20]}' in p and "scrolls sideways" in p for p in problems), problems
+
+
+def test_check_and_browser_agree_on_what_code_cannot_fit(project, collection, driver):
+    """cardsmith/phonefit.py's rows (42 characters, a hanging indent of 4) are the rows base.css gives.
+
+    A word of 43 characters reaches into the box's right padding without scrolling; check counts it
+    as too long (a character of margin), so the cases below are at the limit or two past it."""
+    from cardsmith.phonefit import unbreakable
+
+    lines = {"fits": "x" * 42, "too-long": "x" * 44, "fits-indented": "    " + "y" * 38,
+             "too-long-indented": "    " + "y" * 40, "fits-continued": "a = b + " + "z" * 38,
+             "too-long-continued": "a = b + " + "z" * 40}
+    write(project, "".join(f"\n## Which code is `{name}`?\n<!-- id: {name} -->\n\n```python\n{line}\n```\n"
+                           for name, line in lines.items()))
+    problems, _ = render_project(project.root, collection, driver, sideways=True)
+    scrolling = {re.match(r"card '([a-z-]+)'", p).group(1) for p in problems}
+    assert scrolling == {"too-long", "too-long-indented", "too-long-continued"}, problems
+    assert {name for name, line in lines.items() if unbreakable(line)} == scrolling
+    warned = [line for line in Project(project.root).run("check").output.splitlines() if "phone" in line]
+    assert len(warned) == 3
+
+
+def test_check_and_browser_agree_on_inline_formulas(project, collection, driver):
+    """An inline formula that check says is wider than a phone's line is; one well under it is not."""
+    def terms(n: int) -> str:
+        return " + ".join(f"w_{{{i}}} x_{{{i}}}" for i in range(1, n + 1))
+
+    write(project, f"""
+## What does a small neuron compute?
+<!-- id: narrow-formula -->
+
+${terms(5)}$
+
+## What does a large neuron compute?
+<!-- id: wide-formula -->
+
+${terms(8)}$
+""")
+    problems, _ = render_project(project.root, collection, driver)
+    assert problems and all("card 'wide-formula'" in p for p in problems), problems
+    warned = [line for line in Project(project.root).run("check").output.splitlines() if "phone" in line]
+    wide = (project.root / "cards/test/a.md").read_text().split("\n").index(f"${terms(8)}$") + 1
+    assert len(warned) == 1 and warned[0].startswith(f"cards/test/a.md:{wide}: warning: inline formula"), warned

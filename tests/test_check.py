@@ -115,3 +115,54 @@ def test_progress_bar_only_on_a_terminal_and_only_after_the_delay():
             for _ in range(3):
                 progress(1)
         assert ("Checking" in stream.getvalue()) is shown, (tty, delay)
+
+
+LONG_CODE = """## What does this code do?
+<!-- id: long-code -->
+
+```python
+total = combine(first_argument_name, second_argument_name, third_argument_name)
+    x = np.concatenate([first_array_of_values,second_array_of_values])
+```
+"""
+
+
+def test_code_that_cannot_wrap_on_a_phone_is_a_warning(project):
+    """Code wraps at spaces on a phone: a long line with spaces is fine, a long run without one is not."""
+    project.write({"cards/test/a.md": GOOD + "\n" + LONG_CODE})
+    result = project.run("check")
+    word = "np.concatenate([first_array_of_values,second_array_of_values])"
+    assert (result.exit_code, result.output) == (0, (
+        f"cards/test/a.md:11: warning: code `{word[:37]}...` ({len(word)} characters without a space) is too long "
+        "for a row of a 412 px phone screen (42 characters, less the line's indentation): it scrolls sideways; "
+        "break the line at a space or shorten it\n0 errors, 1 warning.\n"))
+
+
+def test_unbreakable_counts_the_rows_a_phone_wraps_a_line_into():
+    from cardsmith.phonefit import CODE_COLUMNS, HANGING_INDENT, unbreakable
+
+    assert CODE_COLUMNS == 42 and HANGING_INDENT == 4
+    assert unbreakable("x" * 42) is None and unbreakable("x" * 43) == "x" * 43
+    assert unbreakable("    " + "y" * 38) is None and unbreakable("    " + "y" * 39) == "y" * 39
+    assert unbreakable("a = " + "z" * 38) is None  # fills the first row
+    assert unbreakable("a = b + " + "z" * 38) is None  # onto a continuation row: 4 columns in
+    assert unbreakable("a = b + " + "z" * 39) == "z" * 39
+    assert unbreakable("    a = " + "z" * 34) is None and unbreakable("    a = " + "z" * 35) == "z" * 35
+    assert unbreakable("\tb = 1") is None and unbreakable("\t" * 5 + "w" * 3) == "w" * 3  # tabs: 8 columns
+
+
+def test_inline_formula_too_wide_for_a_phone_is_a_warning(project):
+    long_sum = " + ".join(f"w_{{{i}}} x_{{{i}}}" for i in range(1, 12))
+    project.write({"cards/test/a.md": GOOD + f"""
+## What does a neuron compute?
+<!-- id: wide-formula -->
+
+It computes ${long_sum}$, or $\\sum_i w_i x_i$ for short, or as a display formula:
+
+$${long_sum}$$
+"""})
+    result = project.run("check")
+    assert (result.exit_code, result.output) == (0, (
+        "cards/test/a.md:9: warning: inline formula `w_{1} x_{1} + w_{2} x_{2} + w_{3} x_{...` is about 690 px wide, "
+        "wider than a line of a 412 px phone screen (388 px): make it a display formula ($$…$$ on its own lines) or "
+        "shorten it\n0 errors, 1 warning.\n"))
