@@ -66,7 +66,7 @@ def test_shipped_deck_renders_cleanly(tmp_path, collection, driver):
     root = tmp_path / "repo"
     for folder in ("cards", "decks", "templates"):
         shutil.copytree(REPO / folder, root / folder)
-    problems, sides = render_project(root, collection, driver)
+    problems, sides = render_project(root, collection, driver, sideways=True)  # nothing scrolls on a phone
     cards = len(collection.find_cards(""))
     assert cards > 100 and sides == 4 * cards
     assert not problems, f"{len(problems)} rendering problems:\n" + "\n".join(problems)
