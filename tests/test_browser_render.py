@@ -66,7 +66,7 @@ def test_shipped_deck_renders_cleanly(tmp_path, collection, driver):
     root = tmp_path / "repo"
     for folder in ("cards", "decks", "templates"):
         shutil.copytree(REPO / folder, root / folder)
-    problems, sides = render_project(root, collection, driver)
+    problems, sides = render_project(root, collection, driver, sideways=True)  # nothing scrolls on a phone
     cards = len(collection.find_cards(""))
     assert cards > 100 and sides == 4 * cards
     assert not problems, f"{len(problems)} rendering problems:\n" + "\n".join(problems)
@@ -301,3 +301,35 @@ ${terms(8)}$
     warned = [line for line in Project(project.root).run("check").output.splitlines() if "phone" in line]
     wide = (project.root / "cards/test/a.md").read_text().split("\n").index(f"${terms(8)}$") + 1
     assert len(warned) == 1 and warned[0].startswith(f"cards/test/a.md:{wide}: warning: inline formula"), warned
+
+
+WIDTHS_JS = """
+// The rendered width of each inline formula on a card (the note types' CSS: its font and size).
+const [formulas, css] = arguments;
+const done = arguments[arguments.length - 1];
+const qa = document.getElementById("qa");
+document.body.className = "card";
+qa.innerHTML = "<style>" + css + "</style>" + formulas.map(() => '<div><span class="f"></span></div>').join("");
+qa.querySelectorAll(".f").forEach((span, i) => { span.textContent = "\\\\(" + formulas[i] + "\\\\)"; });
+MathJax.typesetPromise([qa]).then(() => done(
+  [...qa.querySelectorAll(".f")].map((span) => span.querySelector("mjx-container").getBoundingClientRect().width)));
+"""
+
+
+def test_formula_width_estimate_matches_mathjax(driver):
+    """phonefit.formula_width against Anki's MathJax on the shipped deck's inline formulas wider than 100 px."""
+    from cardsmith import mathtex, phonefit
+    from cardsmith.notetypes import base_css
+
+    texts = [formula.tex for path in sorted((REPO / "cards").rglob("*.md"))
+             for formula in mathtex.scan(path.read_text(encoding="utf-8"))[0] if not formula.display]
+    with MediaServer(REPO, anki_web_dir()) as server:
+        driver.get(server.url + "/__reviewer.html")
+        driver.execute_async_script("MathJax.startup.promise.then(arguments[arguments.length - 1])")
+        widths = driver.execute_async_script(WIDTHS_JS, texts, base_css(REPO))
+    ratios = [width / (phonefit.formula_width(tex) * phonefit.FONT_PX) for tex, width in zip(texts, widths)
+              if width > 100]
+    assert len(ratios) > 100
+    mean = sum(ratios) / len(ratios)
+    spread = (sum((r - mean) ** 2 for r in ratios) / len(ratios)) ** 0.5
+    assert 0.95 < mean < 1.08 and spread < 0.1 and 0.75 < min(ratios) and max(ratios) < 1.35, (mean, spread)

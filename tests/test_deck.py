@@ -3,11 +3,13 @@ every seed question is covered, its figures exist, and the README's category tab
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
 import subprocess
 import sys
+import tokenize
 from collections import Counter, defaultdict
 
 import pytest
@@ -211,6 +213,15 @@ def test_python_block_runs(block_id, code, tmp_path):
     result = subprocess.run([sys.executable, "-I", "-c", program], cwd=tmp_path, capture_output=True, text=True,
                             timeout=20)
     assert result.returncode == 0, result.stderr
+
+
+def test_no_python_block_on_a_card_asserts():
+    """A card shows only the code to write; the asserts that prove it live in tests/code_checks/ (issue 17)."""
+    def asserts(code: str) -> bool:
+        return any(token.type == tokenize.NAME and token.string == "assert"
+                   for token in tokenize.generate_tokens(io.StringIO(code).readline))
+
+    assert [block_id for block_id, code in PYTHON_BLOCKS if asserts(code)] == []
 
 
 def test_every_code_check_belongs_to_a_block():
