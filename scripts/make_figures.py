@@ -15,6 +15,9 @@ The script takes no arguments. It writes these PNG files into
 - ``conv-padding-stride.png``: a 5x5 input with one ring of zero padding, a
   highlighted 3x3 kernel window, and the output sizes for stride 1 (5x5) and
   stride 2 (3x3).
+- ``norm-axes.png``: a batch x features grid, with the column batch norm
+  normalises over and the row layer norm normalises over.
+- ``pre-post-ln.png``: a post-LN and a pre-LN Transformer block side by side.
 
 The figures must be readable on Anki's white day-mode card and on the dark
 (#2f2f31) night-mode card, so they use a transparent background, mid-grey
@@ -218,11 +221,90 @@ def conv_padding_stride():
     save(fig, "conv-padding-stride.png")
 
 
+def norm_axes():
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.0))
+    n, d = 5, 6
+    panels = [
+        ("Batch norm: one feature,\nover the batch", lambda i, j: j == 2, BLUE),
+        ("Layer norm: one example,\nover its features", lambda i, j: i == 1, ORANGE),
+    ]
+    for ax, (title, chosen, colour) in zip(axes, panels):
+        ax.set_aspect("equal")
+        ax.axis("off")
+        for i in range(n):
+            for j in range(d):
+                ax.add_patch(Rectangle((j, n - 1 - i), 1, 1, linewidth=0.8, edgecolor=GREY,
+                                       facecolor=colour if chosen(i, j) else "none",
+                                       alpha=0.8 if chosen(i, j) else 1))
+        ax.text(d / 2, -0.4, "features", ha="center", va="top", fontsize=9)
+        ax.text(-0.4, n / 2, "batch", ha="right", va="center", rotation=90, fontsize=9)
+        ax.text(d / 2, n + 0.3, title, ha="center", va="bottom", fontsize=10)
+        ax.set_xlim(-1.2, d + 0.2)
+        ax.set_ylim(-1.3, n + 1.9)
+    fig.tight_layout(pad=0.3)
+    save(fig, "norm-axes.png")
+
+
+def _box(ax, x, y, text, colour, w=2.4, h=0.7):
+    """A labelled box centred at (x, y)."""
+    ax.add_patch(Rectangle((x - w / 2, y - h / 2), w, h, facecolor=colour, alpha=0.35,
+                           edgecolor=colour, linewidth=1.5))
+    ax.text(x, y, text, ha="center", va="center", fontsize=9.5, color=GREY)
+
+
+def _arrow(ax, start, end):
+    ax.annotate("", xy=end, xytext=start,
+                arrowprops={"arrowstyle": "-|>", "color": GREY, "linewidth": 1.3})
+
+
+def _add(ax, x, y):
+    ax.add_patch(plt.Circle((x, y), 0.22, facecolor="none", edgecolor=GREY, linewidth=1.3))
+    ax.text(x, y, "+", ha="center", va="center", fontsize=11, color=GREY)
+
+
+def pre_post_ln():
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 4.0))
+    for ax, title in zip(axes, ("Post-LN (original)", "Pre-LN (GPT-2, LLaMA)")):
+        ax.axis("off")
+        ax.set_xlim(-2.2, 2.4)
+        ax.set_ylim(-0.6, 5.6)
+        ax.set_title(title, fontsize=10)
+        ax.text(0, -0.45, "$x_l$", ha="center", fontsize=10)
+        ax.text(0, 5.35, "$x_{l+1}$", ha="center", fontsize=10)
+    post, pre = axes
+    # Post-LN: x -> sublayer -> (+ x) -> LN -> out.
+    _box(post, 0, 1.6, "sub-layer F", BLUE)
+    _add(post, 0, 3.0)
+    _box(post, 0, 4.1, "LayerNorm", ORANGE)
+    _arrow(post, (0, -0.15), (0, 1.25))
+    _arrow(post, (0, 1.95), (0, 2.78))
+    _arrow(post, (0, 3.22), (0, 3.75))
+    _arrow(post, (0, 4.45), (0, 5.2))
+    post.plot([0, 1.8, 1.8], [0.45, 0.45, 3.0], color=GREEN, linewidth=1.6)
+    _arrow(post, (1.8, 3.0), (0.22, 3.0))
+    post.text(1.9, 1.7, "residual", color=GREEN, fontsize=9, rotation=90, va="center")
+    # Pre-LN: x -> LN -> sublayer -> (+ x) -> out.
+    _box(pre, 0, 1.3, "LayerNorm", ORANGE)
+    _box(pre, 0, 2.7, "sub-layer F", BLUE)
+    _add(pre, 0, 4.1)
+    _arrow(pre, (0, -0.15), (0, 0.95))
+    _arrow(pre, (0, 1.65), (0, 2.35))
+    _arrow(pre, (0, 3.05), (0, 3.88))
+    _arrow(pre, (0, 4.32), (0, 5.2))
+    pre.plot([0, 1.8, 1.8], [0.45, 0.45, 4.1], color=GREEN, linewidth=1.6)
+    _arrow(pre, (1.8, 4.1), (0.22, 4.1))
+    pre.text(1.9, 2.2, "residual (no LN)", color=GREEN, fontsize=9, rotation=90, va="center")
+    fig.tight_layout(pad=0.3)
+    save(fig, "pre-post-ln.png")
+
+
 def main():
     activations()
     fitting_curves()
     lr_schedules()
     conv_padding_stride()
+    norm_axes()
+    pre_post_ln()
 
 
 if __name__ == "__main__":
