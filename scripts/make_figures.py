@@ -18,6 +18,8 @@ The script takes no arguments. It writes these PNG files into
 - ``norm-axes.png``: a batch x features grid, with the column batch norm
   normalises over and the row layer norm normalises over.
 - ``pre-post-ln.png``: a post-LN and a pre-LN Transformer block side by side.
+- ``saddle.png``: the surface f(x, y) = x^2 - y^2 with its saddle point at the
+  origin.
 
 The figures must be readable on Anki's white day-mode card and on the dark
 (#2f2f31) night-mode card, so they use a transparent background, mid-grey
@@ -298,6 +300,26 @@ def pre_post_ln():
     save(fig, "pre-post-ln.png")
 
 
+def saddle():
+    fig = plt.figure(figsize=(WIDTH, 4.0))
+    ax = fig.add_subplot(projection="3d")
+    x, y = np.meshgrid(np.linspace(-1, 1, 41), np.linspace(-1, 1, 41))
+    ax.plot_surface(x, y, x**2 - y**2, cmap="coolwarm", alpha=0.5, linewidth=0)
+    t = np.linspace(-1, 1, 41)
+    ax.plot(t, 0 * t, t**2, color=GREEN, linewidth=2.5, label="along x: curves up")
+    ax.plot(0 * t, t, -(t**2), color=PURPLE, linewidth=2.5, label="along y: curves down")
+    ax.scatter([0], [0], [0], color=GREY, s=30)
+    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+        axis.set_pane_color((0, 0, 0, 0))
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title("$f(x, y) = x^2 - y^2$: saddle point at the origin", fontsize=10)
+    ax.view_init(elev=25, azim=-60)
+    ax.legend(loc="upper left", fontsize=9)
+    fig.tight_layout(pad=0.3)
+    save(fig, "saddle.png")
+
+
 def main():
     activations()
     fitting_curves()
@@ -305,6 +327,7 @@ def main():
     conv_padding_stride()
     norm_axes()
     pre_post_ln()
+    saddle()
 
 
 if __name__ == "__main__":
