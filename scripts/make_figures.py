@@ -20,6 +20,8 @@ The script takes no arguments. It writes these PNG files into
 - ``pre-post-ln.png``: a post-LN and a pre-LN Transformer block side by side.
 - ``saddle.png``: the surface f(x, y) = x^2 - y^2 with its saddle point at the
   origin.
+- ``top-k-top-p.png``: a confident and an unsure next-token distribution, the
+  tokens a top-p = 0.9 nucleus keeps, and the cut of top-k with k = 3.
 
 The figures must be readable on Anki's white day-mode card and on the dark
 (#2f2f31) night-mode card, so they use a transparent background, mid-grey
@@ -320,6 +322,27 @@ def saddle():
     save(fig, "saddle.png")
 
 
+def top_k_top_p():
+    cases = [
+        ("Confident model", np.array([0.70, 0.22, 0.03, 0.02, 0.01, 0.01, 0.004, 0.003, 0.002, 0.001])),
+        ("Unsure model", np.array([0.16, 0.15, 0.14, 0.13, 0.12, 0.10, 0.08, 0.05, 0.04, 0.03])),
+    ]
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.0), sharey=True)
+    for ax, (title, probs) in zip(axes, cases):
+        nucleus = int(np.searchsorted(np.cumsum(probs), 0.9)) + 1  # the rule of card top-p-numpy
+        ranks = np.arange(1, len(probs) + 1)
+        ax.bar(ranks, probs, color=[BLUE if r <= nucleus else GREY for r in ranks], alpha=0.85)
+        ax.axvline(3.5, color=ORANGE, linestyle="--", linewidth=1.5)
+        ax.text(3.7, 0.62, "top-k cut\n(k = 3)", color=ORANGE, fontsize=8.5, va="top")
+        ax.set_title(f"{title}: top-p nucleus = {nucleus} tokens", fontsize=9.5)
+        ax.set_xlabel("token rank")
+        ax.set_xticks(ranks)
+        ax.grid(True, axis="y")
+    axes[0].set_ylabel("probability")
+    fig.tight_layout(pad=0.4)
+    save(fig, "top-k-top-p.png")
+
+
 def main():
     activations()
     fitting_curves()
@@ -328,6 +351,7 @@ def main():
     norm_axes()
     pre_post_ln()
     saddle()
+    top_k_top_p()
 
 
 if __name__ == "__main__":
