@@ -22,6 +22,8 @@ The script takes no arguments. It writes these PNG files into
   origin.
 - ``top-k-top-p.png``: a confident and an unsure next-token distribution, the
   tokens a top-p = 0.9 nucleus keeps, and the cut of top-k with k = 3.
+- ``pipeline-bubble.png``: the GPipe schedule of 4 pipeline stages and 8
+  micro-batches, with its idle bubble.
 
 The figures must be readable on Anki's white day-mode card and on the dark
 (#2f2f31) night-mode card, so they use a transparent background, mid-grey
@@ -343,6 +345,35 @@ def top_k_top_p():
     save(fig, "top-k-top-p.png")
 
 
+def pipeline_bubble():
+    stages, micro = 4, 8
+    slots = micro + stages - 1  # per pass
+    fig, ax = plt.subplots(figsize=(WIDTH, 1.9))
+    for s in range(stages):
+        y = stages - 1 - s
+        for t in range(2 * slots):
+            ax.add_patch(Rectangle((t, y), 1, 1, facecolor=(0.54, 0.54, 0.54, 0.18),
+                                   edgecolor="none"))
+        for m in range(micro):
+            # Forward of micro-batch m reaches stage s at slot s + m; backward runs in reverse.
+            for t, colour in ((s + m, BLUE), (slots + (stages - 1 - s) + m, ORANGE)):
+                ax.add_patch(Rectangle((t, y), 1, 1, facecolor=colour, alpha=0.85,
+                                       edgecolor="white", linewidth=0.8))
+                ax.text(t + 0.5, y + 0.5, str(m + 1), ha="center", va="center",
+                        fontsize=7.5, color="white")
+        ax.text(-0.3, y + 0.5, f"GPU {s + 1}", ha="right", va="center", fontsize=9)
+    ax.text(slots / 2, stages + 0.15, "forward", color=BLUE, ha="center", va="bottom", fontsize=9)
+    ax.text(1.5 * slots, stages + 0.15, "backward", color=ORANGE, ha="center", va="bottom",
+            fontsize=9)
+    ax.text(slots, -0.25, "time; grey: idle (the bubble)", ha="center", va="top", fontsize=9)
+    ax.set_xlim(-2.6, 2 * slots + 0.2)
+    ax.set_ylim(-1.0, stages + 0.8)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    fig.tight_layout(pad=0.2)
+    save(fig, "pipeline-bubble.png")
+
+
 def main():
     activations()
     fitting_curves()
@@ -352,6 +383,7 @@ def main():
     pre_post_ln()
     saddle()
     top_k_top_p()
+    pipeline_bubble()
 
 
 if __name__ == "__main__":
