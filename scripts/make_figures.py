@@ -15,6 +15,15 @@ The script takes no arguments. It writes these PNG files into
 - ``conv-padding-stride.png``: a 5x5 input with one ring of zero padding, a
   highlighted 3x3 kernel window, and the output sizes for stride 1 (5x5) and
   stride 2 (3x3).
+- ``norm-axes.png``: a batch x features grid, with the column batch norm
+  normalises over and the row layer norm normalises over.
+- ``pre-post-ln.png``: a post-LN and a pre-LN Transformer block side by side.
+- ``saddle.png``: the surface f(x, y) = x^2 - y^2 with its saddle point at the
+  origin.
+- ``top-k-top-p.png``: a confident and an unsure next-token distribution, the
+  tokens a top-p = 0.9 nucleus keeps, and the cut of top-k with k = 3.
+- ``pipeline-bubble.png``: the GPipe schedule of 4 pipeline stages and 8
+  micro-batches, with its idle bubble.
 
 The figures must be readable on Anki's white day-mode card and on the dark
 (#2f2f31) night-mode card, so they use a transparent background, mid-grey
@@ -218,11 +227,163 @@ def conv_padding_stride():
     save(fig, "conv-padding-stride.png")
 
 
+def norm_axes():
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.0))
+    n, d = 5, 6
+    panels = [
+        ("Batch norm: one feature,\nover the batch", lambda i, j: j == 2, BLUE),
+        ("Layer norm: one example,\nover its features", lambda i, j: i == 1, ORANGE),
+    ]
+    for ax, (title, chosen, colour) in zip(axes, panels):
+        ax.set_aspect("equal")
+        ax.axis("off")
+        for i in range(n):
+            for j in range(d):
+                ax.add_patch(Rectangle((j, n - 1 - i), 1, 1, linewidth=0.8, edgecolor=GREY,
+                                       facecolor=colour if chosen(i, j) else "none",
+                                       alpha=0.8 if chosen(i, j) else 1))
+        ax.text(d / 2, -0.4, "features", ha="center", va="top", fontsize=9)
+        ax.text(-0.4, n / 2, "batch", ha="right", va="center", rotation=90, fontsize=9)
+        ax.text(d / 2, n + 0.3, title, ha="center", va="bottom", fontsize=10)
+        ax.set_xlim(-1.2, d + 0.2)
+        ax.set_ylim(-1.3, n + 1.9)
+    fig.tight_layout(pad=0.3)
+    save(fig, "norm-axes.png")
+
+
+def _box(ax, x, y, text, colour, w=2.4, h=0.7):
+    """A labelled box centred at (x, y)."""
+    ax.add_patch(Rectangle((x - w / 2, y - h / 2), w, h, facecolor=colour, alpha=0.35,
+                           edgecolor=colour, linewidth=1.5))
+    ax.text(x, y, text, ha="center", va="center", fontsize=9.5, color=GREY)
+
+
+def _arrow(ax, start, end):
+    ax.annotate("", xy=end, xytext=start,
+                arrowprops={"arrowstyle": "-|>", "color": GREY, "linewidth": 1.3})
+
+
+def _add(ax, x, y):
+    ax.add_patch(plt.Circle((x, y), 0.22, facecolor="none", edgecolor=GREY, linewidth=1.3))
+    ax.text(x, y, "+", ha="center", va="center", fontsize=11, color=GREY)
+
+
+def pre_post_ln():
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 4.0))
+    for ax, title in zip(axes, ("Post-LN (original)", "Pre-LN (GPT-2, LLaMA)")):
+        ax.axis("off")
+        ax.set_xlim(-2.2, 2.4)
+        ax.set_ylim(-0.6, 5.6)
+        ax.set_title(title, fontsize=10)
+        ax.text(0, -0.45, "$x_l$", ha="center", fontsize=10)
+        ax.text(0, 5.35, "$x_{l+1}$", ha="center", fontsize=10)
+    post, pre = axes
+    # Post-LN: x -> sublayer -> (+ x) -> LN -> out.
+    _box(post, 0, 1.6, "sub-layer F", BLUE)
+    _add(post, 0, 3.0)
+    _box(post, 0, 4.1, "LayerNorm", ORANGE)
+    _arrow(post, (0, -0.15), (0, 1.25))
+    _arrow(post, (0, 1.95), (0, 2.78))
+    _arrow(post, (0, 3.22), (0, 3.75))
+    _arrow(post, (0, 4.45), (0, 5.2))
+    post.plot([0, 1.8, 1.8], [0.45, 0.45, 3.0], color=GREEN, linewidth=1.6)
+    _arrow(post, (1.8, 3.0), (0.22, 3.0))
+    post.text(1.9, 1.7, "residual", color=GREEN, fontsize=9, rotation=90, va="center")
+    # Pre-LN: x -> LN -> sublayer -> (+ x) -> out.
+    _box(pre, 0, 1.3, "LayerNorm", ORANGE)
+    _box(pre, 0, 2.7, "sub-layer F", BLUE)
+    _add(pre, 0, 4.1)
+    _arrow(pre, (0, -0.15), (0, 0.95))
+    _arrow(pre, (0, 1.65), (0, 2.35))
+    _arrow(pre, (0, 3.05), (0, 3.88))
+    _arrow(pre, (0, 4.32), (0, 5.2))
+    pre.plot([0, 1.8, 1.8], [0.45, 0.45, 4.1], color=GREEN, linewidth=1.6)
+    _arrow(pre, (1.8, 4.1), (0.22, 4.1))
+    pre.text(1.9, 2.2, "residual (no LN)", color=GREEN, fontsize=9, rotation=90, va="center")
+    fig.tight_layout(pad=0.3)
+    save(fig, "pre-post-ln.png")
+
+
+def saddle():
+    fig = plt.figure(figsize=(WIDTH, 4.0))
+    ax = fig.add_subplot(projection="3d")
+    x, y = np.meshgrid(np.linspace(-1, 1, 41), np.linspace(-1, 1, 41))
+    ax.plot_surface(x, y, x**2 - y**2, cmap="coolwarm", alpha=0.5, linewidth=0)
+    t = np.linspace(-1, 1, 41)
+    ax.plot(t, 0 * t, t**2, color=GREEN, linewidth=2.5, label="along x: curves up")
+    ax.plot(0 * t, t, -(t**2), color=PURPLE, linewidth=2.5, label="along y: curves down")
+    ax.scatter([0], [0], [0], color=GREY, s=30)
+    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+        axis.set_pane_color((0, 0, 0, 0))
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title("$f(x, y) = x^2 - y^2$: saddle point at the origin", fontsize=10)
+    ax.view_init(elev=25, azim=-60)
+    ax.legend(loc="upper left", fontsize=9)
+    fig.tight_layout(pad=0.3)
+    save(fig, "saddle.png")
+
+
+def top_k_top_p():
+    cases = [
+        ("Confident model", np.array([0.70, 0.22, 0.03, 0.02, 0.01, 0.01, 0.004, 0.003, 0.002, 0.001])),
+        ("Unsure model", np.array([0.16, 0.15, 0.14, 0.13, 0.12, 0.10, 0.08, 0.05, 0.04, 0.03])),
+    ]
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.0), sharey=True)
+    for ax, (title, probs) in zip(axes, cases):
+        nucleus = int(np.searchsorted(np.cumsum(probs), 0.9)) + 1  # the rule of card top-p-numpy
+        ranks = np.arange(1, len(probs) + 1)
+        ax.bar(ranks, probs, color=[BLUE if r <= nucleus else GREY for r in ranks], alpha=0.85)
+        ax.axvline(3.5, color=ORANGE, linestyle="--", linewidth=1.5)
+        ax.text(3.7, 0.62, "top-k cut\n(k = 3)", color=ORANGE, fontsize=8.5, va="top")
+        ax.set_title(f"{title}: top-p nucleus = {nucleus} tokens", fontsize=9.5)
+        ax.set_xlabel("token rank")
+        ax.set_xticks(ranks)
+        ax.grid(True, axis="y")
+    axes[0].set_ylabel("probability")
+    fig.tight_layout(pad=0.4)
+    save(fig, "top-k-top-p.png")
+
+
+def pipeline_bubble():
+    stages, micro = 4, 8
+    slots = micro + stages - 1  # per pass
+    fig, ax = plt.subplots(figsize=(WIDTH, 1.9))
+    for s in range(stages):
+        y = stages - 1 - s
+        for t in range(2 * slots):
+            ax.add_patch(Rectangle((t, y), 1, 1, facecolor=(0.54, 0.54, 0.54, 0.18),
+                                   edgecolor="none"))
+        for m in range(micro):
+            # Forward of micro-batch m reaches stage s at slot s + m; backward runs in reverse.
+            for t, colour in ((s + m, BLUE), (slots + (stages - 1 - s) + m, ORANGE)):
+                ax.add_patch(Rectangle((t, y), 1, 1, facecolor=colour, alpha=0.85,
+                                       edgecolor="white", linewidth=0.8))
+                ax.text(t + 0.5, y + 0.5, str(m + 1), ha="center", va="center",
+                        fontsize=7.5, color="white")
+        ax.text(-0.3, y + 0.5, f"GPU {s + 1}", ha="right", va="center", fontsize=9)
+    ax.text(slots / 2, stages + 0.15, "forward", color=BLUE, ha="center", va="bottom", fontsize=9)
+    ax.text(1.5 * slots, stages + 0.15, "backward", color=ORANGE, ha="center", va="bottom",
+            fontsize=9)
+    ax.text(slots, -0.25, "time; grey: idle (the bubble)", ha="center", va="top", fontsize=9)
+    ax.set_xlim(-2.6, 2 * slots + 0.2)
+    ax.set_ylim(-1.0, stages + 0.8)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    fig.tight_layout(pad=0.2)
+    save(fig, "pipeline-bubble.png")
+
+
 def main():
     activations()
     fitting_curves()
     lr_schedules()
     conv_padding_stride()
+    norm_axes()
+    pre_post_ln()
+    saddle()
+    top_k_top_p()
+    pipeline_bubble()
 
 
 if __name__ == "__main__":
