@@ -15,6 +15,8 @@ The script takes no arguments. It writes these PNG files into
 - ``conv-padding-stride.png``: a 5x5 input with one ring of zero padding, a
   highlighted 3x3 kernel window, and the output sizes for stride 1 (5x5) and
   stride 2 (3x3).
+- ``dilated-receptive-field.png``: three stacked 1-D convolutions with kernel 3
+  and dilations 1, 2 and 4; the units that feed one output unit span 15 inputs.
 
 The figures must be readable on Anki's white day-mode card and on the dark
 (#2f2f31) night-mode card, so they use a transparent background, mid-grey
@@ -45,6 +47,7 @@ PURPLE = "#9a6ae0"
 
 DPI = 100
 WIDTH = 6.4  # inches -> 640 px at DPI 100
+PHONE_WIDTH = 4.0  # 400 px: shown about 1:1 on a 412 px phone, so the text stays legible
 
 plt.rcParams.update(
     {
@@ -218,11 +221,46 @@ def conv_padding_stride():
     save(fig, "conv-padding-stride.png")
 
 
+def dilated_receptive_field():
+    """One output unit of three stacked kernel-3 convolutions, dilations 1, 2, 4."""
+    n, dilations = 17, (1, 2, 4)
+    fig, ax = plt.subplots(figsize=(PHONE_WIDTH, 2.6))
+    ax.axis("off")
+    # Walk down from the top unit: the set of positions each layer uses.
+    used = [{n // 2}]
+    for d in reversed(dilations):
+        used.append({i + o * d for i in used[-1] for o in (-1, 0, 1)})
+    used.reverse()  # used[0]: input positions, used[3]: the output unit
+    colours = [BLUE, GREEN, ORANGE, PINK]
+    for level, d in enumerate(dilations):
+        for i in sorted(used[level + 1]):
+            for o in (-1, 0, 1):
+                ax.plot([i + o * d, i], [level, level + 1], color=colours[level + 1],
+                        linewidth=1.4, alpha=0.8, zorder=1)
+    for level in range(4):
+        xs = np.arange(n)
+        on = np.array([x in used[level] for x in xs])
+        ax.scatter(xs[~on], np.full((~on).sum(), level), s=18, facecolor="none",
+                   edgecolor=GREY, linewidth=0.8, zorder=2)
+        ax.scatter(xs[on], np.full(on.sum(), level), s=30, color=colours[level], zorder=3)
+    labels = ["input", "d = 1", "d = 2", "d = 4"]
+    for level, text in enumerate(labels):
+        ax.text(n - 0.1, level, text, va="center", ha="left", fontsize=11)
+    ax.annotate("", xy=(1, -0.45), xytext=(15, -0.45),
+                arrowprops={"arrowstyle": "<->", "color": GREY})
+    ax.text(8, -0.75, "receptive field: 15 inputs", ha="center", va="top", fontsize=11)
+    ax.set_xlim(-0.6, n + 2.6)
+    ax.set_ylim(-1.2, 3.4)
+    fig.tight_layout(pad=0.2)
+    save(fig, "dilated-receptive-field.png")
+
+
 def main():
     activations()
     fitting_curves()
     lr_schedules()
     conv_padding_stride()
+    dilated_receptive_field()
 
 
 if __name__ == "__main__":
