@@ -23,6 +23,9 @@ The script takes no arguments. It writes these PNG files into
   training points exactly and falls again beyond.
 - ``kl-forward-reverse.png``: the Gaussian that minimises KL(p||q) and the one
   that minimises KL(q||p) for a bimodal p (mass-covering vs mode-seeking).
+- ``reliability-diagram.png``: accuracy against confidence in 10 bins for a
+  simulated overconfident classifier (its stated confidence is a calibrated
+  probability pushed towards 1), with the gaps to the diagonal shaded.
 
 The figures must be readable on Anki's white day-mode card and on the dark
 (#2f2f31) night-mode card, so they use a transparent background, mid-grey
@@ -330,6 +333,33 @@ def kl_forward_reverse():
     save(fig, "kl-forward-reverse.png")
 
 
+def reliability_diagram():
+    """Reliability diagram of a simulated overconfident classifier (illustrative)."""
+    rng = np.random.default_rng(0)
+    true_p = rng.uniform(0.25, 1.0, 20000)            # calibrated probability of being right
+    correct = rng.random(true_p.size) < true_p
+    conf = true_p ** 0.35                             # what the overconfident model reports
+    edges = np.linspace(0, 1, 11)
+    which = np.clip(np.ceil(conf * 10).astype(int) - 1, 0, 9)
+    fig, ax = plt.subplots(figsize=(PHONE_WIDTH, 3.4))
+    ax.plot([0, 1], [0, 1], color=GREY, linestyle="--", linewidth=1, label="perfect calibration")
+    for k in np.unique(which):
+        in_bin = which == k
+        acc, mean_conf = correct[in_bin].mean(), conf[in_bin].mean()
+        ax.bar(edges[k], acc, width=0.1, align="edge", color=BLUE, edgecolor="white",
+               label="accuracy" if k == 9 else None)
+        ax.bar(edges[k], mean_conf - acc, bottom=acc, width=0.1, align="edge", color=PINK,
+               alpha=0.45, label="gap (overconfidence)" if k == 9 else None)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_aspect("equal")
+    ax.set_xlabel("confidence (bin)")
+    ax.set_ylabel("accuracy in the bin")
+    ax.legend(loc="upper left", fontsize=9)
+    fig.tight_layout(pad=0.3)
+    save(fig, "reliability-diagram.png")
+
+
 def main():
     activations()
     fitting_curves()
@@ -338,6 +368,7 @@ def main():
     dilated_receptive_field()
     double_descent()
     kl_forward_reverse()
+    reliability_diagram()
 
 
 if __name__ == "__main__":
