@@ -24,6 +24,17 @@ The script takes no arguments. It writes these PNG files into
   tokens a top-p = 0.9 nucleus keeps, and the cut of top-k with k = 3.
 - ``pipeline-bubble.png``: the GPipe schedule of 4 pipeline stages and 8
   micro-batches, with its idle bubble.
+- ``dilated-receptive-field.png``: three stacked 1-D convolutions with kernel 3
+  and dilations 1, 2 and 4; the units that feed one output unit span 15 inputs.
+- ``double-descent.png``: test and training error of minimum-norm least squares on
+  random ReLU features against the number of features (a real experiment, median
+  of 20 seeds): the test error peaks where the features first fit the 100
+  training points exactly and falls again beyond.
+- ``kl-forward-reverse.png``: the Gaussian that minimises KL(p||q) and the one
+  that minimises KL(q||p) for a bimodal p (mass-covering vs mode-seeking).
+- ``reliability-diagram.png``: accuracy against confidence in 10 bins for a
+  simulated overconfident classifier (its stated confidence is a calibrated
+  probability pushed towards 1), with the gaps to the diagonal shaded.
 
 The figures must be readable on Anki's white day-mode card and on the dark
 (#2f2f31) night-mode card, so they use a transparent background, mid-grey
@@ -54,6 +65,7 @@ PURPLE = "#9a6ae0"
 
 DPI = 100
 WIDTH = 6.4  # inches -> 640 px at DPI 100
+PHONE_WIDTH = 4.0  # 400 px: shown about 1:1 on a 412 px phone, so the text stays legible
 
 plt.rcParams.update(
     {
@@ -372,6 +384,134 @@ def pipeline_bubble():
     ax.axis("off")
     fig.tight_layout(pad=0.2)
     save(fig, "pipeline-bubble.png")
+def dilated_receptive_field():
+    """One output unit of three stacked kernel-3 convolutions, dilations 1, 2, 4."""
+    n, dilations = 17, (1, 2, 4)
+    fig, ax = plt.subplots(figsize=(PHONE_WIDTH, 2.6))
+    ax.axis("off")
+    # Walk down from the top unit: the set of positions each layer uses.
+    used = [{n // 2}]
+    for d in reversed(dilations):
+        used.append({i + o * d for i in used[-1] for o in (-1, 0, 1)})
+    used.reverse()  # used[0]: input positions, used[3]: the output unit
+    colours = [BLUE, GREEN, ORANGE, PINK]
+    for level, d in enumerate(dilations):
+        for i in sorted(used[level + 1]):
+            for o in (-1, 0, 1):
+                ax.plot([i + o * d, i], [level, level + 1], color=colours[level + 1],
+                        linewidth=1.4, alpha=0.8, zorder=1)
+    for level in range(4):
+        xs = np.arange(n)
+        on = np.array([x in used[level] for x in xs])
+        ax.scatter(xs[~on], np.full((~on).sum(), level), s=18, facecolor="none",
+                   edgecolor=GREY, linewidth=0.8, zorder=2)
+        ax.scatter(xs[on], np.full(on.sum(), level), s=30, color=colours[level], zorder=3)
+    labels = ["input", "d = 1", "d = 2", "d = 4"]
+    for level, text in enumerate(labels):
+        ax.text(n - 0.1, level, text, va="center", ha="left", fontsize=11)
+    ax.annotate("", xy=(1, -0.45), xytext=(15, -0.45),
+                arrowprops={"arrowstyle": "<->", "color": GREY})
+    ax.text(8, -0.75, "receptive field: 15 inputs", ha="center", va="top", fontsize=11)
+    ax.set_xlim(-0.6, n + 2.6)
+    ax.set_ylim(-1.2, 3.4)
+    fig.tight_layout(pad=0.2)
+    save(fig, "dilated-receptive-field.png")
+
+
+def double_descent():
+    """Model-wise double descent of random-features regression (Belkin et al., 2019)."""
+    n, d, noise, seeds = 100, 20, 0.2, 20
+    widths = np.unique(np.round(np.logspace(np.log10(5), np.log10(2000), 40)).astype(int))
+    test = np.zeros((seeds, widths.size))
+    train = np.zeros_like(test)
+    for seed in range(seeds):
+        rng = np.random.default_rng(seed)
+        beta = rng.standard_normal(d) / np.sqrt(d)
+        x, x_test = rng.standard_normal((n, d)), rng.standard_normal((1000, d))
+        y = np.tanh(2 * x @ beta) + noise * rng.standard_normal(n)
+        y_test = np.tanh(2 * x_test @ beta)
+        w_in = rng.standard_normal((d, widths.max())) / np.sqrt(d)
+        for i, p in enumerate(widths):
+            feats = np.maximum(0, x @ w_in[:, :p])
+            # lstsq returns the minimum-norm solution once p > n (many exact fits).
+            w = np.linalg.lstsq(feats, y, rcond=None)[0]
+            train[seed, i] = np.mean((feats @ w - y) ** 2)
+            test[seed, i] = np.mean((np.maximum(0, x_test @ w_in[:, :p]) @ w - y_test) ** 2)
+    test, train = np.median(test, axis=0), np.median(train, axis=0)
+    fig, ax = plt.subplots(figsize=(PHONE_WIDTH, 3.0))
+    ax.plot(widths, test, color=ORANGE, label="test")
+    ax.plot(widths, train, color=BLUE, label="training")
+    ax.axvline(n, color=GREY, linestyle="--", linewidth=1)
+    top = 1.4  # the peak goes far higher: clip it so the two descents stay visible
+    ax.text(n * 1.12, top * 0.97, f"peak {test.max():.0f}", fontsize=9, va="top")
+    ax.text(n * 1.12, top * 0.8, "features =\ntraining points", fontsize=9, va="top")
+    ax.set_xscale("log")
+    ax.set_ylim(0, top)
+    ax.set_xlabel("number of random features (model size)")
+    ax.set_ylabel("mean squared error")
+    ax.legend(loc="lower left", fontsize=10)
+    ax.grid(True, which="major")
+    fig.tight_layout(pad=0.3)
+    save(fig, "double-descent.png")
+
+
+def kl_forward_reverse():
+    """Best Gaussian q for a two-mode p under each direction of the KL divergence."""
+    x = np.linspace(-6, 6, 2401)
+    dx = x[1] - x[0]
+
+    def normal(mu, sd):
+        return np.exp(-0.5 * ((x - mu) / sd) ** 2) / (sd * np.sqrt(2 * np.pi))
+
+    p = 0.5 * normal(-2, 0.6) + 0.5 * normal(2, 0.6)
+    # Forward KL(p||q) over Gaussians is minimised by matching p's mean and variance.
+    mean = np.sum(x * p) * dx
+    forward = normal(mean, np.sqrt(np.sum((x - mean) ** 2 * p) * dx))
+    # Reverse KL(q||p): grid search over the Gaussian's mean and standard deviation.
+    grid = [(mu, sd) for mu in np.linspace(-3, 3, 121) for sd in np.linspace(0.2, 3, 57)]
+
+    def reverse_kl(mu, sd):
+        q = normal(mu, sd)
+        return np.sum(q * (np.log(q + 1e-300) - np.log(p + 1e-300))) * dx
+
+    reverse = normal(*min(grid, key=lambda g: reverse_kl(*g)))
+    fig, ax = plt.subplots(figsize=(PHONE_WIDTH, 2.8))
+    ax.fill_between(x, p, color=GREY, alpha=0.35, linewidth=0, label="p (data)")
+    ax.plot(x, forward, color=BLUE, label="min KL(p||q): covers")
+    ax.plot(x, reverse, color=ORANGE, label="min KL(q||p): one mode")
+    ax.set_xlim(-5, 5)
+    ax.set_ylim(0, 0.95)
+    ax.set_yticks([])
+    ax.legend(loc="upper right", fontsize=9)
+    fig.tight_layout(pad=0.3)
+    save(fig, "kl-forward-reverse.png")
+
+
+def reliability_diagram():
+    """Reliability diagram of a simulated overconfident classifier (illustrative)."""
+    rng = np.random.default_rng(0)
+    true_p = rng.uniform(0.25, 1.0, 20000)            # calibrated probability of being right
+    correct = rng.random(true_p.size) < true_p
+    conf = true_p ** 0.35                             # what the overconfident model reports
+    edges = np.linspace(0, 1, 11)
+    which = np.clip(np.ceil(conf * 10).astype(int) - 1, 0, 9)
+    fig, ax = plt.subplots(figsize=(PHONE_WIDTH, 3.4))
+    ax.plot([0, 1], [0, 1], color=GREY, linestyle="--", linewidth=1, label="perfect calibration")
+    for k in np.unique(which):
+        in_bin = which == k
+        acc, mean_conf = correct[in_bin].mean(), conf[in_bin].mean()
+        ax.bar(edges[k], acc, width=0.1, align="edge", color=BLUE, edgecolor="white",
+               label="accuracy" if k == 9 else None)
+        ax.bar(edges[k], mean_conf - acc, bottom=acc, width=0.1, align="edge", color=PINK,
+               alpha=0.45, label="gap (overconfidence)" if k == 9 else None)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_aspect("equal")
+    ax.set_xlabel("confidence (bin)")
+    ax.set_ylabel("accuracy in the bin")
+    ax.legend(loc="upper left", fontsize=9)
+    fig.tight_layout(pad=0.3)
+    save(fig, "reliability-diagram.png")
 
 
 def main():
@@ -384,6 +524,10 @@ def main():
     saddle()
     top_k_top_p()
     pipeline_bubble()
+    dilated_receptive_field()
+    double_descent()
+    kl_forward_reverse()
+    reliability_diagram()
 
 
 if __name__ == "__main__":
