@@ -140,7 +140,10 @@ def _width(tokens: list[str], script: bool) -> float:
         elif token in FRACTIONS:
             top, i = _group(tokens, i)
             bottom, i = _group(tokens, i)
-            total += SCRIPT_SCALE * max(_width(top, True), _width(bottom, True)) + 0.2
+            # \dfrac keeps the text size in an inline formula; \frac and \tfrac shrink to script size.
+            small = token != r"\dfrac"
+            scale = SCRIPT_SCALE if small else 1.0
+            total += scale * max(_width(top, small), _width(bottom, small)) + 0.2
         elif token == r"\sqrt":
             argument, i = _group(tokens, i)
             total += _width(argument, script) + 0.85
