@@ -99,7 +99,7 @@ def parse_text(text: str, path: Path, shown: str, default_type: str = "basic") -
     fence_line = 0
     for index in range(start, len(lines)):
         line = lines[index]
-        fence, opened = _track_fence(line, fence)
+        fence, opened = track_fence(line, fence)
         if opened:
             fence_line = index + 1
         if fence is None and not opened and line.startswith("## "):
@@ -120,8 +120,12 @@ def parse_text(text: str, path: Path, shown: str, default_type: str = "basic") -
     return result
 
 
-def _track_fence(line: str, fence: str | None) -> tuple[str | None, bool]:
-    """Return (open fence marker or None, whether this line opened a fence)."""
+def track_fence(line: str, fence: str | None) -> tuple[str | None, bool]:
+    """The code-fence rule of the code base: (open fence marker or None, whether this line opened a fence).
+
+    A fence opens with 3+ backticks or tildes (indented at most 3 spaces) and closes with a line
+    of at least as many of the same character and nothing else.
+    """
     match = FENCE_RE.match(line)
     if fence is None:
         if match:
@@ -229,7 +233,7 @@ def _parse_card(chunk: list[str], line_no: int, path: Path, shown: str, file_tag
     answer_line = body_start
     fence: str | None = None
     for offset, line in enumerate(body):
-        fence, opened = _track_fence(line, fence)
+        fence, opened = track_fence(line, fence)
         if fence is None and not opened and line.strip() == SEPARATOR:
             question_lines += body[:offset]
             answer_lines = body[offset + 1:]
