@@ -72,7 +72,7 @@ def check_project(root: Path, strict: bool = False,
     # A file taken by two decks (an error reported above) must not make its cards duplicates.
     sources = list({(card.path, card.line): card for build in builds for card in build.sources}.values())
     problems += _empty_files(project, files, sources, problems)
-    cloze_types = {key for key, notetype in project.notetypes.items() if notetype.kind == "cloze"}
+    cloze_types = {key for key, notetype in project.notetypes.items() if notetype.is_cloze}
     for card in sources:
         problems += _source_problems(card, card.note_type in cloze_types)
     for card in (card for build in builds for card in build.cards):

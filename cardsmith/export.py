@@ -113,7 +113,7 @@ def handout(project: Project, build: DeckBuild, output: Path) -> str:
             if subdeck != deck.name:
                 lines += [f"## {subdeck[len(deck.name) + 2:].replace('::', ' / ')}", ""]
         question, answer = card.question, card.answer
-        if card.note_type.endswith("cloze"):
+        if project.notetypes[card.note_type].is_cloze:
             question = reveal_cloze(question)
         first, _, rest = question.partition("\n")
         lines += [f"### {first}", ""]

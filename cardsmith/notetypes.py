@@ -36,6 +36,11 @@ class NoteType:
     css: str
 
     @property
+    def is_cloze(self) -> bool:
+        """Cloze notes: one card per deletion in the first field, whose answer (Extra) may be empty."""
+        return self.kind == "cloze"
+
+    @property
     def field_names(self) -> list[str]:
         return [f["name"] for f in self.fields]
 

@@ -244,13 +244,10 @@ def _parse_card(chunk: list[str], line_no: int, path: Path, shown: str, file_tag
     note_type = meta.get("type") or file_type
     if not question:
         problems.append(Problem(shown, line_no, "empty question"))
-    cloze = note_type == "cloze" or note_type.endswith("-cloze")  # imported cloze types: anki-…-cloze
-    if not answer and not cloze:
-        problems.append(Problem(shown, answer_line, "empty answer"))
-    if not question or (not answer and not cloze):
         return None
-    # Skip leading blank lines so answer_line points at the first line of the answer.
-    while answer_line - body_start < len(body) and not body[answer_line - body_start].strip():
+    # Whether an empty answer is allowed depends on the note type's kind: Project.prepare decides.
+    # Skip leading blank lines so answer_line points at the first line of the answer (if any).
+    while answer and answer_line - body_start < len(body) and not body[answer_line - body_start].strip():
         answer_line += 1
     return SourceCard(card_id, path, shown, line_no, question, answer, answer_line, tuple(tags),
                       note_type, subdeck, meta.get("guid") or None, id_line)

@@ -20,7 +20,7 @@ from .ledger import Changes, Ledger, build_time
 from .notetypes import load_notetypes
 from .package import NoteSpec, write_package
 from .parse import SourceCard, parse_file
-from .render import Media, RenderedCard, Renderer
+from .render import Media, RenderedCard, Renderer, deletion_problems
 
 DELETED_TAG = "cardsmith::deleted"
 MOVED_TAG = "cardsmith::moved"
@@ -161,6 +161,10 @@ class Project:
         named = [(path, self.shown(path)) for path in build.files]
         if self.cache:
             files = self.cache.load_files(named, self.renderer, deck if for_build else None)
+            # A file built when one of its note types had another kind is checked afresh.
+            files = [Loaded(parse_file(*n), loaded.key, loaded.slot)
+                     if loaded.built and any(self._kind_mismatch(note) for note in loaded.built) else loaded
+                     for loaded, n in zip(files, named)]
         else:
             files = [Loaded(parse_file(*n)) for n in named]
         pending: list[tuple[int, SourceCard]] = []  # cards to render, and where their problems go
@@ -178,6 +182,9 @@ class Project:
                     known = ", ".join(sorted(self.notetypes))
                     problems.append(Problem(card.shown_path, card.id_line,
                                             f"unknown note type '{card.note_type}' (known: {known})"))
+                    continue
+                if loaded.built is None and not card.answer and not self.notetypes[card.note_type].is_cloze:
+                    problems.append(Problem(card.shown_path, card.answer_line, "empty answer"))
                     continue
                 other = seen.setdefault(card.card_id, card)
                 if other is not card:
@@ -202,6 +209,11 @@ class Project:
             made = []
             for _ in passed:
                 rendered_card, found = next(rendered)
+                if rendered_card and self.notetypes[rendered_card.source.note_type].is_cloze:
+                    source = rendered_card.source
+                    found = deletion_problems(rendered_card.fields[0], source.shown_path, source.line)
+                    problems += found
+                    rendered_card = None if found else rendered_card
                 clean = clean and not found
                 if rendered_card and for_build:
                     made.append(self.note(deck, rendered_card))
@@ -213,6 +225,15 @@ class Project:
         if keep and self.cache:
             self.cache.store_built(keep)
         return build, problems
+
+    def _kind_mismatch(self, note: Note) -> bool:
+        """Whether a built note breaks its note type's kind (a cloze without deletion, a basic without answer)."""
+        notetype = self.notetypes.get(note.note_type)
+        if notetype is None:
+            return False  # reported as an unknown note type
+        if notetype.is_cloze:
+            return bool(deletion_problems(note.fields[0], note.shown_path, note.id_line))
+        return not note.fields[1]
 
     def note(self, deck: DeckConfig, rendered: RenderedCard) -> Note:
         """What the package needs of a rendered card."""

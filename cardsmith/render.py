@@ -96,11 +96,6 @@ class Renderer:
             html_text = mathtex.finish_math(self._md.reset().convert(mathtex.separate_display_math(text)))
             html_text = self._package_images(html_text, text, first_line, card, media, problems)
             parts.append(html_text)
-        if card.note_type == "cloze" and not CLOZE_RE.search(parts[0]):
-            problems.append(Problem(card.shown_path, card.line,
-                                    "cloze card has no deletion: mark the hidden part as {{c1::...}}"))
-        if card.note_type == "cloze" and "0" in {n.lstrip("0") or "0" for n in CLOZE_RE.findall(parts[0])}:
-            problems.append(Problem(card.shown_path, card.line, "cloze numbers start at c1: {{c0::…}} makes no card"))
         if problems:
             return None, problems
         unique = tuple(sorted(set(media), key=lambda m: m.name))
@@ -132,6 +127,16 @@ class Renderer:
             name = f"{stem}-{digest}{path.suffix.lower()}"
             self._media_names[path] = name
         return name
+
+
+def deletion_problems(question_html: str, shown: str, line: int) -> list[Problem]:
+    """What is wrong with the deletions of a cloze note's question (each deletion makes one card)."""
+    numbers = CLOZE_RE.findall(question_html)
+    if not numbers:
+        return [Problem(shown, line, "cloze card has no deletion: mark the hidden part as {{c1::...}}")]
+    if any(int(n) == 0 for n in numbers):
+        return [Problem(shown, line, "cloze numbers start at c1: {{c0::…}} makes no card")]
+    return []
 
 
 def _line_offset(source: str, needle: str) -> int:
