@@ -67,7 +67,7 @@ def check_project(root: Path, strict: bool = False,
         report.log.append(f"{deck.name} ({project.shown(deck.path)}): {len(build.files)} files, "
                           f"{len(build.cards)} cards parsed and rendered")
     problems += project.identity_problems(builds)
-    problems += _unmatched_files(project, builds)
+    problems += _unmatched_files(project, builds, problems)
     files = list(dict.fromkeys(path for build in builds for path in build.files))
     # A file taken by two decks (an error reported above) must not make its cards duplicates.
     sources = list({(card.path, card.line): card for build in builds for card in build.sources}.values())
@@ -101,11 +101,13 @@ def _notetype_problems(root: Path, known: list[Problem]) -> list[Problem]:
     return []
 
 
-def _unmatched_files(project: Project, builds: list[DeckBuild]) -> list[Problem]:
+def _unmatched_files(project: Project, builds: list[DeckBuild], problems: list[Problem]) -> list[Problem]:
     used = {path.resolve() for build in builds for path in build.files}
+    refused = {p.path for p in problems}  # e.g. outside the project: a deck takes it, and said why not
     return [Problem(project.shown(path), 1, "card file is in no deck: no `cards` pattern in decks/*.yaml matches it",
                     "warning")
-            for path in sorted((project.root / "cards").rglob("*.md")) if path.is_file() and path.resolve() not in used]
+            for path in sorted((project.root / "cards").rglob("*.md"))
+            if path.is_file() and path.resolve() not in used and project.shown(path) not in refused]
 
 
 def _empty_files(project: Project, files: list[Path], sources: list[SourceCard],

@@ -13,6 +13,7 @@ from typing import Callable, NamedTuple
 import genanki
 
 from . import __version__
+from .boundary import Boundary, outside
 from .cache import Loaded, RenderCache, default_dir, file_progress, render_cards
 from .config import DeckConfig, load_decks
 from .errors import BuildError, Problem, display_path
@@ -110,11 +111,13 @@ class Project:
 
     def __init__(self, root: Path, cache: bool = True, read_only: bool = False):
         self.root = root
+        self.boundary = Boundary(root)
         self.decks = load_decks(root)
         self.notetypes = load_notetypes(root)
-        self.renderer = Renderer()
+        self.renderer = Renderer(self.boundary)
         self.cache = RenderCache(default_dir(root), read_only) if cache else None
-        self._files: dict[Path, list[Path]] = {}  # per deck file: its card files (see deck_files)
+        # per deck file: its card files, and the problems of the files it cannot take (see deck_files)
+        self._files: dict[Path, tuple[list[Path], list[Problem]]] = {}
 
     def selected(self, only: list[str] | None) -> list[DeckConfig]:
         """The decks named in `only` (by file name or deck name), or all of them."""
@@ -129,14 +132,23 @@ class Project:
     def deck_files(self, deck: DeckConfig) -> list[Path]:
         """The deck's card files, in pattern order (searched once: the progress total and the build both ask)."""
         if deck.path not in self._files:
-            cards_dir = self.root / "cards"
-            found: dict[Path, None] = {}
-            for pattern in deck.card_globs:
-                for path in sorted(cards_dir.glob(pattern)):
-                    if path.is_file():
-                        found.setdefault(path, None)
-            self._files[deck.path] = list(found)
-        return list(self._files[deck.path])
+            self._files[deck.path] = self._find_files(deck)
+        return list(self._files[deck.path][0])
+
+    def _find_files(self, deck: DeckConfig) -> tuple[list[Path], list[Problem]]:
+        """The files the deck's patterns match, without those it must not read (and why)."""
+        found: dict[Path, None] = {}
+        problems = []
+        for pattern in deck.card_globs:
+            for path in sorted((self.root / "cards").glob(pattern)):
+                if path in found or not path.is_file():
+                    continue
+                shown = self.shown(path)
+                if not self.boundary.contains(path):  # a symlink, or a folder that is one
+                    problems.append(Problem(shown, 1, outside("card file", shown)))
+                else:
+                    found[path] = None
+        return list(found), problems
 
     def subdeck_of(self, deck: DeckConfig, path: Path, card: SourceCard) -> str:
         if card.subdeck:
@@ -153,9 +165,9 @@ class Project:
         `for_build`: the cards become `build.notes` (what the package needs: no Markdown), and
         card files the cache holds built for this deck are taken whole, without parsing or rendering.
         """
-        problems: list[Problem] = []
         build = DeckBuild(deck, files=self.deck_files(deck))
-        if not build.files:
+        problems: list[Problem] = list(self._files[deck.path][1])
+        if not build.files and not problems:
             problems.append(Problem(self.shown(deck.path), 1, "'cards' patterns match no files under cards/"))
         seen: dict[str, SourceCard | Note] = {}  # card id -> its first card
         named = [(path, self.shown(path)) for path in build.files]

@@ -14,6 +14,7 @@ from pathlib import Path
 import markdown
 
 from . import mathtex
+from .boundary import Boundary, outside
 from .errors import Problem
 from .parse import SourceCard
 
@@ -64,9 +65,10 @@ def content_hash(note_type: str, fields: tuple[str, ...], tags: tuple[str, ...])
 
 
 class Renderer:
-    """Renders cards with one configured Markdown instance (reused: building it is slow)."""
+    """Renders the cards of one project with one configured Markdown instance (reused: building it is slow)."""
 
-    def __init__(self) -> None:
+    def __init__(self, boundary: Boundary) -> None:
+        self.boundary = boundary  # images outside it are refused
         self._markdown: markdown.Markdown | None = None
         self._media_names: dict[Path, str] = {}
 
@@ -107,19 +109,27 @@ class Renderer:
             src = html.unescape(match.group(2))
             if EXTERNAL_RE.match(src) or not src:
                 return match.group(0)
-            path = (card.path.parent / urllib.parse.unquote(src)).resolve()
-            if not path.is_file():
-                line = first_line + _line_offset(source, src)
-                problems.append(Problem(card.shown_path, line, f"image not found: {src}"))
-                return match.group(0)
+            path = card.path.parent / urllib.parse.unquote(src)
             name = self.media_name(path)
-            media.append(Media(name, path))
+            if name is None:
+                line = first_line + _line_offset(source, src)
+                # Outside the project, whether the file exists is none of the card's business.
+                message = f"image not found: {src}" if self.boundary.contains(path) else outside("image", src)
+                problems.append(Problem(card.shown_path, line, message))
+                return match.group(0)
+            media.append(Media(name, path.resolve()))
             return match.group(1) + html.escape(name) + match.group(3)
 
         return IMG_SRC_RE.sub(replace, html_text)
 
-    def media_name(self, path: Path) -> str:
-        """`<stem>-<hash>.<ext>`: two versions of an image never share a name in Anki."""
+    def media_name(self, path: Path) -> str | None:
+        """`<stem>-<hash>.<ext>`: two versions of an image never share a name in Anki.
+
+        None when it is not a file inside the project: a file outside is never packaged (nor
+        reused from a cached card that names it).
+        """
+        if not (self.boundary.contains(path) and path.is_file()):
+            return None
         name = self._media_names.get(path)
         if name is None:
             digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]

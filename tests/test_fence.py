@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cardsmith import mathtex
+from cardsmith.boundary import Boundary
 from cardsmith.parse import SourceCard, parse_text, track_fence
 from cardsmith.render import Renderer
 
@@ -33,7 +34,7 @@ def test_the_math_stages_use_the_parser_fence_rule():
 
 
 def test_code_with_an_inner_fence_line_renders_unchanged(tmp_path: Path):
-    rendered, problems = Renderer().render(
+    rendered, problems = Renderer(Boundary(tmp_path)).render(
         SourceCard("x", tmp_path / "a.md", "a.md", 1, "Q?", FENCED, 3, (), "basic", None))
     assert not problems
     assert "```python\n$$\nx\n$$\n</code>" in rendered.fields[1]
