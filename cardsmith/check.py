@@ -16,7 +16,7 @@ from typing import Callable
 
 from . import mathtex
 from .duplicates import near_duplicates
-from .errors import BuildError, Problem
+from .errors import BuildError, Problem, collapse_repeats
 from .htmlcheck import tag_problems
 from .notetypes import load_notetypes
 from .parse import SourceCard
@@ -74,9 +74,9 @@ def check_project(root: Path, strict: bool = False,
     problems += _empty_files(project, files, sources, problems)
     cloze_types = {key for key, notetype in project.notetypes.items() if notetype.is_cloze}
     for card in sources:
-        problems += _source_problems(card, card.note_type in cloze_types)
+        problems += collapse_repeats(_source_problems(card, card.note_type in cloze_types))
     for card in (card for build in builds for card in build.cards):
-        problems += _rendered_problems(card)
+        problems += collapse_repeats(_rendered_problems(card))
     problems += _duplicate_questions(sources)
     report.log.append(f"checked {len(sources)} cards for near-duplicate questions, cloze numbering, math "
                       "delimiters, unclosed HTML and external resources")

@@ -25,6 +25,10 @@ TAG_RE = re.compile(r"[^\s\"]+")
 FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 COMMENT_RE = re.compile(r"^<!--(.*)-->\s*$")
 SEPARATOR = "---"
+# Python-Markdown's time grows with the square of a card's size in places (it rebuilds the text at
+# every inline match, and splits a block one heading at a time): at this size its worst case is about
+# 2 s, at 100 KB minutes. The longest card of the shipped deck has 1,300 characters.
+MAX_CARD_CHARS = 20_000
 
 
 @dataclass(frozen=True)
@@ -244,6 +248,10 @@ def _parse_card(chunk: list[str], line_no: int, path: Path, shown: str, file_tag
     note_type = meta.get("type") or file_type
     if not question:
         problems.append(Problem(shown, line_no, "empty question"))
+        return None
+    if len(question) + len(answer) > MAX_CARD_CHARS:
+        problems.append(Problem(shown, line_no, f"card is {len(question) + len(answer):,} characters long, over the "
+                                f"limit of {MAX_CARD_CHARS:,}: split it into several cards"))
         return None
     # Whether an empty answer is allowed depends on the note type's kind: Project.prepare decides.
     # Skip leading blank lines so answer_line points at the first line of the answer (if any).

@@ -146,6 +146,8 @@ class Project:
                 shown = self.shown(path)
                 if not self.boundary.contains(path):  # a symlink, or a folder that is one
                     problems.append(Problem(shown, 1, outside("card file", shown)))
+                elif not _utf8(shown):
+                    problems.append(Problem(shown, 1, "file name is not valid UTF-8: rename the file"))
                 else:
                     found[path] = None
         return list(found), problems
@@ -403,3 +405,12 @@ class Project:
             digest.update(json.dumps([note.guid, note.notetype, note.fields, note.tags, note.deck,
                                       note.mod]).encode())
         return digest.hexdigest()
+
+
+def _utf8(name: str) -> bool:
+    """Whether a file name was UTF-8 bytes (Python keeps the bytes of any other name as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

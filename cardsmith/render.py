@@ -15,7 +15,7 @@ import markdown
 
 from . import mathtex
 from .boundary import Boundary, outside
-from .errors import Problem
+from .errors import Problem, collapse_repeats
 from .parse import SourceCard
 
 CLOZE_RE = re.compile(r"\{\{c(\d+)::")
@@ -25,11 +25,46 @@ EXTERNAL_RE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//)", re.I)
 MARKDOWN_EXTENSIONS = [
     "tables", "sane_lists", "attr_list",
     "pymdownx.superfences", "pymdownx.highlight", "pymdownx.arithmatex",
+    "cardsmith.render:BoundedLinks",  # below: rendering stays linear in the card's size
 ]
 MARKDOWN_CONFIG = {
     "pymdownx.arithmatex": {"generic": True, "smart_dollar": True},
     "pymdownx.highlight": {"css_class": "highlight", "guess_lang": False, "use_pygments": True},
 }
+LINK_PATTERNS = ("reference", "link", "image_link", "image_reference", "short_reference", "short_image_ref")
+BRACKET_RE = re.compile(r"[\[\]]")
+MAX_LINK_BRACKETS = 16  # brackets inside a link's text (`[a [b] c]` has two)
+MAX_LINK_LENGTH = 1000  # characters of a link's `[text]`, and of its `(destination "title")`
+
+
+class BoundedLinks(markdown.Extension):
+    """Links whose text or target is absurdly long stay text, so that finding links is linear.
+
+    Python-Markdown's link patterns scan from every `[` (and every `](`) to the end of the text for
+    the closing bracket, character by character in Python: 8,000 `[` took 8.7 s, and twice as many
+    four times as long. Here both scans stop after MAX_LINK_LENGTH characters, and the text's
+    brackets are found by a regular expression, at most MAX_LINK_BRACKETS of them.
+    """
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        for name in LINK_PATTERNS:
+            processor = md.inlinePatterns[name]
+            get_link = processor.getLink
+            # Instance attributes: the six link classes all call self.getText and self.getLink.
+            processor.getText = _link_text
+            processor.getLink = lambda data, index, get_link=get_link: get_link(data[:index + MAX_LINK_LENGTH], index)
+
+
+def _link_text(data: str, index: int) -> tuple[str, int, bool]:
+    """LinkInlineProcessor.getText: (the text up to the `]` that closes the `[` before `index`, its end, found)."""
+    depth = 1
+    for count, match in enumerate(BRACKET_RE.finditer(data, index, index + MAX_LINK_LENGTH)):
+        if count == MAX_LINK_BRACKETS:
+            break
+        depth += 1 if match.group() == "[" else -1
+        if depth == 0:
+            return data[index:match.start()], match.end(), True
+    return "", index, False
 
 
 @dataclass(frozen=True)
@@ -95,11 +130,16 @@ class Renderer:
                                             f"cloze deletion inside math `{mathtex.short(formula.tex)}`: Anki cannot "
                                             "hide part of a formula; put the whole formula inside the deletion: "
                                             "{{c1::$…$}}"))
-            html_text = mathtex.finish_math(self._md.reset().convert(mathtex.separate_display_math(text)))
+            try:
+                html_text = mathtex.finish_math(self._md.reset().convert(mathtex.separate_display_math(text)))
+            except RecursionError:  # Python-Markdown recurses once per level of nested lists
+                problems.append(Problem(card.shown_path, first_line, "nested too deeply to render "
+                                        "(lists or quotes inside each other hundreds of levels deep)"))
+                continue
             html_text = self._package_images(html_text, text, first_line, card, media, problems)
             parts.append(html_text)
         if problems:
-            return None, problems
+            return None, collapse_repeats(problems)
         unique = tuple(sorted(set(media), key=lambda m: m.name))
         return RenderedCard(card, (parts[0], parts[1]), unique), []
 
