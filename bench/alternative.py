@@ -23,6 +23,7 @@ from pygments.lexers import get_lexer_by_name
 from bench.generate import generate
 from cardsmith import mathtex
 from cardsmith.parse import parse_file
+from cardsmith.boundary import Boundary
 from cardsmith.render import Renderer
 
 FENCE_RE = re.compile(r"^```(\w+)\n(.*?)^```\s*$", re.M | re.S)
@@ -75,7 +76,7 @@ def main(count: int) -> None:
     generate(root, count)
     cards = [c for path in sorted((root / "cards").rglob("*.md")) for c in parse_file(path, str(path)).cards]
     texts = [t for c in cards for t in (c.question, c.answer)]
-    renderer = Renderer()
+    renderer = Renderer(Boundary(root))
     mist = mistune.create_markdown(plugins=["table"])
     engines = {
         "Python-Markdown + pymdownx (cardsmith)": lambda t: renderer._md.reset().convert(mathtex.separate_display_math(t)),

@@ -17,7 +17,7 @@ from typing import Callable
 
 from . import mathtex, phonefit
 from .duplicates import near_duplicates
-from .errors import BuildError, Problem
+from .errors import BuildError, Problem, collapse_repeats
 from .htmlcheck import script_parts, tag_problems
 from .notetypes import load_notetypes
 from .parse import SourceCard
@@ -68,16 +68,16 @@ def check_project(root: Path, strict: bool = False,
         report.log.append(f"{deck.name} ({project.shown(deck.path)}): {len(build.files)} files, "
                           f"{len(build.cards)} cards parsed and rendered")
     problems += project.identity_problems(builds)
-    problems += _unmatched_files(project, builds)
+    problems += _unmatched_files(project, builds, problems)
     files = list(dict.fromkeys(path for build in builds for path in build.files))
     # A file taken by two decks (an error reported above) must not make its cards duplicates.
     sources = list({(card.path, card.line): card for build in builds for card in build.sources}.values())
     problems += _empty_files(project, files, sources, problems)
-    cloze_types = {key for key, notetype in project.notetypes.items() if notetype.kind == "cloze"}
+    cloze_types = {key for key, notetype in project.notetypes.items() if notetype.is_cloze}
     for card in sources:
-        problems += _source_problems(card, card.note_type in cloze_types)
+        problems += collapse_repeats(_source_problems(card, card.note_type in cloze_types))
     for card in (card for build in builds for card in build.cards):
-        problems += _rendered_problems(card)
+        problems += collapse_repeats(_rendered_problems(card))
     problems += _duplicate_questions(sources)
     report.log.append(f"checked {len(sources)} cards for near-duplicate questions, cloze numbering, math "
                       "delimiters, unclosed HTML and external resources")
@@ -102,11 +102,13 @@ def _notetype_problems(root: Path, known: list[Problem]) -> list[Problem]:
     return []
 
 
-def _unmatched_files(project: Project, builds: list[DeckBuild]) -> list[Problem]:
+def _unmatched_files(project: Project, builds: list[DeckBuild], problems: list[Problem]) -> list[Problem]:
     used = {path.resolve() for build in builds for path in build.files}
+    refused = {p.path for p in problems}  # e.g. outside the project: a deck takes it, and said why not
     return [Problem(project.shown(path), 1, "card file is in no deck: no `cards` pattern in decks/*.yaml matches it",
                     "warning")
-            for path in sorted((project.root / "cards").rglob("*.md")) if path.is_file() and path.resolve() not in used]
+            for path in sorted((project.root / "cards").rglob("*.md"))
+            if path.is_file() and path.resolve() not in used and project.shown(path) not in refused]
 
 
 def _empty_files(project: Project, files: list[Path], sources: list[SourceCard],

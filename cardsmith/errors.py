@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 LINE_BREAK_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
+UNDECODED_RE = re.compile(r"[\udc80-\udcff]")  # a byte of a file name that is not UTF-8 (surrogateescape)
 
 
 @dataclass(frozen=True, order=True)
@@ -24,8 +27,25 @@ class Problem:
 
 
 def _one_line(text: str) -> str:
-    """Line breaks and control characters quoted from the input are shown escaped (`\\r`)."""
-    return LINE_BREAK_RE.sub(lambda m: repr(m.group(0))[1:-1], text)
+    """Line breaks and control characters quoted from the input are shown escaped (`\\r`), and so
+    are the bytes of a file name that are not UTF-8 (`\\xe9`): they cannot be printed."""
+    text = LINE_BREAK_RE.sub(lambda m: repr(m.group(0))[1:-1], text)
+    return UNDECODED_RE.sub(lambda m: f"\\x{ord(m.group(0)) - 0xdc00:02x}", text)
+
+
+def collapse_repeats(problems: list[Problem]) -> list[Problem]:
+    """One line per distinct problem of a card: the first, counting its repeats (1 MB of `$` is one line)."""
+    counts = Counter((p.path, p.message, p.severity) for p in problems)
+    result = []
+    for problem in problems:
+        key = (problem.path, problem.message, problem.severity)
+        if key not in counts:
+            continue  # a repeat, counted on the first
+        repeats = counts.pop(key) - 1
+        if repeats:
+            problem = dataclasses.replace(problem, message=f"{problem.message} (and {repeats:,} more like it in this card)")
+        result.append(problem)
+    return result
 
 
 class BuildError(Exception):

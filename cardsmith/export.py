@@ -76,7 +76,9 @@ def text_import(project: Project, build: DeckBuild, fmt: str) -> str:
     buffer = io.StringIO()
     buffer.write(f"#separator:{name}\n#html:true\n#guid column:1\n#notetype column:2\n#deck column:3\n"
                  "#tags column:6\n")
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    # Every field quoted: Anki reads a line that starts with `#` as a comment, and about one GUID
+    # in 91 starts with `#`; quotes also keep separators, quotes and line breaks inside a field.
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n", quoting=csv.QUOTE_ALL)
     for rendered in build.cards:
         card = rendered.source
         notetype = project.notetypes[card.note_type]
@@ -111,7 +113,7 @@ def handout(project: Project, build: DeckBuild, output: Path) -> str:
             if subdeck != deck.name:
                 lines += [f"## {subdeck[len(deck.name) + 2:].replace('::', ' / ')}", ""]
         question, answer = card.question, card.answer
-        if card.note_type.endswith("cloze"):
+        if project.notetypes[card.note_type].is_cloze:
             question = reveal_cloze(question)
         first, _, rest = question.partition("\n")
         lines += [f"### {first}", ""]

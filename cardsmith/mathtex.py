@@ -8,11 +8,14 @@ scanner that finds unclosed delimiters and unbalanced braces with their line num
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
-FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^ {0,3}\1[`~]*[ \t]*$|\Z)", re.M | re.S)
+from .parse import FENCE_RE, track_fence
+
 CODE_SPAN_RE = re.compile(r"(`+)(?!`).+?(?<!`)\1(?!`)", re.S)
+INLINE_MATH_RE = re.compile(r"\$(?!\s)((?:[^$])+?)(?<!\s)\$(?!\$)")
 RENDERED_MATH_RE = re.compile(
     r'<span class="arithmatex">(\\\(.*?\\\))</span>|<div class="arithmatex">(\\\[.*?\\\])</div>', re.S)
 
@@ -39,13 +42,31 @@ def _blank(match: re.Match) -> str:
 
 
 def mask_code(text: str) -> str:
-    """Text with fenced code blocks and inline code spans blanked out."""
-    return CODE_SPAN_RE.sub(_blank, FENCE_RE.sub(_blank, text))
+    """Text with fenced code blocks (the parser's fence rule) and inline code spans blanked out."""
+    lines = text.split("\n")
+    fence: str | None = None
+    for index, line in enumerate(lines):
+        opened_by = fence
+        fence, opened = track_fence(line, fence)
+        if opened or opened_by is not None:  # the fence lines themselves, and everything between
+            lines[index] = " " * len(line)
+    return CODE_SPAN_RE.sub(_blank, "\n".join(lines))
 
 
 def scan(text: str) -> tuple[list[Formula], list[MathIssue]]:
-    """Find the formulas in Markdown text the way arithmatex (smart dollar) reads them."""
+    """Find the formulas in Markdown text the way arithmatex (smart dollar) reads them.
+
+    Linear in the text: line numbers come from one list of line starts, never from counting again.
+    """
     masked = mask_code(text).replace("\\\\", "  ").replace("\\$", "  ")
+    starts = [0] + [m.end() for m in re.finditer("\n", masked)]  # where each line starts
+
+    def line_of(pos: int) -> int:
+        return bisect.bisect_right(starts, pos) - 1
+
+    def line_end(line: int) -> int:
+        return starts[line + 1] - 1 if line + 1 < len(starts) else len(masked)
+
     formulas: list[Formula] = []
     issues: list[MathIssue] = []
     pos = 0
@@ -53,23 +74,23 @@ def scan(text: str) -> tuple[list[Formula], list[MathIssue]]:
         start = masked.find("$", pos)
         if start < 0:
             break
-        line = masked.count("\n", 0, start)
+        line = line_of(start)
         if masked.startswith("$$", start):
             end = masked.find("$$", start + 2)
             if end < 0:
                 issues.append(MathIssue(line, "unclosed display math: `$$` has no closing `$$`"))
                 break
-            line_start = masked.rfind("\n", 0, start) + 1
-            line_end = masked.find("\n", end)
-            after = masked[end + 2:] if line_end < 0 else masked[end + 2:line_end]
-            if masked[line_start:start].strip() or after.strip():
+            end_line = line_of(end)
+            before = masked[starts[line]:start]
+            after = masked[end + 2:line_end(end_line)]
+            if before.strip() or after.strip():
                 issues.append(MathIssue(line, "display math `$$…$$` must stand on its own lines "
                                               "(use `$…$` for math inside a sentence)"))
             formulas.append(Formula(line, masked[start + 2:end], True))
             pos = end + 2
             continue
         following = masked[start + 1:start + 2]
-        match = re.compile(r"\$(?!\s)((?:[^$])+?)(?<!\s)\$(?!\$)").match(masked, start)
+        match = INLINE_MATH_RE.match(masked, start)
         if match and "\n\n" not in match.group(1).replace(" ", ""):
             tex = match.group(1)
             formulas.append(Formula(line, tex, False))
@@ -119,14 +140,10 @@ def separate_display_math(text: str) -> str:
         if need_blank and stripped:
             out.append("")
         need_blank = False
-        fence_match = re.match(r"^ {0,3}(`{3,}|~{3,})", line)
-        if fence is None and not in_math and fence_match:
-            fence = fence_match.group(1)
-            if out and out[-1].strip():
+        if fence is not None or (not in_math and FENCE_RE.match(line)):
+            fence, opened = track_fence(line, fence)
+            if opened and out and out[-1].strip():
                 out.append("")  # a fence right under a paragraph line would end up inside it
-        elif fence is not None:
-            if stripped.startswith(fence):
-                fence = None
         elif not in_math and stripped.startswith("$$"):
             if out and out[-1].strip():
                 out.append("")

@@ -14,6 +14,7 @@ from pathlib import Path
 import genanki
 from pygments.formatters import HtmlFormatter
 
+from .boundary import Boundary, outside
 from .errors import BuildError, Problem, display_path
 from .yamlfile import line_of, load_yaml, read_text
 
@@ -34,6 +35,11 @@ class NoteType:
     fields: tuple[dict, ...]
     templates: tuple[dict, ...]
     css: str
+
+    @property
+    def is_cloze(self) -> bool:
+        """Cloze notes: one card per deletion in the first field, whose answer (Extra) may be empty."""
+        return self.kind == "cloze"
 
     @property
     def field_names(self) -> list[str]:
@@ -68,19 +74,27 @@ def code_css() -> str:
 def base_css(root: Path) -> str:
     """The CSS shared by every note type (and the preview): templates/base.css + code CSS."""
     base = root / "templates" / "base.css"
-    text = base.read_text(encoding="utf-8", errors="replace") if base.is_file() else ""
-    return text + "\n" + code_css()
+    problems: list[Problem] = []
+    text = _read(base, display_path(base, root), Boundary(root), "style sheet", problems) if base.is_file() else ""
+    if problems:
+        raise BuildError(problems)
+    return (text or "") + "\n" + code_css()
 
 
 def load_notetypes(root: Path) -> dict[str, NoteType]:
     """Load every templates/<name>/notetype.yaml; raise BuildError listing all problems."""
     problems: list[Problem] = []
     result: dict[str, NoteType] = {}
-    shared_css = base_css(root)
+    try:
+        shared_css = base_css(root)
+    except BuildError as error:
+        problems += error.problems
+        shared_css = ""
+    boundary = Boundary(root)
     for folder in sorted((root / "templates").glob("*/")):
         spec = folder / "notetype.yaml"
         if spec.exists():
-            notetype, found = _load(folder, spec, root, shared_css)
+            notetype, found = _load(folder, spec, root, boundary, shared_css)
             problems += found
             if notetype:
                 result[notetype.key] = notetype
@@ -95,10 +109,19 @@ def load_notetypes(root: Path) -> dict[str, NoteType]:
     return result
 
 
-def _load(folder: Path, spec: Path, root: Path, shared_css: str) -> tuple[NoteType | None, list[Problem]]:
+def _read(path: Path, shown: str, boundary: Boundary, what: str, problems: list[Problem]) -> str | None:
+    """A note type's file, or None with a problem when it is outside the project or not readable text."""
+    if not boundary.contains(path):
+        problems.append(Problem(shown, 1, outside(what, shown)))
+        return None
+    return read_text(path, shown, problems)
+
+
+def _load(folder: Path, spec: Path, root: Path, boundary: Boundary,
+          shared_css: str) -> tuple[NoteType | None, list[Problem]]:
     shown = display_path(spec, root)
     problems: list[Problem] = []
-    text = read_text(spec, shown, problems)
+    text = _read(spec, shown, boundary, "note type", problems)
     if text is None:
         return None, problems
     data, problems = load_yaml(text, shown)
@@ -135,7 +158,9 @@ def _load(folder: Path, spec: Path, root: Path, shared_css: str) -> tuple[NoteTy
         sides = {}
         for side in ("front", "back"):
             html_path = folder / item[side]
-            if not html_path.is_file():
+            if not boundary.contains(html_path):
+                problems.append(Problem(shown, line_of(item, side), outside("template file", item[side])))
+            elif not html_path.is_file():
                 problems.append(Problem(shown, line_of(item, side), f"template file {display_path(html_path, root)} not found"))
             elif (html := read_text(html_path, display_path(html_path, root), problems)) is not None:
                 sides[side] = html
@@ -146,7 +171,10 @@ def _load(folder: Path, spec: Path, root: Path, shared_css: str) -> tuple[NoteTy
     if problems:
         return None, problems
     style = folder / "style.css"
-    css = shared_css + ("\n" + style.read_text(encoding="utf-8", errors="replace") if style.is_file() else "")
+    own_css = _read(style, display_path(style, root), boundary, "style sheet", problems) if style.is_file() else ""
+    if own_css is None:
+        return None, problems
+    css = shared_css + ("\n" + own_css if style.is_file() else "")
     return NoteType(folder.name, model_id, name.strip(), kind, tuple(fields), tuple(templates), css), []
 
 

@@ -13,6 +13,7 @@ from typing import Callable, NamedTuple
 import genanki
 
 from . import __version__
+from .boundary import Boundary, outside
 from .cache import Loaded, RenderCache, default_dir, file_progress, render_cards
 from .config import DeckConfig, load_decks
 from .errors import BuildError, Problem, display_path
@@ -20,7 +21,7 @@ from .ledger import Changes, Ledger, build_time
 from .notetypes import load_notetypes
 from .package import NoteSpec, write_package
 from .parse import SourceCard, parse_file
-from .render import Media, RenderedCard, Renderer
+from .render import Media, RenderedCard, Renderer, deletion_problems
 
 DELETED_TAG = "cardsmith::deleted"
 MOVED_TAG = "cardsmith::moved"
@@ -110,11 +111,13 @@ class Project:
 
     def __init__(self, root: Path, cache: bool = True, read_only: bool = False):
         self.root = root
+        self.boundary = Boundary(root)
         self.decks = load_decks(root)
         self.notetypes = load_notetypes(root)
-        self.renderer = Renderer()
+        self.renderer = Renderer(self.boundary)
         self.cache = RenderCache(default_dir(root), read_only) if cache else None
-        self._files: dict[Path, list[Path]] = {}  # per deck file: its card files (see deck_files)
+        # per deck file: its card files, and the problems of the files it cannot take (see deck_files)
+        self._files: dict[Path, tuple[list[Path], list[Problem]]] = {}
 
     def selected(self, only: list[str] | None) -> list[DeckConfig]:
         """The decks named in `only` (by file name or deck name), or all of them."""
@@ -129,14 +132,25 @@ class Project:
     def deck_files(self, deck: DeckConfig) -> list[Path]:
         """The deck's card files, in pattern order (searched once: the progress total and the build both ask)."""
         if deck.path not in self._files:
-            cards_dir = self.root / "cards"
-            found: dict[Path, None] = {}
-            for pattern in deck.card_globs:
-                for path in sorted(cards_dir.glob(pattern)):
-                    if path.is_file():
-                        found.setdefault(path, None)
-            self._files[deck.path] = list(found)
-        return list(self._files[deck.path])
+            self._files[deck.path] = self._find_files(deck)
+        return list(self._files[deck.path][0])
+
+    def _find_files(self, deck: DeckConfig) -> tuple[list[Path], list[Problem]]:
+        """The files the deck's patterns match, without those it must not read (and why)."""
+        found: dict[Path, None] = {}
+        problems = []
+        for pattern in deck.card_globs:
+            for path in sorted((self.root / "cards").glob(pattern)):
+                if path in found or not path.is_file():
+                    continue
+                shown = self.shown(path)
+                if not self.boundary.contains(path):  # a symlink, or a folder that is one
+                    problems.append(Problem(shown, 1, outside("card file", shown)))
+                elif not _utf8(shown):
+                    problems.append(Problem(shown, 1, "file name is not valid UTF-8: rename the file"))
+                else:
+                    found[path] = None
+        return list(found), problems
 
     def subdeck_of(self, deck: DeckConfig, path: Path, card: SourceCard) -> str:
         if card.subdeck:
@@ -153,14 +167,18 @@ class Project:
         `for_build`: the cards become `build.notes` (what the package needs: no Markdown), and
         card files the cache holds built for this deck are taken whole, without parsing or rendering.
         """
-        problems: list[Problem] = []
         build = DeckBuild(deck, files=self.deck_files(deck))
-        if not build.files:
+        problems: list[Problem] = list(self._files[deck.path][1])
+        if not build.files and not problems:
             problems.append(Problem(self.shown(deck.path), 1, "'cards' patterns match no files under cards/"))
         seen: dict[str, SourceCard | Note] = {}  # card id -> its first card
         named = [(path, self.shown(path)) for path in build.files]
         if self.cache:
             files = self.cache.load_files(named, self.renderer, deck if for_build else None)
+            # A file built when one of its note types had another kind is checked afresh.
+            files = [Loaded(parse_file(*n), loaded.key, loaded.slot)
+                     if loaded.built and any(self._kind_mismatch(note) for note in loaded.built) else loaded
+                     for loaded, n in zip(files, named)]
         else:
             files = [Loaded(parse_file(*n)) for n in named]
         pending: list[tuple[int, SourceCard]] = []  # cards to render, and where their problems go
@@ -178,6 +196,9 @@ class Project:
                     known = ", ".join(sorted(self.notetypes))
                     problems.append(Problem(card.shown_path, card.id_line,
                                             f"unknown note type '{card.note_type}' (known: {known})"))
+                    continue
+                if loaded.built is None and not card.answer and not self.notetypes[card.note_type].is_cloze:
+                    problems.append(Problem(card.shown_path, card.answer_line, "empty answer"))
                     continue
                 other = seen.setdefault(card.card_id, card)
                 if other is not card:
@@ -202,6 +223,11 @@ class Project:
             made = []
             for _ in passed:
                 rendered_card, found = next(rendered)
+                if rendered_card and self.notetypes[rendered_card.source.note_type].is_cloze:
+                    source = rendered_card.source
+                    found = deletion_problems(rendered_card.fields[0], source.shown_path, source.line)
+                    problems += found
+                    rendered_card = None if found else rendered_card
                 clean = clean and not found
                 if rendered_card and for_build:
                     made.append(self.note(deck, rendered_card))
@@ -213,6 +239,15 @@ class Project:
         if keep and self.cache:
             self.cache.store_built(keep)
         return build, problems
+
+    def _kind_mismatch(self, note: Note) -> bool:
+        """Whether a built note breaks its note type's kind (a cloze without deletion, a basic without answer)."""
+        notetype = self.notetypes.get(note.note_type)
+        if notetype is None:
+            return False  # reported as an unknown note type
+        if notetype.is_cloze:
+            return bool(deletion_problems(note.fields[0], note.shown_path, note.id_line))
+        return not note.fields[1]
 
     def note(self, deck: DeckConfig, rendered: RenderedCard) -> Note:
         """What the package needs of a rendered card."""
@@ -370,3 +405,12 @@ class Project:
             digest.update(json.dumps([note.guid, note.notetype, note.fields, note.tags, note.deck,
                                       note.mod]).encode())
         return digest.hexdigest()
+
+
+def _utf8(name: str) -> bool:
+    """Whether a file name was UTF-8 bytes (Python keeps the bytes of any other name as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

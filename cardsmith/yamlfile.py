@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,37 @@ class LineDict(dict):
     line: int
 
 
-def _construct(node: yaml.Node, loader: yaml.SafeLoader) -> Any:
+# Values YAML aliases may add in one document: `*alias` repeats a whole node, so nine nested
+# aliases of ten items each (a "billion laughs" bomb) would build 10**9 values.
+ALIAS_BUDGET = 10_000
+
+
+class AliasBomb(Exception):
+    """Aliases expand beyond ALIAS_BUDGET; `line` (from 0) is where the anchor they repeat was defined."""
+
+    def __init__(self, line: int):
+        super().__init__(line)
+        self.line = line
+
+
+@dataclass
+class _Built:
+    """The nodes built so far, and how many values aliases repeated."""
+
+    nodes: set[int] = field(default_factory=set)
+    repeated: int = 0
+
+
+def _construct(node: yaml.Node, loader: yaml.SafeLoader, built: _Built, alias_line: int | None = None) -> Any:
+    """A node as Python values. A node met again is an alias: what it repeats counts against ALIAS_BUDGET
+    (`alias_line`: the line of the outermost anchor being repeated)."""
+    if alias_line is None and id(node) in built.nodes:
+        alias_line = node.start_mark.line
+    if alias_line is not None:
+        built.repeated += 1
+        if built.repeated > ALIAS_BUDGET:
+            raise AliasBomb(alias_line)
+    built.nodes.add(id(node))
     if isinstance(node, yaml.MappingNode):
         result = LineDict()
         result.lines = {}
@@ -38,11 +69,11 @@ def _construct(node: yaml.Node, loader: yaml.SafeLoader) -> Any:
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, Hashable):
                 raise yaml.constructor.ConstructorError(None, None, "found an unhashable key", key_node.start_mark)
-            result[key] = _construct(value_node, loader)
+            result[key] = _construct(value_node, loader, built, alias_line)
             result.lines[str(key)] = key_node.start_mark.line + 1
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, loader) for item in node.value]
+        return [_construct(item, loader, built, alias_line) for item in node.value]
     return loader.construct_object(node, deep=True)
 
 
@@ -57,12 +88,15 @@ def load_yaml(text: str, path: str, first_line: int = 1) -> tuple[Any, list[Prob
         node = loader.get_single_node()
         if node is None:
             return None, []
-        return _construct(node, loader), []
+        return _construct(node, loader, _Built()), []
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = first_line + (mark.line if mark else 0)
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         return None, [Problem(path, line, f"invalid YAML: {reason}")]
+    except AliasBomb as exc:
+        return None, [Problem(path, first_line + exc.line, f"invalid YAML: aliases of the anchor on this line "
+                              f"(and others) expand to more than {ALIAS_BUDGET:,} values: an alias bomb?")]
     except RecursionError:
         return None, [Problem(path, first_line, "invalid YAML: nested too deeply")]
     finally:

@@ -29,9 +29,9 @@ GENERATED = {
     "huge-card": lambda: {"cards/test/b.md": "## What is in a 1 MB answer?\n<!-- id: huge -->\n\n"
                           + "All work and no play makes a long card. " * 26000 + "\n"},
     "deeply-nested-list": lambda: {"cards/test/b.md": "## How deep does this list go?\n<!-- id: deep-list -->\n\n"
-                                   + "".join("    " * i + f"- level {i}\n" for i in range(200))},
+                                   + "".join("    " * i + f"- level {i}\n" for i in range(90))},
     "deeply-nested-quote": lambda: {"cards/test/b.md": "## How deep does this quote go?\n<!-- id: deep-quote -->\n\n"
-                                    + "".join("> " * i + f"level {i}\n" for i in range(1, 201))},
+                                    + "".join("> " * i + f"level {i}\n" for i in range(1, 131))},
 }
 CASES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
 

@@ -192,12 +192,13 @@ markdown_without_html = st.lists(st.one_of(st.sampled_from(RENDER_PIECES),
 @given(text=markdown_without_html)
 def test_markdown_without_raw_html_renders_balanced_tags(text: str):
     """`check` looks for unclosed tags only in fields written with `<`: the engine alone closes all."""
+    from cardsmith.boundary import Boundary
     from cardsmith.htmlcheck import tag_problems
     from cardsmith.parse import SourceCard
     from cardsmith.render import Renderer
 
     path = base_project() / "cards" / "test" / "a.md"
-    rendered, _ = Renderer().render(SourceCard("x", path, "a.md", 1, text, text, 2, (), "basic", None))
+    rendered, _ = Renderer(Boundary(base_project())).render(SourceCard("x", path, "a.md", 1, text, text, 2, (), "basic", None))
     for field in rendered.fields if rendered else ():
         assert tag_problems(field) == [], field
 

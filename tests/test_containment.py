@@ -1,0 +1,145 @@
+"""Issue 12, item 1: nothing from outside the project gets into a deck, a preview or an export.
+
+Every attack is a small generated project next to a "secret" file outside it; each command must
+refuse with `path:line: … is outside the project`, write nothing, and never copy the secret's bytes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from test_pipeline import PNG
+
+SECRET = b"\x89PNG\r\n\x1a\nTOP-SECRET-" + os.urandom(8).hex().encode()
+ALL_COMMANDS = (("build",), ("check",), ("export", "--format", "csv"), ("preview",))
+
+
+@pytest.fixture
+def secret(project) -> Path:
+    """A file outside the project (next to its folder), that no command may read into an output."""
+    path = project.root.parent / "secret.png"
+    path.write_bytes(SECRET)
+    return path
+
+
+def card(image: str) -> str:
+    return f"## What is in this picture?\n<!-- id: picture -->\n\n{image}\n"
+
+
+def assert_refused(project, message: str) -> None:
+    """Every command exits 1 with `message`, and no file of the project holds the secret."""
+    for command in ALL_COMMANDS:
+        result = project.run(*command)
+        assert result.exit_code == 1, (command, result.output)
+        assert message in result.output.splitlines(), (command, result.output)
+    for path in project.root.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            assert SECRET not in path.read_bytes(), path
+    assert not (project.root / "dist").exists()
+
+
+@pytest.mark.parametrize("written", [
+    "![x](../../../../../../../../../../etc/passwd)",
+    "![x](../../../secret.png)",                  # cards/test/a.md -> the project's parent folder
+    "![x](..%2f..%2f..%2fsecret.png)",            # percent-encoded slashes
+    "![x](%2e%2e/%2e%2e/%2e%2e/secret.png)",      # percent-encoded dots
+    "![x]({secret})",                             # an absolute path
+    '<img src="{secret}">',                       # raw HTML
+    '<img alt="x" src="../../../secret.png">',
+])
+def test_images_outside_the_project_are_refused(project, secret, written):
+    written = written.format(secret=secret)
+    project.write({"cards/test/a.md": card(written)})
+    src = written.split('src="')[-1].rstrip('">') if "<img" in written else written[5:-1]
+    assert_refused(project, f"cards/test/a.md:4: image '{src}' is outside the project")
+
+
+def test_symlinked_image_pointing_outside_is_refused(project, secret):
+    project.write({"cards/test/a.md": card("![x](img/link.png)")})
+    (project.root / "cards/test/img").mkdir()
+    (project.root / "cards/test/img/link.png").symlink_to(secret)
+    assert_refused(project, "cards/test/a.md:4: image 'img/link.png' is outside the project")
+
+
+def test_symlinked_image_inside_the_project_is_packaged(project):
+    """Links are followed, not forbidden: a link to a file of the project is that file."""
+    project.write({"cards/test/a.md": card("![x](img/link.png)"), "media/dot.png": PNG})
+    (project.root / "cards/test/img").mkdir()
+    (project.root / "cards/test/img/link.png").symlink_to(project.root / "media/dot.png")
+    result = project.build()
+    assert "1 media" in result.output
+
+
+def test_image_swapped_for_a_link_after_a_cached_build_is_refused(project, secret):
+    """The render cache names the image it packaged: a hit is re-checked, not trusted."""
+    secret.write_bytes(PNG)  # the same bytes: the content hash alone would not notice
+    project.write({"cards/test/a.md": card("![x](img/dot.png)"), "cards/test/img/dot.png": PNG})
+    project.build()
+    image = project.root / "cards/test/img/dot.png"
+    image.unlink()
+    image.symlink_to(secret)
+    for command in (("build",), ("check",)):
+        result = project.run(*command)
+        assert result.exit_code == 1, result.output
+        assert "cards/test/a.md:4: image 'img/dot.png' is outside the project" in result.output
+
+
+def test_symlinked_card_file_pointing_outside_is_refused(project, secret):
+    outside = project.root.parent / "outside.md"
+    outside.write_text(card("![x](secret.png)"), encoding="utf-8")
+    project.write({"cards/test/a.md": "## What is a tensor?\n<!-- id: tensor -->\n\nAn array.\n"})
+    (project.root / "cards/test/evil.md").symlink_to(outside)
+    message = "cards/test/evil.md:1: card file 'cards/test/evil.md' is outside the project"
+    assert_refused(project, message)
+    check = project.run("check")
+    assert "in no deck" not in check.output  # refused, not ignored
+
+
+def test_symlinked_card_folder_pointing_outside_is_refused(project, secret):
+    outside = project.root.parent / "elsewhere"
+    outside.mkdir()
+    (outside / "a.md").write_text(card("![x](../secret.png)"), encoding="utf-8")
+    (project.root / "cards").mkdir()
+    (project.root / "cards/test").symlink_to(outside)
+    assert_refused(project, "cards/test/a.md:1: card file 'cards/test/a.md' is outside the project")
+
+
+def test_note_type_template_outside_the_project_is_refused(project, secret):
+    spec = project.root / "templates/basic/notetype.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace("front: front.html", "front: ../../../secret.png"),
+                    encoding="utf-8")
+    line = next(n for n, text in enumerate(spec.read_text(encoding="utf-8").splitlines(), 1) if "secret" in text)
+    project.write({"cards/test/a.md": "## What is a tensor?\n<!-- id: tensor -->\n\nAn array.\n"})
+    assert_refused(project, f"templates/basic/notetype.yaml:{line}: template file '../../../secret.png' is outside "
+                            "the project")
+
+
+@pytest.mark.parametrize("css", ["templates/basic/style.css", "templates/base.css"])
+def test_style_sheet_outside_the_project_is_refused(project, secret, css):
+    project.write({"cards/test/a.md": "## What is a tensor?\n<!-- id: tensor -->\n\nAn array.\n"})
+    (project.root / css).unlink(missing_ok=True)
+    (project.root / css).symlink_to(secret)
+    assert_refused(project, f"{css}:1: style sheet '{css}' is outside the project")
+
+
+def test_note_type_folder_outside_the_project_is_refused(project, secret):
+    outside = project.root.parent / "notetype"
+    (project.root / "templates/basic").rename(outside)
+    (project.root / "templates/basic").symlink_to(outside)
+    project.write({"cards/test/a.md": "## What is a tensor?\n<!-- id: tensor -->\n\nAn array.\n"})
+    assert_refused(project, "templates/basic/notetype.yaml:1: note type 'templates/basic/notetype.yaml' is outside "
+                            "the project")
+
+
+def test_project_reached_through_a_symlink_builds(project, tmp_path):
+    """The boundary is the project's real folder: a project opened through a link is still inside itself."""
+    project.write({"cards/test/a.md": card("![x](img/dot.png)"), "cards/test/img/dot.png": PNG})
+    link = tmp_path / "link"
+    link.symlink_to(project.root)
+    from conftest import Project
+
+    result = Project(link).build()
+    assert "1 media" in result.output
