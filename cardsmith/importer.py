@@ -25,6 +25,7 @@ from pathlib import Path
 import yaml
 
 from . import htmlmd
+from .boundary import Boundary
 from .ankipackage import MEDIA_TOTAL_LIMIT, AnkiNote, AnkiNoteType, AnkiPackage, open_package, plain_file_name
 from .errors import LINE_BREAK_RE, BuildError, Problem, display_path
 from .parse import parse_text, valid_tag
@@ -221,7 +222,7 @@ def _card_files(data: AnkiPackage, notes: list[AnkiNote], keys: dict[int, str], 
     by_deck: dict[str, list[AnkiNote]] = {}
     for note in notes:
         by_deck.setdefault(_deck_name(note.deck), []).append(note)
-    media, renderer = _Media(data, out, stage, result), Renderer()
+    media, renderer = _Media(data, out, stage, result), Renderer(Boundary(stage.folder))
     names: set[str] = {MAIN}
     slugs: set[str] = set()
     guids: set[str] = set()

@@ -12,7 +12,7 @@ import bisect
 import re
 from dataclasses import dataclass
 
-from .parse import FENCE_RE, track_fence
+from .parse import FENCE_RE, code_lines, track_fence
 
 CODE_SPAN_RE = re.compile(r"(`+)(?!`).+?(?<!`)\1(?!`)", re.S)
 INLINE_MATH_RE = re.compile(r"\$(?!\s)((?:[^$])+?)(?<!\s)\$(?!\$)")
@@ -44,12 +44,8 @@ def _blank(match: re.Match) -> str:
 def mask_code(text: str) -> str:
     """Text with fenced code blocks (the parser's fence rule) and inline code spans blanked out."""
     lines = text.split("\n")
-    fence: str | None = None
-    for index, line in enumerate(lines):
-        opened_by = fence
-        fence, opened = track_fence(line, fence)
-        if opened or opened_by is not None:  # the fence lines themselves, and everything between
-            lines[index] = " " * len(line)
+    for index, _ in code_lines(lines):  # the fence lines themselves, and everything between
+        lines[index] = " " * len(lines[index])
     return CODE_SPAN_RE.sub(_blank, "\n".join(lines))
 
 

@@ -135,6 +135,18 @@ def split_lines(text: str) -> list[str]:
     return lines + [text[start:]] if start < len(text) else lines
 
 
+def code_lines(lines: list[str]) -> list[tuple[int, bool]]:
+    """For each line inside a fenced code block (fence lines included): (its index, whether it is a fence line)."""
+    found = []
+    fence: str | None = None
+    for index, line in enumerate(lines):
+        opened_by = fence
+        fence, opened = track_fence(line, fence)
+        if opened or opened_by is not None:
+            found.append((index, opened or fence is None))
+    return found
+
+
 def track_fence(line: str, fence: str | None) -> tuple[str | None, bool]:
     """The code-fence rule of the code base: (open fence marker or None, whether this line opened a fence).
 

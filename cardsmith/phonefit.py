@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from . import mathtex
+from .parse import code_lines
 
 # The geometry templates/base.css gives a 412 px screen: 12 px card padding either side leaves 388 px
 # for text at 18 px; a code row holds 42 characters (14.4 px monospace in a padded box), and a wrapped
@@ -37,15 +38,14 @@ class Misfit:
 def misfits(text: str) -> list[Misfit]:
     """Code words too long for a phone's row, and inline formulas wider than a phone's line."""
     found = []
-    for block in mathtex.FENCE_RE.finditer(text):
-        first = text.count("\n", 0, block.start())
-        for number, line in enumerate(block.group(0).split("\n")[1:-1], 1):
-            word = unbreakable(line)
-            if word:
-                found.append(Misfit(first + number, f"code `{mathtex.short(word)}` ({len(word)} characters "
-                                    f"without a space) is too long for a row of a 412 px phone screen "
-                                    f"({CODE_COLUMNS} characters, less the line's indentation): it scrolls "
-                                    "sideways; break the line at a space or shorten it"))
+    lines = text.split("\n")
+    for number, is_fence in code_lines(lines):
+        word = None if is_fence else unbreakable(lines[number])
+        if word:
+            found.append(Misfit(number, f"code `{mathtex.short(word)}` ({len(word)} characters "
+                                f"without a space) is too long for a row of a 412 px phone screen "
+                                f"({CODE_COLUMNS} characters, less the line's indentation): it scrolls "
+                                "sideways; break the line at a space or shorten it"))
     formulas, _ = mathtex.scan(text)
     for formula in formulas:
         width = 0 if formula.display else round(formula_width(formula.tex) * FONT_PX)
