@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 import time
@@ -16,7 +17,9 @@ from . import __version__
 from .cache import Loaded, RenderCache, default_dir, file_progress, render_cards
 from .config import DeckConfig, load_decks
 from .errors import BuildError, Problem, display_path
+from .files import remove_stale, write_atomic
 from .ledger import Changes, Ledger, build_time
+from .lockfile import LockRead, read_lock
 from .notetypes import load_notetypes
 from .package import NoteSpec, write_package
 from .parse import SourceCard, parse_file
@@ -25,6 +28,7 @@ from .render import Media, RenderedCard, Renderer
 DELETED_TAG = "cardsmith::deleted"
 MOVED_TAG = "cardsmith::moved"
 DELETED_SUBDECK = "Deleted cards"
+DELETION_LIMIT = 4  # a build that would delete more than 1/4 of a deck's released cards needs --allow-deletions
 
 
 class Note(NamedTuple):
@@ -70,6 +74,7 @@ class DeckResult:
     seconds: float
     up_to_date: bool
     changes: Changes
+    notices: list[str] = field(default_factory=list)  # what the build did on its own (a merge conflict resolved)
 
     def summary(self, root: Path) -> str:
         shown = display_path(self.output, root)
@@ -103,6 +108,16 @@ class DeckResult:
                 "new": c.new, "changed": c.changed, "unchanged": len(c.unchanged), "deleted": c.deleted,
                 "moved": [{"id": i, "from": a, "to": b} for i, a, b in c.moved],
                 "notetypes_changed": c.notetypes_changed}
+
+
+@dataclass
+class DeckPlan:
+    """What a build will write for one deck, decided (and checked) before anything is written."""
+
+    build: DeckBuild
+    lock: LockRead
+    ledger: Ledger  # the lock after this build
+    changes: Changes
 
 
 class Project:
@@ -222,8 +237,11 @@ class Project:
                     card.shown_path, card.id_line)
 
     def build(self, out_dir: Path, frozen: bool = False, only: list[str] | None = None,
-              progress: Callable[[int], None] | None = None) -> list[DeckResult]:
-        """Build every deck (or those named in `only`); raise BuildError on any problem."""
+              progress: Callable[[int], None] | None = None, allow_deletions: bool = False) -> list[DeckResult]:
+        """Build every deck (or those named in `only`); raise BuildError on any problem.
+
+        Every deck is checked (sources, lock, deletions) before any is written.
+        """
         decks = self.selected(only)
         prepared = []
         problems: list[Problem] = []
@@ -237,7 +255,64 @@ class Project:
         errors = [p for p in problems if p.severity == "error"]
         if errors:
             raise BuildError(errors)
-        return [self._write(build, out_dir, frozen) for build in prepared]
+        now = build_time()
+        live = {note.guid for build in prepared for note in build.notes}
+        plans = []
+        for build in prepared:
+            try:
+                plans.append(self._plan(build, now, live, frozen, allow_deletions))
+            except BuildError as error:
+                problems += error.problems
+        if problems:
+            raise BuildError(problems)
+        return [self._write(plan, out_dir, frozen) for plan in plans]
+
+    def _plan(self, build: DeckBuild, now: int, live_guids: set[str], frozen: bool, allow_deletions: bool) -> DeckPlan:
+        """Read the deck's lock and decide what changes; raise BuildError if the lock or the change is refused."""
+        deck = build.config
+        lock_shown = self.shown(deck.lock_path)
+        lock = read_lock(deck.lock_path, lock_shown, deck.deck_id, self.shown(deck.path), int(time.time()))
+        used_types = sorted({n.note_type for n in build.notes})
+        notetype_hashes = {key: (self.notetypes[key].content_hash(), self.notetypes[key].schema())
+                           for key in used_types}
+        new_ledger, changes = lock.ledger.update(build.notes, notetype_hashes, now, deck.deck_id, live_guids)
+        refused = self._schema_changes(lock.ledger, build.notes, used_types, changes.retyped)
+        refused += self._guid_changes(deck, lock, build.notes, changes.reguided)
+        if refused:
+            raise BuildError(refused)
+        if frozen and lock.resolved:
+            raise BuildError([Problem(lock_shown, 1, "has git merge-conflict markers: run `cardsmith build` (it "
+                                      "resolves them) and commit the lock (a --frozen build never changes it)")])
+        if frozen and (changes.any or not deck.lock_path.exists()):
+            raise BuildError([Problem(lock_shown, 1, "out of date with the card sources; run `make build` "
+                                      "and commit it (a --frozen build never changes it)")])
+        released = len(lock.ledger.cards)
+        if len(changes.deleted) * DELETION_LIMIT > released and not allow_deletions:
+            named = ", ".join(changes.deleted[:5]) + (f" and {len(changes.deleted) - 5} more"
+                                                       if len(changes.deleted) > 5 else "")
+            raise BuildError([Problem(self.shown(deck.path), 1, (
+                f"this build would delete {len(changes.deleted)} of the deck's {released} released cards (more than "
+                f"a quarter): {named} {'are' if len(changes.deleted) > 1 else 'is'} in {lock_shown} but in no card "
+                f"file that the deck's `cards` patterns ({', '.join(deck.card_globs)}) match. A mistyped pattern, "
+                "a card file moved away, or a lock from elsewhere? If the deletions are meant, build with "
+                "--allow-deletions (learners then get those cards marked deleted)"))])
+        return DeckPlan(build, lock, new_ledger, changes)
+
+    def _guid_changes(self, deck: DeckConfig, lock: LockRead, notes: list[Note],
+                      reguided: list[tuple[str, str]]) -> list[Problem]:
+        """Cards whose GUID cardsmith made from the deck's id and the card's id, but which the lock released
+        under another GUID: the lock is another deck's, or the card's `guid:` was removed. Refused."""
+        released = dict(reguided)
+        problems = []
+        for note in notes if released else ():
+            if note.card_id in released and note.guid == genanki.guid_for(deck.deck_id, note.card_id):
+                problems.append(Problem(lock.shown, lock.line_of("cards", note.card_id), (
+                    f"card '{note.card_id}' was released with the GUID '{released[note.card_id]}', but this deck "
+                    f"(id {deck.deck_id}) gives it '{note.guid}': the lock is another deck's, or the card's `guid:` "
+                    f"was removed from its id comment ({note.shown_path}:{note.id_line}). Anki matches notes by "
+                    "GUID: learners would keep the old note and get a new one. Put the guid back, or restore the "
+                    f"lock from git (`git checkout -- {lock.shown}`)")))
+        return problems
 
     def guid(self, deck: DeckConfig, card: SourceCard) -> str:
         """The note's identity: namespaced by the deck's fixed id, never derived from the text."""
@@ -264,22 +339,10 @@ class Project:
                                             f"'{owner.card_id}' at {owner.shown_path}:{owner.id_line}"))
         return problems
 
-    def _write(self, build: DeckBuild, out_dir: Path, frozen: bool) -> DeckResult:
+    def _write(self, plan: DeckPlan, out_dir: Path, frozen: bool) -> DeckResult:
         started = time.perf_counter()
+        build, new_ledger, changes = plan.build, plan.ledger, plan.changes
         deck = build.config
-        ledger = Ledger.load(deck.lock_path)
-        used_types = sorted({n.note_type for n in build.notes})
-        notetype_hashes = {key: (self.notetypes[key].content_hash(), self.notetypes[key].schema())
-                           for key in used_types}
-        new_ledger, changes = ledger.update(build.notes, notetype_hashes, build_time())
-        refused = self._schema_changes(ledger, build.notes, used_types, changes.retyped)
-        if refused:
-            raise BuildError(refused)
-        lock_shown = self.shown(deck.lock_path)
-        if frozen and (changes.any or not deck.lock_path.exists()):
-            raise BuildError([Problem(lock_shown, 1, "out of date with the card sources; run `make build` "
-                                      "and commit it (a --frozen build never changes it)")])
-
         notes = []
         media = {}
         padding = {key: ("",) * (len(notetype.fields) - 2) for key, notetype in self.notetypes.items()}
@@ -296,9 +359,11 @@ class Project:
                          for key in notetypes_needed}
 
         output = out_dir / f"{deck.slug}.apkg"
+        remove_stale(output)  # what a killed build left, also when this one writes no package
         fingerprint = self._fingerprint(deck, build.notes, notes[len(build.notes):], new_ledger, notetype_mods, media)
         stamp = out_dir / f".{deck.slug}.stamp"  # the fingerprint of the package, and its live cards
-        stamped, _, counted = (stamp.read_text() if stamp.exists() and output.exists() else "").partition("\n")
+        stamped, _, counted = (stamp.read_bytes().decode("utf-8", "replace") if stamp.exists() and output.exists()
+                               else "").partition("\n")
         up_to_date = stamped == fingerprint and counted.strip().isdigit()
         if up_to_date:
             cards = int(counted)
@@ -306,10 +371,16 @@ class Project:
             ords = write_package(output, deck.deck_id, deck.name, deck.description, notes, self.notetypes,
                                  notetype_mods, media)
             cards = sum(len(o) for o in ords[:len(build.notes)])  # the rest are tombstones of deleted cards
-            stamp.write_text(f"{fingerprint}\n{cards}\n")
-        new_ledger.write(deck.lock_path)
+            write_atomic(stamp, [f"{fingerprint}\n{cards}\n"])
+        notices = []
+        if not frozen:  # a --frozen build never changes the lock (not even to add the deck's id)
+            new_ledger.write(deck.lock_path)
+            if plan.lock.resolved:
+                notices.append(f"{plan.lock.shown}: resolved {plan.lock.resolved} git merge-conflict "
+                               f"region{'s' if plan.lock.resolved > 1 else ''} (both branches' cards kept; for a card "
+                               "both released, the later release) and wrote the lock without markers")
         return DeckResult(deck, output, cards, len(build.notes), len(media),
-                          build.seconds + time.perf_counter() - started, up_to_date, changes)
+                          build.seconds + time.perf_counter() - started, up_to_date, changes, notices)
 
     def _schema_changes(self, ledger: Ledger, notes: list[Note], used_types: list[str],
                         retyped: list[tuple[str, str]]) -> list[Problem]:
@@ -343,10 +414,10 @@ class Project:
         """Deleted cards are re-shipped marked, so one search in Anki finds them all."""
         notes = []
         for card_id, record in sorted(ledger.deleted.items()):
-            notetype = record.get("type", "basic")
-            if notetype not in self.notetypes:
-                notetype = "basic"
-            message = (f"<p><b>This card was deleted from the deck</b> (id <code>{card_id}</code>).</p>"
+            notetype = record["type"]
+            if notetype not in self.notetypes:  # a note type removed since: any will do to say "deleted"
+                notetype = "basic" if "basic" in self.notetypes else min(self.notetypes)
+            message = (f"<p><b>This card was deleted from the deck</b> (id <code>{html.escape(card_id)}</code>).</p>"
                        f"<p>Delete it in the browser: search <code>tag:{DELETED_TAG}</code>.</p>")
             front = "{{c1::" + message + "}}" if self.notetypes[notetype].kind == "cloze" else message
             fields = [front] + [""] * (len(self.notetypes[notetype].fields) - 1)

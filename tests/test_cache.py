@@ -225,6 +225,7 @@ def test_built_file_still_meets_a_duplicate_id(project):
 def test_changed_deck_id_gives_new_guids(sample):
     deck = sample.root / "decks" / "test.yaml"
     deck.write_text(deck.read_text(encoding="utf-8").replace("1234567890", "1234567891"), encoding="utf-8")
+    (sample.root / "decks" / "test.lock").unlink()  # the lock is the old deck's (refused): a new deck on purpose
     warm, cold = cached_and_cold(sample)
     assert warm == cold
     with collection(warm) as conn:
