@@ -175,7 +175,7 @@ class Project:
         seen: dict[str, SourceCard | Note] = {}  # card id -> its first card
         named = [(path, self.shown(path)) for path in build.files]
         if self.cache:
-            files = self.cache.load_files(named, self.renderer, deck if for_build else None)
+            files = self.cache.load_files(named, self.renderer, deck if for_build else None, Note)
         else:
             files = [Loaded(parse_file(*n)) for n in named]
         pending: list[tuple[int, SourceCard]] = []  # cards to render, and where their problems go
@@ -265,6 +265,8 @@ class Project:
                 problems += error.problems
         if problems:
             raise BuildError(problems)
+        if self.cache:
+            self.cache.close()  # written back into its file: `check` reads only that
         return [self._write(plan, out_dir, frozen) for plan in plans]
 
     def _plan(self, build: DeckBuild, now: int, live_guids: set[str], frozen: bool, allow_deletions: bool) -> DeckPlan:

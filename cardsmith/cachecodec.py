@@ -1,0 +1,184 @@
+"""What the render cache keeps, as JSON (a format that cannot run code), and the checks on reading it.
+
+Every entry is stored with a digest of its table, its key and its bytes: an entry whose bytes
+changed, or that was copied under another key, does not match its digest and is a miss. An entry
+that matches but does not have the exact shape and types this version writes is a miss too, so
+nothing read from the cache can make a build fail or differ from a build without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import typing
+from dataclasses import fields
+from itertools import accumulate
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import Problem
+from .parse import CardFile, SourceCard
+from .render import Media
+
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+
+
+class Damaged(ValueError):
+    """An entry that is not what this version of cardsmith wrote."""
+
+
+def digest(table: str, key: str, value: bytes) -> bytes:
+    """What binds an entry to its table, its key and its content."""
+    found = hashlib.sha256(f"{table}\0{key}\0".encode())
+    found.update(value)
+    return found.digest()
+
+
+def decode(table: str, key: str, value: Any, stored_digest: Any, decoder: Callable[[str, bytes], Any]) -> Any:
+    """`decoder(key, value)`, checked; raise Damaged if it is not exactly what was stored under this key."""
+    if type(value) is not bytes or type(stored_digest) is not bytes or digest(table, key, value) != stored_digest:
+        raise Damaged(key)
+    try:
+        return decoder(key, value)
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError, RecursionError) as error:
+        raise Damaged(key) from error
+
+
+def _strings(values: Any) -> None:
+    """Raise TypeError unless `values` is a list of str (str.join checks it at C speed)."""
+    if type(values) is not list:
+        raise TypeError("not a list")
+    "".join(values)
+
+
+def _int(value: Any) -> int:
+    if type(value) is not int:
+        raise TypeError("not an int")
+    return value
+
+
+# One card's fields: [[question, answer], [[media name, media source], ...]] -------------------------
+
+def encode_fields(fields_: tuple[str, ...], media: tuple[Media, ...]) -> bytes:
+    return _JSON.encode([list(fields_), [[m.name, str(m.source)] for m in media]]).encode()
+
+
+def decode_fields(key: str, value: bytes) -> tuple[tuple[str, str], tuple[Media, ...]]:
+    found, media = json.loads(value)
+    _strings(found)
+    if len(found) != 2:
+        raise ValueError("a card has two fields")
+    return (found[0], found[1]), _media(media)
+
+
+def _media(rows: Any) -> tuple[Media, ...]:
+    if type(rows) is not list:
+        raise TypeError("not a list")
+    for row in rows:
+        _strings(row)
+        if len(row) != 2:
+            raise ValueError("media: [name, source]")
+    return tuple(Media(name, Path(source)) for name, source in rows)
+
+
+# A parsed card file: its SourceCards and Problems, field by field ---------------------------------
+
+def _field_decoder(hint: Any) -> Callable[[Any], Any]:
+    """A check-and-convert for one dataclass field from its JSON value."""
+    if hint is str or hint is int:
+        return lambda value: value if type(value) is hint else _wrong(hint)
+    if hint is Path:
+        return lambda value: Path(value) if type(value) is str else _wrong(hint)
+    if hint == (str | None):
+        return lambda value: value if value is None or type(value) is str else _wrong(hint)
+    if hint == tuple[str, ...]:
+        return lambda value: (_strings(value), tuple(value))[1]
+    raise TypeError(f"the render cache cannot keep a field of type {hint}: teach cachecodec._field_decoder it")
+
+
+def _wrong(hint: Any) -> Any:
+    raise TypeError(f"not a {hint}")
+
+
+def _codec(cls: type) -> tuple[Callable[[Any], list], Callable[[Any], Any]]:
+    """(encode, decode) of a dataclass whose fields are str, int, Path, str | None or tuple[str, ...]."""
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in fields(cls)]
+    decoders = [_field_decoder(hints[name]) for name in names]
+
+    def encode(item: Any) -> list:
+        values = [getattr(item, name) for name in names]
+        return [str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v for v in values]
+
+    def decode_one(values: Any) -> Any:
+        if type(values) is not list or len(values) != len(decoders):
+            raise ValueError(f"not a {cls.__name__}")
+        return cls(*[convert(value) for convert, value in zip(decoders, values)])
+    return encode, decode_one
+
+
+_CARD = _codec(SourceCard)
+_PROBLEM = _codec(Problem)
+
+
+def encode_parsed(parsed: CardFile) -> bytes:
+    return _JSON.encode([[_CARD[0](c) for c in parsed.cards], [_PROBLEM[0](p) for p in parsed.problems]]).encode()
+
+
+def decode_parsed(value: bytes, path: Path) -> CardFile:
+    """A card file's parse (`path`: the file its key was made from)."""
+    cards, problems = json.loads(value)
+    if type(cards) is not list or type(problems) is not list:
+        raise TypeError("not lists")
+    return CardFile(path, [_CARD[1](c) for c in cards], [_PROBLEM[1](p) for p in problems])
+
+
+# A built card file: its notes (pipeline.Note) -----------------------------------------------------
+# A line of JSON with the notes' columns (the fields as their lengths), then the fields' text, as is:
+# slicing the text is faster than decoding it as JSON strings, and nothing in it is interpreted.
+
+def encode_built(notes: list) -> bytes:
+    texts = [text for n in notes for text in n.fields]
+    head = _JSON.encode({
+        "card_id": [n.card_id for n in notes], "guid": [n.guid for n in notes], "type": [n.note_type for n in notes],
+        "hash": [n.content_hash for n in notes], "subdeck": [n.subdeck for n in notes],
+        "shown": [n.shown_path for n in notes], "tags": [" ".join(n.tags) for n in notes],  # tags hold no space
+        "line": " ".join(str(n.id_line) for n in notes), "fields": len(notes[0].fields) if notes else 0,
+        "lengths": " ".join(str(len(text)) for text in texts),
+        "media": [[index, m.name, str(m.source)] for index, n in enumerate(notes) for m in n.media]})
+    return (head + "\n" + "".join(texts)).encode()
+
+
+def built_decoder(note: Callable[..., Any]) -> Callable[[str, bytes], list]:
+    """Decode a built file into `note(...)`s (pipeline.Note: pipeline imports the cache, so it is passed in)."""
+    def decode_built(key: str, value: bytes) -> list:
+        text = value.decode()
+        at = text.index("\n")
+        head = json.loads(text[:at])
+        columns = [head[name] for name in ("card_id", "guid", "type", "hash", "subdeck", "shown", "tags")]
+        count = len(columns[0])
+        for column in columns:
+            _strings(column)
+            if len(column) != count:
+                raise ValueError("columns of different lengths")
+        lines = list(map(int, head["line"].split()))
+        per_note = _int(head["fields"])
+        if per_note < 1 and count:
+            raise ValueError("notes without fields")
+        ends = list(accumulate(map(int, head["lengths"].split()), initial=at + 1))
+        if len(lines) != count or len(ends) != count * per_note + 1 or ends[-1] != len(text) or \
+                any(a > b for a, b in zip(ends, ends[1:])):
+            raise ValueError("lengths do not match")
+        texts = iter(list(map(text.__getitem__, map(slice, ends, ends[1:]))))
+        media: list[tuple[Media, ...]] = [()] * count
+        if type(head["media"]) is not list:
+            raise TypeError("not a list")
+        for index, name, source in head["media"]:
+            _strings([name, source])
+            if not 0 <= _int(index) < count:
+                raise ValueError("media of no note")
+            media[index] += (Media(name, Path(source)),)
+        card_ids, guids, types, hashes, subdecks, shown, tags = columns
+        return list(map(note, card_ids, guids, types, zip(*[texts] * per_note), map(tuple, map(str.split, tags)),
+                        subdecks, media, hashes, shown, lines))
+    return decode_built
