@@ -366,6 +366,7 @@ def _render_parallel(renderer: Renderer, cards: list[SourceCard], workers: int) 
                 yield (RenderedCard(card, fields, media) if fields else None, problems)
                 finished += 1
         except BrokenProcessPool:
+            pool.shutdown(wait=True)  # the pool's own thread reaps the workers: their exit codes are known after
             card = cards[finished]
             raise BuildError([Problem(card.shown_path, card.line, (
                 f"{_dead_worker(processes)} while rendering the cards from here on; nothing was written. Build "
