@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from array import array
 import typing
 from dataclasses import fields
-from itertools import accumulate
+from itertools import accumulate, repeat
 from pathlib import Path
 from typing import Any, Callable
 
@@ -143,8 +144,8 @@ def encode_built(notes: list) -> bytes:
         "card_id": [n.card_id for n in notes], "guid": [n.guid for n in notes], "type": [n.note_type for n in notes],
         "hash": [n.content_hash for n in notes], "subdeck": [n.subdeck for n in notes],
         "shown": [n.shown_path for n in notes], "tags": [" ".join(n.tags) for n in notes],  # tags hold no space
-        "line": " ".join(str(n.id_line) for n in notes), "fields": len(notes[0].fields) if notes else 0,
-        "lengths": " ".join(str(len(text)) for text in texts),
+        "line": [n.id_line for n in notes], "fields": len(notes[0].fields) if notes else 0,
+        "lengths": [len(text) for text in texts],
         "media": [[index, m.name, str(m.source)] for index, n in enumerate(notes) for m in n.media]})
     return (head + "\n" + "".join(texts)).encode()
 
@@ -161,13 +162,13 @@ def built_decoder(note: Callable[..., Any]) -> Callable[[str, bytes], list]:
             _strings(column)
             if len(column) != count:
                 raise ValueError("columns of different lengths")
-        lines = list(map(int, head["line"].split()))
+        lines, lengths = head["line"], head["lengths"]
+        array("q", lines + lengths)  # raises TypeError unless all are whole numbers (at C speed)
         per_note = _int(head["fields"])
         if per_note < 1 and count:
             raise ValueError("notes without fields")
-        ends = list(accumulate(map(int, head["lengths"].split()), initial=at + 1))
-        if len(lines) != count or len(ends) != count * per_note + 1 or ends[-1] != len(text) or \
-                any(a > b for a, b in zip(ends, ends[1:])):
+        ends = list(accumulate(lengths, initial=at + 1))
+        if len(lines) != count or len(lengths) != count * per_note or ends[-1] != len(text) or min(lengths, default=0) < 0:
             raise ValueError("lengths do not match")
         texts = iter(list(map(text.__getitem__, map(slice, ends, ends[1:]))))
         media: list[tuple[Media, ...]] = [()] * count
@@ -179,6 +180,9 @@ def built_decoder(note: Callable[..., Any]) -> Callable[[str, bytes], list]:
                 raise ValueError("media of no note")
             media[index] += (Media(name, Path(source)),)
         card_ids, guids, types, hashes, subdecks, shown, tags = columns
-        return list(map(note, card_ids, guids, types, zip(*[texts] * per_note), map(tuple, map(str.split, tags)),
-                        subdecks, media, hashes, shown, lines))
+        tag_tuples = {joined: tuple(joined.split()) for joined in set(tags)}  # the same tags, one tuple (memory)
+        # tuple.__new__ makes each note without a call into Python (note._make, as map(note, ...) would)
+        return list(map(tuple.__new__, repeat(note), zip(
+            card_ids, guids, types, zip(*[texts] * per_note), map(tag_tuples.__getitem__, tags), subdecks, media,
+            hashes, shown, lines)))
     return decode_built
