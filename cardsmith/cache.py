@@ -23,7 +23,7 @@ import sqlite3
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
 import genanki
 import markdown
@@ -33,9 +33,10 @@ import pymdownx
 from . import __version__, cachecodec, render
 from .cachecodec import Damaged
 from .config import DeckConfig
-from .errors import BuildError, Problem
+from .errors import Problem
 from .parse import CardFile, SourceCard, parse_bytes, parse_file
 from .render import Media, RenderedCard, Renderer
+from .workers import render_parallel as _render_parallel
 
 CACHE_ENV = "CARDSMITH_CACHE_DIR"
 JOBS_ENV = "CARDSMITH_JOBS"
@@ -53,7 +54,6 @@ UNUSABLE = {"SQLITE_PERM", "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_READONLY", "S
 DAMAGE = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
 
 Result = tuple[RenderedCard | None, list[Problem]]
-_worker_renderer: Renderer | None = None
 
 
 def package_versions() -> dict[str, str]:
@@ -340,55 +340,6 @@ def _from_entry(card: SourceCard, entry: tuple[tuple[str, str], tuple[Media, ...
     return RenderedCard(card, fields, media)
 
 
-def _render_in_worker(card: SourceCard) -> tuple[tuple[str, str] | None, tuple[Media, ...], list[Problem]]:
-    """Render one card in a worker process (the renderer is inherited through fork)."""
-    assert _worker_renderer is not None
-    rendered, problems = _worker_renderer.render(card)
-    return (rendered.fields, rendered.media, problems) if rendered else (None, (), problems)
-
-
-def _render_parallel(renderer: Renderer, cards: list[SourceCard], workers: int) -> Iterable[Result]:
-    """Render in worker processes, in order. A worker that dies (out of memory, kill -9) ends the build
-    with a BuildError naming it: concurrent.futures notices a dead worker, multiprocessing.Pool waits forever."""
-    import multiprocessing  # here: most builds render too few cards to need them (their import costs)
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    global _worker_renderer
-    _worker_renderer = renderer
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-    finished = 0
-    try:
-        results = pool.map(_render_in_worker, cards, chunksize=CHUNK)
-        processes = dict(getattr(pool, "_processes", None) or {})  # started by map (fork starts them all)
-        try:
-            for card, (fields, media, problems) in zip(cards, results):
-                yield (RenderedCard(card, fields, media) if fields else None, problems)
-                finished += 1
-        except BrokenProcessPool:
-            pool.shutdown(wait=True)  # the pool's own thread reaps the workers: their exit codes are known after
-            card = cards[finished]
-            raise BuildError([Problem(card.shown_path, card.line, (
-                f"{_dead_worker(processes)} while rendering the cards from here on; nothing was written. Build "
-                f"again (with {JOBS_ENV}=1 to render in one process, which needs less memory)"))]) from None
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        _worker_renderer = None
-
-
-def _dead_worker(processes: dict) -> str:
-    """Which render worker died, and how (as far as its exit code tells)."""
-    import signal
-
-    for pid, process in sorted(processes.items()):
-        code = process.exitcode
-        if code and code != -signal.SIGTERM:  # the pool terminates the others itself
-            how = (f"was killed by signal {-code} ({signal.Signals(-code).name}: out of memory, or kill -9?)"
-                   if code < 0 and -code in signal.Signals._value2member_map_ else f"exited with status {code}")
-            return f"render worker process {pid} {how}"
-    return "a render worker process died (killed: out of memory, or kill -9?)"
-
-
 def file_progress(progress: Callable[[int], None] | None, ends: list[int]) -> Callable[[int], None] | None:
     """Turn "the first N cards are done" into `progress(1)` per file; `ends[i]`: cards up to file i."""
     if progress is None:
@@ -419,7 +370,7 @@ def render_cards(renderer: Renderer, cards: list[SourceCard], cache: RenderCache
     todo = [cards[i] for i in missing]
     workers = min(jobs(), len(todo) // CHUNK + 1)
     if len(todo) >= PARALLEL_MIN and workers > 1 and hasattr(os, "fork"):
-        fresh: Iterable[Result] = _render_parallel(renderer, todo, workers)
+        fresh: Iterable[Result] = _render_parallel(renderer, todo, workers, CHUNK)
     else:
         fresh = (renderer.render(card) for card in todo)
     ends = missing[1:] + [len(cards)]

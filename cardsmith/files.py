@@ -93,7 +93,7 @@ def project_lock(root: Path, waiting: Callable[[str], None] | None = None) -> It
     `waiting(message)` is called once if another run holds the lock. The lock is an flock, so it is
     released when its holder ends in any way (even kill -9): nothing stale is left to clear by hand.
     """
-    if fcntl is None:
+    if fcntl is None or not root.is_dir():  # no project there: the command says so, and nothing is created
         yield
         return
     path = lock_path(root)

@@ -33,11 +33,11 @@ RESTORE = "restore it from git (`git checkout -- {path}`)"
 MARKER_RE = re.compile(r"^(<{7}|\|{7}|={7}|>{7})(?: |$)")
 CONFLICT_RE = re.compile(r"^(?:<{7}|>{7})(?: |$)", re.M)
 RECORD_LINE_RE = re.compile(r'^("(?:[^"\\]|\\.)*")\s*:\s*(\{.*\})\s*,?$')
-SECTION_LINE_RE = re.compile(r'^"(cards|deleted|notetypes)"\s*:\s*\{\s*(\}?)\s*\}?\s*,?$')
+SECTION_LINE_RE = re.compile(r'^"(cards|deleted|notetypes)"\s*:\s*\{\s*\}?\s*\}?\s*,?$')
 HEADER_LINE_RE = re.compile(r'^\{\s*"format"\s*:\s*(\d+)\s*(?:,\s*"deck"\s*:\s*(-?\d+)\s*)?,?$')
 
 
-@dataclass
+@dataclass(frozen=True)
 class LockRead:
     """A lock as read: its ledger, how many merge-conflict regions were resolved, where each record is."""
 
@@ -78,8 +78,8 @@ def read_lock(path: Path, shown: str, deck_id: int, deck_shown: str, now: int) -
     if ("\n<<<<<<<" in text or text.startswith("<<<<<<<")) and CONFLICT_RE.search(text):  # (the `in` is quicker)
         read = _resolve_conflict(text, shown)
     else:
-        read = LockRead(Ledger(), shown, text=text)
-        read.ledger = _ledger(_load_json(text, shown), read)
+        empty = LockRead(Ledger(), shown, text=text)  # for the lines of what _ledger finds wrong
+        read = LockRead(_ledger(_load_json(text, shown), empty), shown, text=text)
     _check_deck(read, deck_id, deck_shown)
     _check_times(read, now)
     return read
@@ -278,7 +278,7 @@ def _resolve_conflict(text: str, shown: str) -> LockRead:
             sides[1].append((number, line))
     if state != "both":
         problems.append(Problem(shown, opened, "merge-conflict region not closed (no >>>>>>> line)"))
-    read = LockRead(Ledger(), shown, resolved=regions)
+    lines: dict[tuple[str, str], int] = {}
     parsed = [_parse_side(side, shown, problems) for side in sides]
     if problems:
         raise BuildError(_capped(problems + [Problem(shown, 1, "the lock has git merge-conflict markers cardsmith "
@@ -297,13 +297,12 @@ def _resolve_conflict(text: str, shown: str) -> LockRead:
                       for record, line in records[section].get(card_id, ())]
         record, line, live = _later(candidates)
         (ledger.cards if live else ledger.deleted)[card_id] = record
-        read.lines["cards" if live else "deleted", card_id] = line
+        lines["cards" if live else "deleted", card_id] = line
     for key in sorted({key for _, records in parsed for key in records["notetypes"]}):
         candidates = [(record, line, True) for _, records in parsed for record, line in records["notetypes"].get(key, ())]
-        record, read.lines["notetypes", key], _ = _later(candidates)
+        record, lines["notetypes", key], _ = _later(candidates)
         ledger.notetypes[key] = record
-    read.ledger = ledger
-    return read
+    return LockRead(ledger, shown, regions, lines=lines)
 
 
 def _later(candidates: list[tuple[dict, int, bool]]) -> tuple[dict, int, bool]:

@@ -19,7 +19,7 @@ from .config import DeckConfig, load_decks
 from .errors import BuildError, Problem, display_path
 from .files import remove_stale, write_atomic
 from .ledger import Changes, Ledger, build_time
-from .lockfile import LockRead, read_lock
+from .release import Release
 from .notetypes import load_notetypes
 from .package import NoteSpec, write_package
 from .parse import SourceCard, parse_file
@@ -28,7 +28,6 @@ from .render import Media, RenderedCard, Renderer
 DELETED_TAG = "cardsmith::deleted"
 MOVED_TAG = "cardsmith::moved"
 DELETED_SUBDECK = "Deleted cards"
-DELETION_LIMIT = 4  # a build that would delete more than 1/4 of a deck's released cards needs --allow-deletions
 
 
 class Note(NamedTuple):
@@ -108,16 +107,6 @@ class DeckResult:
                 "new": c.new, "changed": c.changed, "unchanged": len(c.unchanged), "deleted": c.deleted,
                 "moved": [{"id": i, "from": a, "to": b} for i, a, b in c.moved],
                 "notetypes_changed": c.notetypes_changed}
-
-
-@dataclass
-class DeckPlan:
-    """What a build will write for one deck, decided (and checked) before anything is written."""
-
-    build: DeckBuild
-    lock: LockRead
-    ledger: Ledger  # the lock after this build
-    changes: Changes
 
 
 class Project:
@@ -267,54 +256,21 @@ class Project:
             raise BuildError(problems)
         if self.cache:
             self.cache.close()  # written back into its file: `check` reads only that
-        return [self._write(plan, out_dir, frozen) for plan in plans]
+        return [self._write(build, release, out_dir, frozen) for build, release in plans]
 
-    def _plan(self, build: DeckBuild, now: int, live_guids: set[str], frozen: bool, allow_deletions: bool) -> DeckPlan:
-        """Read the deck's lock and decide what changes; raise BuildError if the lock or the change is refused."""
+    def _plan(self, build: DeckBuild, now: int, live_guids: set[str], frozen: bool, allow_deletions: bool
+              ) -> tuple[DeckBuild, Release]:
+        """The deck's release, decided from its lock; raise BuildError if the lock or the change is refused."""
         deck = build.config
-        lock_shown = self.shown(deck.lock_path)
-        lock = read_lock(deck.lock_path, lock_shown, deck.deck_id, self.shown(deck.path), int(time.time()))
         used_types = sorted({n.note_type for n in build.notes})
         notetype_hashes = {key: (self.notetypes[key].content_hash(), self.notetypes[key].schema())
                            for key in used_types}
-        new_ledger, changes = lock.ledger.update(build.notes, notetype_hashes, now, deck.deck_id, live_guids)
-        refused = self._schema_changes(lock.ledger, build.notes, used_types, changes.retyped)
-        refused += self._guid_changes(deck, lock, build.notes, changes.reguided)
+        release = Release.read(deck, build.notes, notetype_hashes, now, live_guids, self.shown)
+        refused = self._schema_changes(release.lock.ledger, build.notes, used_types, release.changes.retyped)
+        refused += release.problems(build.notes, frozen, allow_deletions)
         if refused:
             raise BuildError(refused)
-        if frozen and lock.resolved:
-            raise BuildError([Problem(lock_shown, 1, "has git merge-conflict markers: run `cardsmith build` (it "
-                                      "resolves them) and commit the lock (a --frozen build never changes it)")])
-        if frozen and (changes.any or not deck.lock_path.exists()):
-            raise BuildError([Problem(lock_shown, 1, "out of date with the card sources; run `make build` "
-                                      "and commit it (a --frozen build never changes it)")])
-        released = len(lock.ledger.cards)
-        if len(changes.deleted) * DELETION_LIMIT > released and not allow_deletions:
-            named = ", ".join(changes.deleted[:5]) + (f" and {len(changes.deleted) - 5} more"
-                                                       if len(changes.deleted) > 5 else "")
-            raise BuildError([Problem(self.shown(deck.path), 1, (
-                f"this build would delete {len(changes.deleted)} of the deck's {released} released cards (more than "
-                f"a quarter): {named} {'are' if len(changes.deleted) > 1 else 'is'} in {lock_shown} but in no card "
-                f"file that the deck's `cards` patterns ({', '.join(deck.card_globs)}) match. A mistyped pattern, "
-                "a card file moved away, or a lock from elsewhere? If the deletions are meant, build with "
-                "--allow-deletions (learners then get those cards marked deleted)"))])
-        return DeckPlan(build, lock, new_ledger, changes)
-
-    def _guid_changes(self, deck: DeckConfig, lock: LockRead, notes: list[Note],
-                      reguided: list[tuple[str, str]]) -> list[Problem]:
-        """Cards whose GUID cardsmith made from the deck's id and the card's id, but which the lock released
-        under another GUID: the lock is another deck's, or the card's `guid:` was removed. Refused."""
-        released = dict(reguided)
-        problems = []
-        for note in notes if released else ():
-            if note.card_id in released and note.guid == genanki.guid_for(deck.deck_id, note.card_id):
-                problems.append(Problem(lock.shown, lock.line_of("cards", note.card_id), (
-                    f"card '{note.card_id}' was released with the GUID '{released[note.card_id]}', but this deck "
-                    f"(id {deck.deck_id}) gives it '{note.guid}': the lock is another deck's, or the card's `guid:` "
-                    f"was removed from its id comment ({note.shown_path}:{note.id_line}). Anki matches notes by "
-                    "GUID: learners would keep the old note and get a new one. Put the guid back, or restore the "
-                    f"lock from git (`git checkout -- {lock.shown}`)")))
-        return problems
+        return build, release
 
     def guid(self, deck: DeckConfig, card: SourceCard) -> str:
         """The note's identity: namespaced by the deck's fixed id, never derived from the text."""
@@ -341,9 +297,9 @@ class Project:
                                             f"'{owner.card_id}' at {owner.shown_path}:{owner.id_line}"))
         return problems
 
-    def _write(self, plan: DeckPlan, out_dir: Path, frozen: bool) -> DeckResult:
+    def _write(self, build: DeckBuild, release: Release, out_dir: Path, frozen: bool) -> DeckResult:
         started = time.perf_counter()
-        build, new_ledger, changes = plan.build, plan.ledger, plan.changes
+        new_ledger, changes = release.ledger, release.changes
         deck = build.config
         notes = []
         media = {}
@@ -374,15 +330,10 @@ class Project:
                                  notetype_mods, media)
             cards = sum(len(o) for o in ords[:len(build.notes)])  # the rest are tombstones of deleted cards
             write_atomic(stamp, [f"{fingerprint}\n{cards}\n"])
-        notices = []
         if not frozen:  # a --frozen build never changes the lock (not even to add the deck's id)
             new_ledger.write(deck.lock_path)
-            if plan.lock.resolved:
-                notices.append(f"{plan.lock.shown}: resolved {plan.lock.resolved} git merge-conflict "
-                               f"region{'s' if plan.lock.resolved > 1 else ''} (both branches' cards kept; for a card "
-                               "both released, the later release) and wrote the lock without markers")
         return DeckResult(deck, output, cards, len(build.notes), len(media),
-                          build.seconds + time.perf_counter() - started, up_to_date, changes, notices)
+                          build.seconds + time.perf_counter() - started, up_to_date, changes, release.notices())
 
     def _schema_changes(self, ledger: Ledger, notes: list[Note], used_types: list[str],
                         retyped: list[tuple[str, str]]) -> list[Problem]:

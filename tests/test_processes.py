@@ -109,6 +109,17 @@ def test_second_run_waits_for_the_first(project):
     assert (project.dist / "test.apkg").exists()
 
 
+def test_a_missing_project_folder_is_not_created(tmp_path):
+    from click.testing import CliRunner
+
+    from cardsmith.cli import main
+
+    for command in ("build", "ids"):
+        result = CliRunner().invoke(main, [command, "--root", str(tmp_path / "missing")])
+        assert result.exit_code == 1 and "no deck definitions" in result.output
+    assert not (tmp_path / "missing").exists()
+
+
 def package_mods(apkg: Path) -> dict[str, int]:
     with tempfile.NamedTemporaryFile(suffix=".anki2") as db:
         db.write(zipfile.ZipFile(apkg).read("collection.anki2"))
