@@ -190,16 +190,15 @@ class RenderCache:
             if conn is None:
                 return found
             marks = ",".join("?" * len(batch))
-            try:
-                rows = conn.execute(f"SELECT key, value, digest FROM {table} WHERE key IN ({marks})", batch).fetchall()
+            try:  # row by row: only one stored entry is in memory next to what was decoded
+                for key, value, stored in conn.execute(f"SELECT key, value, digest FROM {table} WHERE key IN ({marks})",
+                                                       batch):
+                    try:
+                        found[key] = cachecodec.decode(table, key, value, stored, decoder)
+                    except Damaged:
+                        self._say("entries", "some entries were damaged or misplaced: ignored, their cards rendered afresh")
             except sqlite3.Error as error:
                 self._damaged(error)
-                continue
-            for key, value, stored in rows:
-                try:
-                    found[key] = cachecodec.decode(table, key, value, stored, decoder)
-                except Damaged:
-                    self._say("entries", "some entries were damaged or misplaced: ignored, their cards rendered afresh")
         return found
 
     def _store(self, table: str, rows: Iterable[tuple[str, str, bytes]]) -> None:

@@ -141,13 +141,31 @@ def decode_parsed(value: bytes, path: Path) -> CardFile:
 def encode_built(notes: list) -> bytes:
     texts = [text for n in notes for text in n.fields]
     head = _JSON.encode({
-        "card_id": [n.card_id for n in notes], "guid": [n.guid for n in notes], "type": [n.note_type for n in notes],
-        "hash": [n.content_hash for n in notes], "subdeck": [n.subdeck for n in notes],
-        "shown": [n.shown_path for n in notes], "tags": [" ".join(n.tags) for n in notes],  # tags hold no space
+        "card_id": [n.card_id for n in notes], "guid": [n.guid for n in notes], "hash": [n.content_hash for n in notes],
+        "type": _shared([n.note_type for n in notes]), "subdeck": _shared([n.subdeck for n in notes]),
+        "shown": _shared([n.shown_path for n in notes]), "tags": _shared([" ".join(n.tags) for n in notes]),
         "line": [n.id_line for n in notes], "fields": len(notes[0].fields) if notes else 0,
         "lengths": [len(text) for text in texts],
         "media": [[index, m.name, str(m.source)] for index, n in enumerate(notes) for m in n.media]})
     return (head + "\n" + "".join(texts)).encode()
+
+
+def _shared(column: list[str]) -> list:
+    """A column of few distinct values as [values, each row's index]: decoded, the rows share one object."""
+    values: dict[str, int] = {}
+    indexes = [values.setdefault(value, len(values)) for value in column]
+    return [list(values), indexes]
+
+
+def _unshared(pair: Any, count: int) -> list:
+    """The column of a _shared pair (checked: `count` rows, every index in range)."""
+    values, indexes = pair
+    if type(values) is not list or len(indexes) != count:
+        raise ValueError("not a shared column")
+    array("q", indexes)
+    if indexes and (min(indexes) < 0 or max(indexes) >= len(values)):
+        raise ValueError("index out of range")
+    return list(map(values.__getitem__, indexes))
 
 
 def built_decoder(note: Callable[..., Any]) -> Callable[[str, bytes], list]:
@@ -156,12 +174,16 @@ def built_decoder(note: Callable[..., Any]) -> Callable[[str, bytes], list]:
         text = value.decode()
         at = text.index("\n")
         head = json.loads(text[:at])
-        columns = [head[name] for name in ("card_id", "guid", "type", "hash", "subdeck", "shown", "tags")]
-        count = len(columns[0])
+        count = len(head["card_id"])
+        columns = [head["card_id"], head["guid"], _unshared(head["type"], count), head["hash"],
+                   _unshared(head["subdeck"], count), _unshared(head["shown"], count)]
         for column in columns:
             _strings(column)
             if len(column) != count:
                 raise ValueError("columns of different lengths")
+        tag_values, tag_indexes = head["tags"]
+        _strings(tag_values)
+        tag_tuples = [tuple(joined.split()) for joined in tag_values]  # tags hold no space
         lines, lengths = head["line"], head["lengths"]
         array("q", lines + lengths)  # raises TypeError unless all are whole numbers (at C speed)
         per_note = _int(head["fields"])
@@ -179,10 +201,9 @@ def built_decoder(note: Callable[..., Any]) -> Callable[[str, bytes], list]:
             if not 0 <= _int(index) < count:
                 raise ValueError("media of no note")
             media[index] += (Media(name, Path(source)),)
-        card_ids, guids, types, hashes, subdecks, shown, tags = columns
-        tag_tuples = {joined: tuple(joined.split()) for joined in set(tags)}  # the same tags, one tuple (memory)
+        card_ids, guids, types, hashes, subdecks, shown = columns
+        tags = _unshared([tag_tuples, tag_indexes], count)
         # tuple.__new__ makes each note without a call into Python (note._make, as map(note, ...) would)
         return list(map(tuple.__new__, repeat(note), zip(
-            card_ids, guids, types, zip(*[texts] * per_note), map(tag_tuples.__getitem__, tags), subdecks, media,
-            hashes, shown, lines)))
+            card_ids, guids, types, zip(*[texts] * per_note), tags, subdecks, media, hashes, shown, lines)))
     return decode_built

@@ -39,23 +39,29 @@ HEADER_LINE_RE = re.compile(r'^\{\s*"format"\s*:\s*(\d+)\s*(?:,\s*"deck"\s*:\s*(
 
 @dataclass(frozen=True)
 class LockRead:
-    """A lock as read: its ledger, how many merge-conflict regions were resolved, where each record is."""
+    """A lock as read: its ledger, how many merge-conflict regions were resolved, where its records are."""
 
     ledger: Ledger
     shown: str
+    path: Path | None = None  # read again to find a record's line for a message (not kept: it can be large)
     resolved: int = 0
-    text: str = ""
-    lines: dict[tuple[str, str], int] = field(default_factory=dict)  # known lines (a resolved lock)
+    lines: dict[tuple[str, str], int] = field(default_factory=dict)  # the records' lines, when known
 
     def line_of(self, section: str, key: str) -> int:
         """The line of a record (1 when it cannot be found)."""
-        if (section, key) in self.lines:
-            return self.lines[section, key]
-        start = self.text.find(f'"{section}"')
-        if start < 0:
+        if (section, key) in self.lines or self.path is None:
+            return self.lines.get((section, key), 1)
+        try:
+            return _record_line(self.path.read_text(encoding="utf-8", errors="replace"), section, key)
+        except OSError:
             return 1
-        found = re.compile(r"\n\s*" + re.escape(encode_basestring(key)) + r"\s*:").search(self.text, start)
-        return self.text.count("\n", 0, found.start() + 1) + 1 if found else 1
+
+
+def _record_line(text: str, section: str, key: str) -> int:
+    """The line of a record in a lock's text (1 when it cannot be found)."""
+    start = text.find(f'"{section}"')
+    found = re.compile(r"\n\s*" + re.escape(encode_basestring(key)) + r"\s*:").search(text, max(start, 0))
+    return text.count("\n", 0, found.start() + 1) + 1 if found and start >= 0 else 1
 
 
 def read_lock(path: Path, shown: str, deck_id: int, deck_shown: str, now: int) -> LockRead:
@@ -76,10 +82,9 @@ def read_lock(path: Path, shown: str, deck_id: int, deck_shown: str, now: int) -
                                   f"not UTF-8 text, so not a lock cardsmith wrote; {RESTORE.format(path=shown)}")]
                          ) from None
     if ("\n<<<<<<<" in text or text.startswith("<<<<<<<")) and CONFLICT_RE.search(text):  # (the `in` is quicker)
-        read = _resolve_conflict(text, shown)
+        read = _resolve_conflict(text, shown, path)
     else:
-        empty = LockRead(Ledger(), shown, text=text)  # for the lines of what _ledger finds wrong
-        read = LockRead(_ledger(_load_json(text, shown), empty), shown, text=text)
+        read = LockRead(_ledger(_load_json(text, shown), text, shown), shown, path)
     _check_deck(read, deck_id, deck_shown)
     _check_times(read, now)
     return read
@@ -118,9 +123,8 @@ def _line_of_text(text: str, needle: str, start: int = 0) -> int:
     return text.count("\n", 0, max(text.find(needle, start), 0)) + 1
 
 
-def _ledger(data: Any, read: LockRead) -> Ledger:
-    """The checked ledger of a lock's JSON; BuildError listing what is wrong."""
-    shown = read.shown
+def _ledger(data: Any, text: str, shown: str) -> Ledger:
+    """The checked ledger of a lock's JSON (`text`); BuildError listing what is wrong."""
     fix = f"{RESTORE.format(path=shown)}, or delete it to start a new release history (learners then get new notes)"
     if not isinstance(data, dict):
         raise BuildError([Problem(shown, 1, f"not a lock file (a JSON object with {', '.join(SECTIONS)}); {fix}")])
@@ -141,7 +145,7 @@ def _ledger(data: Any, read: LockRead) -> Ledger:
         problems.append(Problem(shown, 1, f"'deck' must be the deck's id (a whole number), not {deck!r}; {fix}"))
     for section in SECTIONS:
         if section in data and not isinstance(data[section], dict):
-            problems.append(Problem(shown, _line_of_text(read.text, f'"{section}"'), f"'{section}' must be an object; {fix}"))
+            problems.append(Problem(shown, _line_of_text(text, f'"{section}"'), f"'{section}' must be an object; {fix}"))
     if problems:
         raise BuildError(problems)
     ledger = Ledger(data["cards"], data["deleted"], data["notetypes"], deck)
@@ -150,7 +154,7 @@ def _ledger(data: Any, read: LockRead) -> Ledger:
         for key in records if section != "cards" else _unusual_cards(records):
             message = record_problem(section, records[key])
             if message:
-                problems.append(Problem(shown, read.line_of(section, key), f"{_what(section, key)}: {message}; {fix}"))
+                problems.append(Problem(shown, _record_line(text, section, key), f"{_what(section, key)}: {message}; {fix}"))
     if problems:
         raise BuildError(_capped(problems))
     return ledger
@@ -252,7 +256,7 @@ def _date(seconds: int) -> str:
 
 # Git merge conflicts ------------------------------------------------------------------------------
 
-def _resolve_conflict(text: str, shown: str) -> LockRead:
+def _resolve_conflict(text: str, shown: str, path: Path) -> LockRead:
     """A lock with git's conflict markers, resolved: both sides' records, per card the later release."""
     sides: list[list[tuple[int, str]]] = [[], []]
     state, regions, opened = "both", 0, 0
@@ -302,7 +306,7 @@ def _resolve_conflict(text: str, shown: str) -> LockRead:
         candidates = [(record, line, True) for _, records in parsed for record, line in records["notetypes"].get(key, ())]
         record, lines["notetypes", key], _ = _later(candidates)
         ledger.notetypes[key] = record
-    return LockRead(ledger, shown, regions, lines=lines)
+    return LockRead(ledger, shown, path, regions, lines)
 
 
 def _later(candidates: list[tuple[dict, int, bool]]) -> tuple[dict, int, bool]:
