@@ -46,7 +46,8 @@ CHUNK = 64
 QUERY_BATCH = 900   # below SQLite's limit of host parameters
 DEPENDENCIES = {"Markdown": markdown, "pymdown-extensions": pymdownx, "Pygments": pygments}
 RENDER_CODE = ("render.py", "mathtex.py")  # the code that turns Markdown into the fields
-PARSE_CODE = ("parse.py", "yamlfile.py", "errors.py", "cachecodec.py")  # the code that turns a file into SourceCards
+PARSE_CODE = ("parse.py", "yamlfile.py", "errors.py")  # the code that turns a file into SourceCards
+STORE_CODE = ("cachecodec.py",)  # how entries are laid out: another layout is another key, never a "damaged" entry
 TABLES = ("fields", "parsed", "built")
 # SQLite errors that say the cache cannot be used now (busy, read-only, full, I/O), not that it is damaged.
 UNUSABLE = {"SQLITE_PERM", "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_FULL",
@@ -75,7 +76,7 @@ def renderer_config() -> dict:
 def config_digest() -> str:
     """Hash of every input shared by all cards: versions, configuration, the rendering code."""
     digest = hashlib.sha256(json.dumps([FORMAT, package_versions(), renderer_config()], sort_keys=True).encode())
-    _add_code(digest, RENDER_CODE)
+    _add_code(digest, RENDER_CODE + STORE_CODE)
     return digest.hexdigest()
 
 
@@ -234,11 +235,11 @@ class RenderCache:
         Files go in batches, so that only one batch's bytes and stored results are in memory at once.
         """
         parse_base = hashlib.sha256(f"{FORMAT}\0{sys.version}".encode())
-        _add_code(parse_base, PARSE_CODE)
+        _add_code(parse_base, PARSE_CODE + STORE_CODE)
         built_base = self._base.copy()
         if deck:
             built_base.update(f"{deck.deck_id}\0{deck.name}\0{deck.subdecks}\0{genanki.__version__}\0".encode())
-        _add_code(built_base, ("pipeline.py", "cache.py", "cachecodec.py"))  # the GUIDs, subdecks and layout of a built file's notes
+        _add_code(built_base, ("pipeline.py", "cache.py"))  # the GUIDs, subdecks and layout of a built file's notes
         decode_built = cachecodec.built_decoder(note) if deck and note else None
         results: list[Loaded] = []
         for start in range(0, len(files), QUERY_BATCH):
