@@ -13,7 +13,9 @@ from hashlib import sha256
 from array import array
 import typing
 from dataclasses import fields
+from functools import partial
 from itertools import accumulate, chain, repeat
+from operator import is_not
 from pathlib import Path
 from typing import Any, Callable
 
@@ -97,7 +99,7 @@ def _column_decoder(hint: Any) -> Callable[[Any], list]:
     if hint is Path:
         return lambda column: (_strings(column), list(map(_path, column)))[1]
     if hint == (str | None):
-        return lambda column: ("".join(filter(None.__ne__, column)), column)[1]
+        return lambda column: ("".join(filter(partial(is_not, None), column)), column)[1]
     if hint == tuple[str, ...]:
         return lambda column: (set(map(type, column)) <= {list} and "".join(chain.from_iterable(column)),
                                list(map(tuple, column)))[1] if type(column) is list else _wrong(hint)
