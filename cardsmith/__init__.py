@@ -7,6 +7,7 @@ The pipeline, one module per stage:
     render.py     SourceCard                  -> RenderedCard (HTML fields, media)
     notetypes.py  templates/<type>/           -> NoteType (a genanki.Model with fixed ids)
     ledger.py     decks/<deck>.lock           -> modification time per card (what changed)
+    lockfile.py   decks/<deck>.lock           -> Ledger, checked (deck, records, times, merge conflicts)
     package.py    RenderedCards + NoteTypes   -> dist/<deck>.apkg (reproducible, atomic)
     pipeline.py   runs the stages for every deck; cli.py is the command line.
 """

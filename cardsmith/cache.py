@@ -8,6 +8,10 @@ against the files on every hit. Cards that miss are rendered, in parallel when t
 Three tables, one SQLite file under `.cache/cardsmith/` of the project (or $CARDSMITH_CACHE_DIR):
 `fields` (one card's HTML), `parsed` (a card file's cards) and `built` (a card file as a build of
 one deck uses it: its notes, see pipeline.Note), so that an unchanged file costs one lookup.
+
+The cache is only ever a shortcut: entries are JSON checked against a digest bound to their key
+(cachecodec.py), a damaged or foreign entry is a miss, a damaged file is replaced, and a cache
+that cannot be used at all is left alone; each says so once per run (one line on stderr).
 """
 
 from __future__ import annotations
@@ -15,36 +19,42 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
 import sqlite3
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
 import genanki
 import markdown
 import pygments
 import pymdownx
 
-from . import __version__, render
+from . import __version__, cachecodec, render
+from .cachecodec import Damaged
 from .config import DeckConfig
 from .errors import Problem
 from .parse import CardFile, SourceCard, parse_bytes, parse_file
 from .render import Media, RenderedCard, Renderer
+from .workers import render_parallel as _render_parallel
 
 CACHE_ENV = "CARDSMITH_CACHE_DIR"
 JOBS_ENV = "CARDSMITH_JOBS"
-FORMAT = 2
+FORMAT = 3  # 3: JSON entries with digests (2 held pickles)
 PARALLEL_MIN = 300  # cards to render before worker processes pay for themselves
 CHUNK = 64
 QUERY_BATCH = 900   # below SQLite's limit of host parameters
 DEPENDENCIES = {"Markdown": markdown, "pymdown-extensions": pymdownx, "Pygments": pygments}
 RENDER_CODE = ("render.py", "mathtex.py", "codelines.py")  # the code that turns Markdown into the fields
 PARSE_CODE = ("parse.py", "yamlfile.py", "errors.py")  # the code that turns a file into SourceCards
+STORE_CODE = ("cachecodec.py",)  # how entries are laid out: another layout is another key, never a "damaged" entry
+TABLES = ("fields", "parsed", "built")
+# SQLite errors that say the cache cannot be used now (busy, read-only, full, I/O), not that it is damaged.
+UNUSABLE = {"SQLITE_PERM", "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_FULL",
+            "SQLITE_CANTOPEN", "SQLITE_NOMEM", "SQLITE_INTERRUPT"}
+DAMAGE = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
 
 Result = tuple[RenderedCard | None, list[Problem]]
-_worker_renderer: Renderer | None = None
 
 
 def package_versions() -> dict[str, str]:
@@ -66,7 +76,7 @@ def renderer_config() -> dict:
 def config_digest() -> str:
     """Hash of every input shared by all cards: versions, configuration, the rendering code."""
     digest = hashlib.sha256(json.dumps([FORMAT, package_versions(), renderer_config()], sort_keys=True).encode())
-    _add_code(digest, RENDER_CODE)
+    _add_code(digest, RENDER_CODE + STORE_CODE)
     return digest.hexdigest()
 
 
@@ -98,7 +108,14 @@ class RenderCache:
         self.directory = directory
         self.read_only = read_only  # `check`: use what is stored, never write (not even SQLite's side files)
         self._conn: sqlite3.Connection | None = None
+        self._unusable = False  # after an error that is not damage: not used again in this run
+        self._replaced = False
+        self._said: set[str] = set()
         self._base = hashlib.sha256(config_digest().encode())
+
+    @property
+    def path(self) -> Path:
+        return self.directory / f"render-v{FORMAT}.sqlite"
 
     def key(self, card: SourceCard) -> str:
         """Everything the card's HTML depends on (its folder: images are relative to it).
@@ -109,15 +126,24 @@ class RenderCache:
         digest.update("\0".join((card.note_type, str(card.path.parent), card.question, card.answer)).encode())
         return digest.hexdigest()
 
+    def _say(self, kind: str, message: str) -> None:
+        """One line on stderr, once per run and kind: the cache is a shortcut, never a reason to stop."""
+        if kind not in self._said:
+            self._said.add(kind)
+            print(f"cardsmith: the render cache {self.path}: {message}", file=sys.stderr)
+
     def _connect(self) -> sqlite3.Connection | None:
-        """The cache database; None when reading only and there is none yet."""
-        if self._conn is None:
-            path = self.directory / f"render-v{FORMAT}.sqlite"
+        """The cache database; None when reading only and there is none yet, or when it cannot be used."""
+        if self._conn is None and not self._unusable:
+            path = self.path
             if self.read_only:
                 if not path.is_file():
                     return None
                 # immutable: no locks and no -wal/-shm files; entries still in a WAL just miss.
-                self._conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+                try:
+                    self._conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+                except sqlite3.Error as error:
+                    self._damaged(error)
                 return self._conn
             self.directory.mkdir(parents=True, exist_ok=True)
             for old in self.directory.glob("render-v*.sqlite*"):  # caches of earlier formats
@@ -125,59 +151,96 @@ class RenderCache:
                     old.unlink(missing_ok=True)
             try:
                 self._conn = _open(path)
-            except sqlite3.DatabaseError:  # damaged (a full disk, a stray file): it is only a cache
-                for damaged in self.directory.glob(path.name + "*"):
-                    damaged.unlink()
-                self._conn = _open(path)
+            except sqlite3.DatabaseError as error:
+                self._damaged(error)
         return self._conn
 
-    def _select(self, table: str, keys: list[str]) -> Iterator[tuple[str, Any]]:
-        """(key, value) for those keys that are stored, queried in batches."""
+    def _damaged(self, error: sqlite3.Error) -> None:
+        """After an SQLite error: replace a damaged file (once per run); otherwise stop using the cache."""
+        self.close()
+        name = getattr(error, "sqlite_errorname", "")
+        if self.read_only:  # `check`: nothing to replace; a cache not written to its file yet is no news
+            self._unusable = True
+            if name in DAMAGE:
+                self._say("unusable", f"is damaged ({error}); checking without it (the next build replaces it)")
+            return
+        if self._replaced or name in UNUSABLE or not isinstance(error, sqlite3.DatabaseError):
+            self._unusable = True
+            self._say("unusable", f"cannot be used ({error}); rendering without it")
+            return
+        self._replaced = True
+        self._say("replaced", f"was damaged ({error}); replaced with a new one")
+        try:
+            for damaged in self.directory.glob(self.path.name + "*"):
+                damaged.unlink()
+            self._conn = _open(self.path)
+        except (OSError, sqlite3.Error) as again:
+            self.close()
+            self._unusable = True
+            self._say("unusable", f"cannot be used ({again}); rendering without it")
+
+    def _select(self, table: str, keys: list[str], decoder: Callable[[str, bytes], Any]) -> dict[str, Any]:
+        """The checked, decoded entries of those keys that are stored (queried in batches).
+
+        A damaged or foreign entry is a miss (and said once); a damaged file is replaced.
+        """
+        found: dict[str, Any] = {}
+        for start in range(0, len(keys), QUERY_BATCH):
+            batch = keys[start:start + QUERY_BATCH]
+            conn = self._connect()
+            if conn is None:
+                return found
+            marks = ",".join("?" * len(batch))
+            try:  # row by row: only one stored entry is in memory next to what was decoded
+                for key, value, stored in conn.execute(f"SELECT key, value, digest FROM {table} WHERE key IN ({marks})",
+                                                       batch):
+                    try:
+                        found[key] = cachecodec.decode(table, key, value, stored, decoder)
+                    except Damaged:
+                        self._say("entries", "some entries were damaged or misplaced: ignored, their cards rendered afresh")
+            except sqlite3.Error as error:
+                self._damaged(error)
+        return found
+
+    def _store(self, table: str, rows: Iterable[tuple[str, str, bytes]]) -> None:
+        """Insert (key, slot, value) rows with their digests; an iterator is consumed one row at a time (memory)."""
+        if self.read_only:
+            return
         conn = self._connect()
         if conn is None:
             return
-        for start in range(0, len(keys), QUERY_BATCH):
-            batch = keys[start:start + QUERY_BATCH]
-            marks = ",".join("?" * len(batch))
-            try:
-                yield from conn.execute(f"SELECT key, value FROM {table} WHERE key IN ({marks})", batch)
-            except sqlite3.DatabaseError:
-                if not self.read_only:
-                    raise
-                return  # a read-only view of a damaged cache, or of another format: nothing to reuse
+        try:
+            with conn:
+                conn.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?)",
+                                 ((key, slot, value, cachecodec.digest(table, key, value)) for key, slot, value in rows))
+        except sqlite3.Error as error:  # the next run finds a new file, or none: the entries are only lost
+            self._damaged(error)
 
-    def _store(self, table: str, rows: Iterable[tuple[str, str, Any]]) -> None:
-        """Insert (key, slot, value) rows; an iterator is consumed one row at a time (memory)."""
-        if not self.read_only:
-            with self._connect() as conn:  # type: ignore[union-attr]
-                conn.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?)", rows)
-
-    def get_many(self, keys: list[str]) -> dict[str, list]:
-        """The stored entries of those keys that are present."""
-        return {key: json.loads(value) for key, value in self._select("fields", keys)}
+    def get_many(self, keys: list[str]) -> dict[str, tuple[tuple[str, str], tuple[Media, ...]]]:
+        """The stored fields and media of those keys that are present (and intact)."""
+        return self._select("fields", keys, cachecodec.decode_fields)
 
     def put_many(self, entries: dict[str, RenderedCard]) -> None:
         """Store rendered cards under their keys."""
-        rows = ((key, f"{r.source.path}\0{r.card_id}",
-                 json.dumps([list(r.fields), [[m.name, str(m.source)] for m in r.media]], ensure_ascii=False))
-                for key, r in entries.items())
-        self._store("fields", rows)
+        self._store("fields", ((key, f"{r.source.path}\0{r.card_id}", cachecodec.encode_fields(r.fields, r.media))
+                               for key, r in entries.items()))
 
     def load_files(self, files: list[tuple[Path, str]], renderer: Renderer,
-                   deck: DeckConfig | None = None) -> list[Loaded]:
+                   deck: DeckConfig | None = None, note: Callable[..., Any] | None = None) -> list[Loaded]:
         """Parse card files, reusing the result for any file whose bytes (and path) were seen before.
 
         With a `deck` (a build), a file whose bytes were built before for that deck (its id, which
         makes the GUIDs, and its name and subdeck mode, which place the cards) also comes back
-        built (`Loaded.built`), unless one of its images changed.
+        built (`Loaded.built`, of `note`s), unless one of its images changed.
         Files go in batches, so that only one batch's bytes and stored results are in memory at once.
         """
         parse_base = hashlib.sha256(f"{FORMAT}\0{sys.version}".encode())
-        _add_code(parse_base, PARSE_CODE)
+        _add_code(parse_base, PARSE_CODE + STORE_CODE)
         built_base = self._base.copy()
         if deck:
             built_base.update(f"{deck.deck_id}\0{deck.name}\0{deck.subdecks}\0{genanki.__version__}\0".encode())
         _add_code(built_base, ("pipeline.py", "cache.py"))  # the GUIDs, subdecks and layout of a built file's notes
+        decode_built = cachecodec.built_decoder(note) if deck and note else None
         results: list[Loaded] = []
         for start in range(0, len(files), QUERY_BATCH):
             batch = files[start:start + QUERY_BATCH]
@@ -192,30 +255,31 @@ class RenderCache:
                 digest.update(f"{path}\0{shown}\0".encode())
                 contents.append(raw)
                 keys.append(digest.hexdigest() + hashlib.sha256(raw).hexdigest() if raw is not None else "")
-            built_keys = [_derive(built_base, key) if key and deck else "" for key in keys]
-            built = dict(self._select("built", [k for k in built_keys if k]))
-            stored = dict(self._select("parsed", [k for k, b in zip(keys, built_keys) if k and b not in built]))
+            built_keys = [_derive(built_base, key) if key and decode_built else "" for key in keys]
+            built = self._select("built", [k for k in built_keys if k], decode_built) if decode_built else {}
+            parsed_keys = {k: path for (path, _), k, b in zip(batch, keys, built_keys) if k and b not in built}
+            stored = self._select("parsed", list(parsed_keys),
+                                  lambda key, value: cachecodec.decode_parsed(value, parsed_keys[key]))
             fresh = []
             for (path, shown), key, built_key, slot, raw in zip(batch, keys, built_keys, slots, contents):
                 built_slot = f"{slot}\0{deck.deck_id if deck else ''}"
-                if built_key in built:
-                    notes = pickle.loads(built.pop(built_key))
-                    if _media_unchanged([m for note in notes for m in note.media], renderer):
-                        results.append(Loaded(CardFile(path), built_key, built_slot, notes))
-                        continue
+                notes = built.pop(built_key, None)
+                if notes is not None and _media_unchanged([m for n in notes for m in n.media], renderer):
+                    results.append(Loaded(CardFile(path), built_key, built_slot, notes))
+                    continue
                 if key in stored:
-                    results.append(Loaded(pickle.loads(stored.pop(key)), built_key, built_slot))
+                    results.append(Loaded(stored.pop(key), built_key, built_slot))
                     continue
                 parsed = parse_file(path, shown) if raw is None else parse_bytes(raw, path, shown)
                 results.append(Loaded(parsed, built_key, built_slot))
                 if key:
-                    fresh.append((key, slot, pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)))
+                    fresh.append((key, slot, cachecodec.encode_parsed(parsed)))
             self._store("parsed", fresh)
         return results
 
     def store_built(self, entries: Iterable[tuple[Loaded, list]]) -> None:
-        """Keep built files (a file's notes, see load_files) under their keys, pickling one at a time."""
-        self._store("built", ((loaded.key, loaded.slot, pickle.dumps(notes, protocol=pickle.HIGHEST_PROTOCOL))
+        """Keep built files (a file's notes, see load_files) under their keys, encoding one at a time."""
+        self._store("built", ((loaded.key, loaded.slot, cachecodec.encode_built(notes))
                               for loaded, notes in entries if loaded.key))
 
     def close(self) -> None:
@@ -225,21 +289,21 @@ class RenderCache:
 
 
 def _open(path: Path) -> sqlite3.Connection:
-    """Open (or create) the cache database with its tables."""
+    """Open (or create) the cache database with its tables; raise sqlite3.DatabaseError if it is not one."""
     conn = sqlite3.connect(path, timeout=30)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        for table, kind in (("fields", "TEXT"), ("parsed", "BLOB"), ("built", "BLOB")):
+        for table in TABLES:
             # `slot`: what an entry is for (a card of a file, a file, a file in a deck). A new
             # entry replaces the one in its slot, so the cache stays the size of the project
-            # however often it is rebuilt.
+            # however often it is rebuilt. `digest`: see cachecodec.digest.
             conn.execute(f"CREATE TABLE IF NOT EXISTS {table} "
-                         f"(key TEXT PRIMARY KEY, slot TEXT NOT NULL, value {kind} NOT NULL)")
+                         f"(key TEXT PRIMARY KEY, slot TEXT NOT NULL, value BLOB NOT NULL, digest BLOB NOT NULL)")
             conn.execute(f"CREATE INDEX IF NOT EXISTS {table}_slot ON {table} (slot)")
             conn.execute(f"CREATE TRIGGER IF NOT EXISTS {table}_one_per_slot BEFORE INSERT ON {table} "
                          f"BEGIN DELETE FROM {table} WHERE slot = NEW.slot AND key != NEW.key; END")
-        conn.execute("SELECT count(*) FROM built WHERE key = ''").fetchone()  # reads the tables
+            conn.execute(f"SELECT key, slot, value, digest FROM {table} WHERE key = ''").fetchone()  # its columns
     except sqlite3.DatabaseError:
         conn.close()
         raise
@@ -267,32 +331,13 @@ def _media_unchanged(media: Iterable[Media], renderer: Renderer) -> bool:
     return all(m.source.is_file() and renderer.media_name(m.source) == m.name for m in media)
 
 
-def _from_entry(card: SourceCard, entry: list, renderer: Renderer) -> RenderedCard | None:
+def _from_entry(card: SourceCard, entry: tuple[tuple[str, str], tuple[Media, ...]], renderer: Renderer
+                ) -> RenderedCard | None:
     """The cached card, or None if one of its images changed or vanished."""
-    media = tuple(Media(name, Path(source)) for name, source in entry[1])
+    fields, media = entry
     if not _media_unchanged(media, renderer):
         return None
-    return RenderedCard(card, (entry[0][0], entry[0][1]), media)
-
-
-def _render_in_worker(card: SourceCard) -> tuple[tuple[str, str] | None, tuple[Media, ...], list[Problem]]:
-    """Render one card in a worker process (the renderer is inherited through fork)."""
-    assert _worker_renderer is not None
-    rendered, problems = _worker_renderer.render(card)
-    return (rendered.fields, rendered.media, problems) if rendered else (None, (), problems)
-
-
-def _render_parallel(renderer: Renderer, cards: list[SourceCard], workers: int) -> Iterable[Result]:
-    import multiprocessing  # here: most builds render too few cards to need it (its import costs)
-
-    global _worker_renderer
-    _worker_renderer = renderer
-    try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for card, (fields, media, problems) in zip(cards, pool.imap(_render_in_worker, cards, chunksize=CHUNK)):
-                yield (RenderedCard(card, fields, media) if fields else None, problems)
-    finally:
-        _worker_renderer = None
+    return RenderedCard(card, fields, media)
 
 
 def file_progress(progress: Callable[[int], None] | None, ends: list[int]) -> Callable[[int], None] | None:
@@ -325,7 +370,7 @@ def render_cards(renderer: Renderer, cards: list[SourceCard], cache: RenderCache
     todo = [cards[i] for i in missing]
     workers = min(jobs(), len(todo) // CHUNK + 1)
     if len(todo) >= PARALLEL_MIN and workers > 1 and hasattr(os, "fork"):
-        fresh: Iterable[Result] = _render_parallel(renderer, todo, workers)
+        fresh: Iterable[Result] = _render_parallel(renderer, todo, workers, CHUNK)
     else:
         fresh = (renderer.render(card) for card in todo)
     ends = missing[1:] + [len(cards)]

@@ -12,6 +12,7 @@ import click
 
 from . import __version__
 from .errors import BuildError
+from .files import project_lock
 from .pipeline import Project
 
 ROOT_OPTION = click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=".",
@@ -25,6 +26,11 @@ def fail(error: BuildError) -> None:
     count = sum(1 for p in error.problems if p.severity == "error")
     click.echo(f"{count} error{'s' if count != 1 else ''}; nothing was written.", err=True)
     sys.exit(1)
+
+
+def waiting(message: str) -> None:
+    """Say why a command does not start yet (another run holds the project lock)."""
+    click.echo(message, err=True)
 
 
 class Commands(click.Group):
@@ -63,24 +69,28 @@ def main(ctx: click.Context) -> None:
               help="Also write what changed per deck (new, changed, deleted, moved) as JSON to this file.")
 @click.option("-v", "--verbose", is_flag=True, help="Explain what was done.")
 @click.option("--no-cache", is_flag=True, help="Render every card afresh; neither read nor write the render cache.")
+@click.option("--allow-deletions", is_flag=True,
+              help="Let a build delete more than a quarter of a deck's released cards (refused without it).")
 @click.argument("decks", nargs=-1)
 def build(root: Path, out: Path | None, frozen: bool, report_path: Path | None, verbose: bool,
-          no_cache: bool, decks: tuple[str, ...]) -> None:
+          no_cache: bool, allow_deletions: bool, decks: tuple[str, ...]) -> None:
     """Build every deck in decks/ (or the DECKS named) into .apkg files."""
     from .progress import Progress
 
     try:
-        with Progress("Building") as progress:
+        with project_lock(root, waiting), Progress("Building") as progress:
             project = Project(root, cache=not no_cache)
             progress.set_total(sum(len(project.deck_files(d)) for d in project.selected(list(decks) or None)))
             results = project.build(out or root / "dist", frozen=frozen, only=list(decks) or None,
-                                    progress=progress)
+                                    progress=progress, allow_deletions=allow_deletions)
     except BuildError as error:
         fail(error)
         return
     for result in results:
         click.echo(result.summary(root))
         click.echo("  " + result.changes_line())
+        for notice in result.notices:
+            click.echo("  " + notice)
         for line in result.details():
             if verbose or line.startswith(("deleted", "moved")):
                 click.echo("  " + line)
@@ -144,7 +154,8 @@ def ids(root: Path) -> None:
     from .ids import add_missing_ids
 
     try:
-        added = add_missing_ids(Project(root))
+        with project_lock(root, waiting):
+            added = add_missing_ids(Project(root))
     except BuildError as error:
         fail(error)
         return

@@ -5,20 +5,24 @@ Anki updates a note on import only when the incoming modification time is strict
 than its own. A card's time therefore moves forward exactly when its content changes, and
 then past every earlier release; an unchanged card keeps its time, so an edit the learner
 made in Anki to that card survives the import. Committed next to the deck, like a lock file.
+Reading one (checks, git merge conflicts) is lockfile.py's.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from pathlib import Path
-from typing import Iterator, Protocol, Sequence
+from typing import AbstractSet, Iterator, Protocol, Sequence
+
+from .errors import BuildError, Problem
+from .files import write_atomic
 
 FORMAT = 1
+CLOCK_SKEW = 600  # seconds: a time up to 10 minutes ahead of this machine's clock is another machine's skew
 _RECORD = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 _CARD_KEYS = {"guid", "hash", "mod", "subdeck", "type"}  # a card's record, unless it moved
 
@@ -49,6 +53,7 @@ class Changes:
     moved: list[tuple[str, str, str]] = field(default_factory=list)  # (id, from, to)
     notetypes_changed: list[str] = field(default_factory=list)
     retyped: list[tuple[str, str]] = field(default_factory=list)  # (id, released type): Anki cannot follow
+    reguided: list[tuple[str, str]] = field(default_factory=list)  # (id, released GUID): a card's GUID changed
 
     @property
     def any(self) -> bool:
@@ -56,9 +61,23 @@ class Changes:
 
 
 def build_time() -> int:
-    """The current time, or SOURCE_DATE_EPOCH when set (reproducible-builds convention)."""
+    """The current time, or SOURCE_DATE_EPOCH when set (reproducible-builds convention).
+
+    A SOURCE_DATE_EPOCH that is not a number, or is in the future, is refused: every card released
+    with a future time would overwrite the learners' own edits of it on each import until then.
+    """
+    now = int(time.time())
     value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    return int(value) if value.isdigit() else int(time.time())
+    if not value:
+        return now
+    if not value.isdigit():
+        raise BuildError([Problem("SOURCE_DATE_EPOCH", 0, f"'{value[:40]}' is not a time (whole seconds since "
+                                  "1970, e.g. `git log -1 --format=%ct`); set it to one, or unset it")])
+    if int(value) > now + CLOCK_SKEW:
+        raise BuildError([Problem("SOURCE_DATE_EPOCH", 0, f"{value} is in the future (this machine's clock says "
+                                  f"{now}): cards released with it would overwrite learners' own edits on every "
+                                  "import until then; set it to the last commit's time (`git log -1 --format=%ct`)")])
+    return int(value)
 
 
 @dataclass
@@ -66,18 +85,12 @@ class Ledger:
     cards: dict[str, dict] = field(default_factory=dict)
     deleted: dict[str, dict] = field(default_factory=dict)
     notetypes: dict[str, dict] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, path: Path) -> "Ledger":
-        """Read a lock file; a missing file is an empty ledger (a first release)."""
-        if not path.exists():
-            return cls()
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(data.get("cards", {}), data.get("deleted", {}), data.get("notetypes", {}))
+    deck_id: int | None = None  # the deck the lock belongs to (None: written before cardsmith recorded it)
 
     def chunks(self) -> Iterator[str]:
         """The lock file's text, piece by piece: one line per card, sorted (small diffs in git)."""
-        yield f'{{"format": {FORMAT},\n'
+        deck = f' "deck": {self.deck_id},' if self.deck_id is not None else ""
+        yield f'{{"format": {FORMAT},{deck}\n'
         for number, (name, rows) in enumerate((("cards", self.cards), ("deleted", self.deleted),
                                                ("notetypes", self.notetypes))):
             yield f'"{name}": {{' if rows else f'"{name}": {{}}'
@@ -88,33 +101,30 @@ class Ledger:
     def write(self, path: Path) -> bool:
         """Write the lock file atomically unless it already says the same; return whether it changed.
 
-        Streamed through a temporary file: a 100,000-card lock never sits in memory whole.
+        Streamed through a temporary file of its own: a 100,000-card lock never sits in memory whole.
         """
-        tmp = path.with_name(f".{path.name}.tmp")
-        digest = hashlib.sha256()
-        with tmp.open("w", encoding="utf-8") as stream:
-            for block in _blocks(self.chunks()):
-                stream.write(block)
-                digest.update(block.encode("utf-8"))
-        if path.exists() and _file_digest(path) == digest.digest():
-            tmp.unlink()
-            return False
-        tmp.replace(path)
-        return True
+        return write_atomic(path, _blocks(self.chunks()), unless_same=True)
 
     def latest(self) -> int:
         """The newest modification time of anything released so far."""
         times = [e["mod"] for table in (self.cards, self.deleted, self.notetypes) for e in table.values()]
         return max(times, default=0)
 
-    def update(self, entries: Sequence[Entry], notetype_hashes: dict[str, tuple[str, dict]], now: int) -> tuple["Ledger", Changes]:
+    def update(self, entries: Sequence[Entry], notetype_hashes: dict[str, tuple[str, dict]], now: int,
+               deck_id: int | None = None, live_guids: AbstractSet[str] = frozenset()
+               ) -> tuple["Ledger", Changes]:
         """The ledger after this build, and what changed. The old ledger is left as it was (unchanged
-        records are shared with the new one: neither is modified afterwards)."""
+        records are shared with the new one: neither is modified afterwards).
+
+        Never a tombstone for a card that is live: not for a card id of `entries`, nor for a GUID of
+        `entries` or `live_guids` (the notes of every deck built with this one), which Anki would
+        otherwise overwrite with "deleted".
+        """
         # Strictly after every earlier release, and never in the future: a learner's edit made
         # after this build must stay newer than it.
         clock = max(now, self.latest() + 1)
         changes = Changes()
-        result = Ledger()
+        result = Ledger(deck_id=self.deck_id if deck_id is None else deck_id)
         for entry in entries:
             old = self.cards.get(entry.card_id)
             if (old is not None and len(old) == 5 and old.get("hash") == entry.content_hash  # the usual case:
@@ -133,6 +143,8 @@ class Ledger:
             else:
                 if old.get("type", entry.note_type) != entry.note_type:
                     changes.retyped.append((entry.card_id, old["type"]))
+                if old["guid"] != entry.guid:
+                    changes.reguided.append((entry.card_id, old["guid"]))
                 moved = old.get("subdeck") != entry.subdeck
                 same = old["hash"] == entry.content_hash and old.get("guid") == entry.guid \
                     and old.get("type") == entry.note_type
@@ -149,11 +161,13 @@ class Ledger:
                     record["mod"] = clock
             result.cards[entry.card_id] = record
         present = set(result.cards)
+        live = {entry.guid for entry in entries}
+        live.update(live_guids)
         for card_id, record in self.deleted.items():
-            if card_id not in present:
+            if card_id not in present and record["guid"] not in live:
                 result.deleted[card_id] = record
         for card_id, old in self.cards.items():
-            if card_id not in present:
+            if card_id not in present and old["guid"] not in live:
                 changes.deleted.append(card_id)
                 result.deleted[card_id] = {"guid": old["guid"], "type": old.get("type", "basic"), "mod": clock}
         for key, (digest, schema) in sorted(notetype_hashes.items()):
@@ -185,11 +199,3 @@ def _blocks(chunks: Iterator[str], size: int = 1000) -> Iterator[str]:
             yield "".join(batch)
             batch = []
     yield "".join(batch)
-
-
-def _file_digest(path: Path) -> bytes:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.digest()

@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import sqlite3
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import IO, Callable, Iterator, NamedTuple
@@ -20,6 +19,7 @@ from isal import isal_zlib
 from genanki.apkg_col import APKG_COL
 from genanki.apkg_schema import APKG_SCHEMA
 
+from .files import remove_stale, temp_for, umask
 from .notetypes import NoteType
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -48,32 +48,29 @@ def deck_id_for(root_id: int, root_name: str, name: str) -> int:
 def write_package(path: Path, root_id: int, root_name: str, description: str, notes: list[NoteSpec],
                   notetypes: dict[str, NoteType], notetype_mods: dict[str, int], media: dict[str, Path]
                   ) -> list[tuple[int, ...]]:
-    """Write the package to `path` atomically; return each note's cards (template ordinals)."""
+    """Write the package to `path` atomically; return each note's cards (template ordinals).
+
+    The collection and the archive are built in temporary files next to `path` (see files.py): a
+    killed build leaves the previous package as it was, and the next build removes the leftovers.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    remove_stale(path)
+    db_path, tmp = temp_for(path), temp_for(path)
     try:
-        with tempfile.TemporaryDirectory() as workdir:
-            db_path = Path(workdir) / "collection.anki2"
-            cards = _write_collection(db_path, root_id, root_name, description, notes, notetypes, notetype_mods)
-            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
-                _add_file(archive, "collection.anki2", db_path)
-                names = sorted(media)
-                _add(archive, "media", json.dumps({str(i): n for i, n in enumerate(names)}).encode())
-                for index, name in enumerate(names):
-                    _add_file(archive, str(index), media[name])
-        os.chmod(tmp, 0o666 & ~_umask())
+        cards = _write_collection(db_path, root_id, root_name, description, notes, notetypes, notetype_mods)
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+            _add_file(archive, "collection.anki2", db_path)
+            names = sorted(media)
+            _add(archive, "media", json.dumps({str(i): n for i, n in enumerate(names)}).encode())
+            for index, name in enumerate(names):
+                _add_file(archive, str(index), media[name])
+        os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, path)
         return cards
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+        for name in (db_path, tmp):
+            if os.path.exists(name):
+                os.unlink(name)
 
 
 def _entry(name: str) -> zipfile.ZipInfo:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 import time
@@ -17,7 +18,9 @@ from .boundary import Boundary, outside
 from .cache import Loaded, RenderCache, default_dir, file_progress, render_cards
 from .config import DeckConfig, load_decks
 from .errors import BuildError, Problem, display_path
+from .files import remove_stale, write_atomic
 from .ledger import Changes, Ledger, build_time
+from .release import Release
 from .notetypes import load_notetypes
 from .package import NoteSpec, write_package
 from .parse import SourceCard, parse_file
@@ -71,6 +74,7 @@ class DeckResult:
     seconds: float
     up_to_date: bool
     changes: Changes
+    notices: list[str] = field(default_factory=list)  # what the build did on its own (a merge conflict resolved)
 
     def summary(self, root: Path) -> str:
         shown = display_path(self.output, root)
@@ -174,7 +178,7 @@ class Project:
         seen: dict[str, SourceCard | Note] = {}  # card id -> its first card
         named = [(path, self.shown(path)) for path in build.files]
         if self.cache:
-            files = self.cache.load_files(named, self.renderer, deck if for_build else None)
+            files = self.cache.load_files(named, self.renderer, deck if for_build else None, Note)
             # A file built when one of its note types had another kind is checked afresh.
             files = [Loaded(parse_file(*n), loaded.key, loaded.slot)
                      if loaded.built and any(self._kind_mismatch(note) for note in loaded.built) else loaded
@@ -257,8 +261,11 @@ class Project:
                     card.shown_path, card.id_line)
 
     def build(self, out_dir: Path, frozen: bool = False, only: list[str] | None = None,
-              progress: Callable[[int], None] | None = None) -> list[DeckResult]:
-        """Build every deck (or those named in `only`); raise BuildError on any problem."""
+              progress: Callable[[int], None] | None = None, allow_deletions: bool = False) -> list[DeckResult]:
+        """Build every deck (or those named in `only`); raise BuildError on any problem.
+
+        Every deck is checked (sources, lock, deletions) before any is written.
+        """
         decks = self.selected(only)
         prepared = []
         problems: list[Problem] = []
@@ -272,7 +279,33 @@ class Project:
         errors = [p for p in problems if p.severity == "error"]
         if errors:
             raise BuildError(errors)
-        return [self._write(build, out_dir, frozen) for build in prepared]
+        now = build_time()
+        live = {note.guid for build in prepared for note in build.notes}
+        plans = []
+        for build in prepared:
+            try:
+                plans.append(self._plan(build, now, live, frozen, allow_deletions))
+            except BuildError as error:
+                problems += error.problems
+        if problems:
+            raise BuildError(problems)
+        if self.cache:
+            self.cache.close()  # written back into its file: `check` reads only that
+        return [self._write(build, release, out_dir, frozen) for build, release in plans]
+
+    def _plan(self, build: DeckBuild, now: int, live_guids: set[str], frozen: bool, allow_deletions: bool
+              ) -> tuple[DeckBuild, Release]:
+        """The deck's release, decided from its lock; raise BuildError if the lock or the change is refused."""
+        deck = build.config
+        used_types = sorted({n.note_type for n in build.notes})
+        notetype_hashes = {key: (self.notetypes[key].content_hash(), self.notetypes[key].schema())
+                           for key in used_types}
+        release = Release.read(deck, build.notes, notetype_hashes, now, live_guids, self.shown)
+        refused = self._schema_changes(release.lock.ledger, build.notes, used_types, release.changes.retyped)
+        refused += release.problems(build.notes, frozen, allow_deletions)
+        if refused:
+            raise BuildError(refused)
+        return build, release
 
     def guid(self, deck: DeckConfig, card: SourceCard) -> str:
         """The note's identity: namespaced by the deck's fixed id, never derived from the text."""
@@ -299,22 +332,10 @@ class Project:
                                             f"'{owner.card_id}' at {owner.shown_path}:{owner.id_line}"))
         return problems
 
-    def _write(self, build: DeckBuild, out_dir: Path, frozen: bool) -> DeckResult:
+    def _write(self, build: DeckBuild, release: Release, out_dir: Path, frozen: bool) -> DeckResult:
         started = time.perf_counter()
+        new_ledger, changes = release.ledger, release.changes
         deck = build.config
-        ledger = Ledger.load(deck.lock_path)
-        used_types = sorted({n.note_type for n in build.notes})
-        notetype_hashes = {key: (self.notetypes[key].content_hash(), self.notetypes[key].schema())
-                           for key in used_types}
-        new_ledger, changes = ledger.update(build.notes, notetype_hashes, build_time())
-        refused = self._schema_changes(ledger, build.notes, used_types, changes.retyped)
-        if refused:
-            raise BuildError(refused)
-        lock_shown = self.shown(deck.lock_path)
-        if frozen and (changes.any or not deck.lock_path.exists()):
-            raise BuildError([Problem(lock_shown, 1, "out of date with the card sources; run `make build` "
-                                      "and commit it (a --frozen build never changes it)")])
-
         notes = []
         media = {}
         padding = {key: ("",) * (len(notetype.fields) - 2) for key, notetype in self.notetypes.items()}
@@ -331,9 +352,11 @@ class Project:
                          for key in notetypes_needed}
 
         output = out_dir / f"{deck.slug}.apkg"
+        remove_stale(output)  # what a killed build left, also when this one writes no package
         fingerprint = self._fingerprint(deck, build.notes, notes[len(build.notes):], new_ledger, notetype_mods, media)
         stamp = out_dir / f".{deck.slug}.stamp"  # the fingerprint of the package, and its live cards
-        stamped, _, counted = (stamp.read_text() if stamp.exists() and output.exists() else "").partition("\n")
+        stamped, _, counted = (stamp.read_bytes().decode("utf-8", "replace") if stamp.exists() and output.exists()
+                               else "").partition("\n")
         up_to_date = stamped == fingerprint and counted.strip().isdigit()
         if up_to_date:
             cards = int(counted)
@@ -341,10 +364,11 @@ class Project:
             ords = write_package(output, deck.deck_id, deck.name, deck.description, notes, self.notetypes,
                                  notetype_mods, media)
             cards = sum(len(o) for o in ords[:len(build.notes)])  # the rest are tombstones of deleted cards
-            stamp.write_text(f"{fingerprint}\n{cards}\n")
-        new_ledger.write(deck.lock_path)
+            write_atomic(stamp, [f"{fingerprint}\n{cards}\n"])
+        if not frozen:  # a --frozen build never changes the lock (not even to add the deck's id)
+            new_ledger.write(deck.lock_path)
         return DeckResult(deck, output, cards, len(build.notes), len(media),
-                          build.seconds + time.perf_counter() - started, up_to_date, changes)
+                          build.seconds + time.perf_counter() - started, up_to_date, changes, release.notices())
 
     def _schema_changes(self, ledger: Ledger, notes: list[Note], used_types: list[str],
                         retyped: list[tuple[str, str]]) -> list[Problem]:
@@ -378,10 +402,10 @@ class Project:
         """Deleted cards are re-shipped marked, so one search in Anki finds them all."""
         notes = []
         for card_id, record in sorted(ledger.deleted.items()):
-            notetype = record.get("type", "basic")
-            if notetype not in self.notetypes:
-                notetype = "basic"
-            message = (f"<p><b>This card was deleted from the deck</b> (id <code>{card_id}</code>).</p>"
+            notetype = record["type"]
+            if notetype not in self.notetypes:  # a note type removed since: any will do to say "deleted"
+                notetype = "basic" if "basic" in self.notetypes else min(self.notetypes)
+            message = (f"<p><b>This card was deleted from the deck</b> (id <code>{html.escape(card_id)}</code>).</p>"
                        f"<p>Delete it in the browser: search <code>tag:{DELETED_TAG}</code>.</p>")
             front = "{{c1::" + message + "}}" if self.notetypes[notetype].kind == "cloze" else message
             fields = [front] + [""] * (len(self.notetypes[notetype].fields) - 1)

@@ -225,6 +225,7 @@ def test_built_file_still_meets_a_duplicate_id(project):
 def test_changed_deck_id_gives_new_guids(sample):
     deck = sample.root / "decks" / "test.yaml"
     deck.write_text(deck.read_text(encoding="utf-8").replace("1234567890", "1234567891"), encoding="utf-8")
+    (sample.root / "decks" / "test.lock").unlink()  # the lock is the old deck's (refused): a new deck on purpose
     warm, cold = cached_and_cold(sample)
     assert warm == cold
     with collection(warm) as conn:
@@ -288,3 +289,149 @@ def test_corrupt_cache_is_rebuilt_not_a_traceback(sample):
     warm, cold = cached_and_cold(sample)
     assert warm == cold and "again, see" in collection_text(warm)
     assert db.read_bytes()[:16] == b"SQLite format 3\x00"
+
+
+# Issue 12, item 3: a cache that is only ever a shortcut --------------------------------------------
+
+TWO_FILES = {"cards/test/a.md": CARDS, "cards/test/img/plot.png": PNG_A,
+             "cards/test/b.md": "## What is b?\n<!-- id: b-one -->\n\nAnswer b.\n\n## And c?\n<!-- id: b-two -->\n\nAnswer c.\n"}
+NOTICE = "some entries were damaged or misplaced: ignored, their cards rendered afresh"
+
+
+@pytest.fixture
+def two_files(project):
+    """Two card files, built once: every table holds entries for both."""
+    project.write(TWO_FILES)
+    project.build()
+    return project
+
+
+def cache_db(project) -> sqlite3.Connection:
+    db = sqlite3.connect(project.root / ".cache" / "cardsmith" / f"render-v{cache.FORMAT}.sqlite")
+    db.isolation_level = None
+    return db
+
+
+def tamper(project, table: str, change) -> None:
+    """Apply `change(rows) -> rows` to a table's (key, value, digest) rows; `parsed` and `fields` are only
+    read for files not taken built, so their built entries go."""
+    db = cache_db(project)
+    if table != "built":
+        db.execute("DELETE FROM built")
+    digests = "digest" in [column[1] for column in db.execute(f"PRAGMA table_info({table})")]  # (not before issue 12)
+    rows = [(key, value if isinstance(value, bytes) else value.encode(), digest) for key, value, digest in
+            db.execute(f"SELECT key, value, {'digest' if digests else 'NULL'} FROM {table} ORDER BY key")]
+    assert len(rows) >= 2
+    for key, value, digest in change(rows):
+        db.execute(f"UPDATE {table} SET value = ?{', digest = ?' if digests else ''} WHERE key = ?",
+                   (value, digest, key) if digests else (value, key))
+    db.close()
+
+
+def assert_shortcut_only(project) -> str:
+    """The cached build equals the --no-cache one, the lock is unchanged (no card deleted or changed), and
+    the cached build said once that it ignored entries; return its output."""
+    lock = (project.root / "decks" / "test.lock").read_bytes()
+    cached = project.build("--out", str(project.root / "with-cache"))
+    project.build("--no-cache", "--out", str(project.root / "cold"))
+    assert (project.root / "with-cache" / "test.apkg").read_bytes() == (project.root / "cold" / "test.apkg").read_bytes()
+    assert (project.root / "decks" / "test.lock").read_bytes() == lock
+    assert "0 new, 0 changed, 5 unchanged, 0 deleted, 0 moved" in cached.output
+    return cached.output
+
+
+@pytest.mark.parametrize("table", ["fields", "parsed", "built"])
+def test_tampered_entries_are_misses(two_files, table):
+    def change(rows):
+        return [(key, value.replace(b"Answer", b"Tamper").replace(b"sigmoid", b"sigmoio"), digest)
+                for key, value, digest in rows]
+    tamper(two_files, table, change)
+    output = assert_shortcut_only(two_files)
+    assert output.count(NOTICE) == 1
+    assert "Tamper" not in collection_text((two_files.root / "with-cache" / "test.apkg").read_bytes())
+
+
+@pytest.mark.parametrize("table", ["fields", "parsed", "built"])
+def test_entries_swapped_between_keys_are_misses(two_files, table):
+    def swap(rows):
+        (k1, v1, d1), (k2, v2, d2) = rows[:2]
+        return [(k1, v2, d2), (k2, v1, d1)]
+    tamper(two_files, table, swap)
+    assert assert_shortcut_only(two_files).count(NOTICE) == 1
+
+
+@pytest.mark.parametrize("table", ["fields", "parsed", "built"])
+def test_entries_of_the_wrong_shape_are_misses(two_files, table):
+    """Even with a matching digest (written on purpose), an entry that is not what cardsmith writes is a miss."""
+    from cardsmith import cachecodec
+
+    def reshape(rows):
+        shapes = [b'[["a"], []]', b'{"card_id": [1]}', b"[[1, 2], [[3, 4]]]", b'{"x": 1}\nxyz', b"\xff\xfe", b"[]"]
+        return [(key, shape, cachecodec.digest(table, key, shape)) for (key, _, _), shape in zip(rows, shapes * 9)]
+    tamper(two_files, table, reshape)
+    assert assert_shortcut_only(two_files).count(NOTICE) == 1
+
+
+class CreatesFile:
+    """Unpickling this creates a file: proof that a pickle from the cache was loaded."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+@pytest.mark.parametrize("table", ["fields", "parsed", "built"])
+def test_planted_pickle_is_never_unpickled(two_files, table):
+    import pickle
+
+    from cardsmith import cachecodec
+
+    marker = two_files.root.parent / f"pwned-{table}"
+    payload = pickle.dumps(CreatesFile(marker))
+
+    def plant(rows):
+        return [(key, payload, cachecodec.digest(table, key, payload)) for key, _, _ in rows]
+    tamper(two_files, table, plant)
+    assert assert_shortcut_only(two_files).count(NOTICE) == 1
+    assert two_files.run("check").exit_code == 0
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "scribble", "foreign-schema"])
+def test_damaged_cache_file_is_replaced(two_files, damage):
+    """A damaged file is replaced on the next build (it used to fail every build until .cache was deleted)."""
+    path = two_files.root / ".cache" / "cardsmith" / f"render-v{cache.FORMAT}.sqlite"
+    db = cache_db(two_files)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    data = bytearray(path.read_bytes())
+    assert len(data) > 8192
+    if damage == "truncate":
+        path.write_bytes(data[:len(data) // 2 + 100])
+    elif damage == "scribble":
+        import random
+
+        noise = random.Random(7)
+        for page in range(1, len(data) // 4096):  # every page but the first (the header stays valid)
+            at = page * 4096 + noise.randrange(0, 4000)
+            data[at:at + 64] = noise.randbytes(64)
+        path.write_bytes(bytes(data))
+    else:
+        path.unlink()
+        other = sqlite3.connect(path)
+        other.execute("CREATE TABLE built (key TEXT PRIMARY KEY, value BLOB)")
+        other.commit()
+        other.close()
+    two_files.write({"cards/test/b.md": TWO_FILES["cards/test/b.md"].replace("Answer c.", "Answer c, again.")})
+    assert two_files.run("check").exit_code == 0
+    lock = (two_files.root / "decks" / "test.lock").read_text()
+    first = two_files.build("--out", str(two_files.root / "with-cache"))
+    assert "Traceback" not in first.output and "1 changed" in first.output
+    assert "Answer c, again." in collection_text((two_files.root / "with-cache" / "test.apkg").read_bytes())
+    two_files.build("--no-cache", "--out", str(two_files.root / "cold"))
+    assert (two_files.root / "with-cache" / "test.apkg").read_bytes() == (two_files.root / "cold" / "test.apkg").read_bytes()
+    again = two_files.build()
+    assert "the render cache" not in again.output  # replaced: the next build finds it whole
+    assert json.loads((two_files.root / "decks" / "test.lock").read_text())["cards"].keys() == json.loads(lock)["cards"].keys()

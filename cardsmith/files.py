@@ -1,0 +1,114 @@
+"""Writing project files safely: one writer per project at a time, unique temporary names, atomic
+replacement, and temporary files of a killed run removed by the next one.
+
+Every temporary file is named `.<target name>.<random>.tmp` next to its target, so a run can find
+and remove what a killed run left behind (`remove_stale`), and two runs never share a name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; runs in one project are then not serialised
+    fcntl = None  # type: ignore[assignment]
+
+LOCK_NAME = "project.lock"
+
+
+def temp_for(target: Path, suffix: str = ".tmp") -> Path:
+    """A new, empty temporary file next to `target`, with a name no other run uses."""
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
+    os.close(fd)
+    return Path(name)
+
+
+def remove_stale(target: Path) -> None:
+    """Remove the temporary files a killed run left next to `target` (call it holding the project lock)."""
+    for leftover in target.parent.glob(f".{glob_escape(target.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+
+
+def glob_escape(name: str) -> str:
+    """`name` as a glob pattern that matches only itself."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
+def write_atomic(target: Path, chunks: Iterable[str], unless_same: bool = False) -> bool:
+    """Write text to `target` through a temporary file and an atomic rename; return whether it changed.
+
+    `unless_same`: leave the file (and its time) alone when it already holds exactly this text.
+    The text is streamed: it never sits in memory whole.
+    """
+    remove_stale(target)
+    tmp = temp_for(target)
+    try:
+        digest = hashlib.sha256()
+        with tmp.open("w", encoding="utf-8", newline="") as stream:
+            for chunk in chunks:
+                stream.write(chunk)
+                digest.update(chunk.encode("utf-8"))
+        if unless_same and target.is_file() and file_digest(target) == digest.digest():
+            return False
+        os.chmod(tmp, 0o666 & ~umask())
+        os.replace(tmp, target)
+        return True
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def file_digest(path: Path) -> bytes:
+    """SHA-256 of a file's bytes, read a megabyte at a time."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.digest()
+
+
+def umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def lock_path(root: Path) -> Path:
+    """The file whose lock is held while a command writes into the project."""
+    return root / ".cache" / "cardsmith" / LOCK_NAME
+
+
+@contextlib.contextmanager
+def project_lock(root: Path, waiting: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the project-wide lock: a second `build` or `ids` in the same project waits for the first.
+
+    `waiting(message)` is called once if another run holds the lock. The lock is an flock, so it is
+    released when its holder ends in any way (even kill -9): nothing stale is left to clear by hand.
+    """
+    if fcntl is None or not root.is_dir():  # no project there: the command says so, and nothing is created
+        yield
+        return
+    path = lock_path(root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "another process"
+            if waiting:
+                waiting(f"waiting for another cardsmith run in this project to finish (process {holder}) ...")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

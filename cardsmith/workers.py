@@ -1,0 +1,65 @@
+"""Rendering in worker processes: forked with the renderer, results in order.
+
+A worker that dies (out of memory, kill -9) ends the build with a BuildError naming it:
+concurrent.futures notices a dead worker, where multiprocessing.Pool waits forever.
+"""
+
+from __future__ import annotations
+
+import signal
+from typing import Iterator
+
+from .errors import BuildError, Problem
+from .parse import SourceCard
+from .render import Media, RenderedCard, Renderer
+
+_worker_renderer: Renderer | None = None  # set before the fork: each worker inherits it
+
+
+def _render_in_worker(card: SourceCard) -> tuple[tuple[str, str] | None, tuple[Media, ...], list[Problem]]:
+    """Render one card in a worker process (the renderer is inherited through fork)."""
+    assert _worker_renderer is not None
+    rendered, problems = _worker_renderer.render(card)
+    return (rendered.fields, rendered.media, problems) if rendered else (None, (), problems)
+
+
+def render_parallel(renderer: Renderer, cards: list[SourceCard], workers: int, chunk: int
+                    ) -> Iterator[tuple[RenderedCard | None, list[Problem]]]:
+    """Render cards in `workers` processes, `chunk` cards at a time; raise BuildError naming a worker that died."""
+    import multiprocessing  # here: most builds render too few cards to need them (their import costs)
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    global _worker_renderer
+    _worker_renderer = renderer
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    finished = 0
+    try:
+        results = pool.map(_render_in_worker, cards, chunksize=chunk)
+        processes = dict(getattr(pool, "_processes", None) or {})  # started by map (fork starts them all)
+        try:
+            for card, (fields, media, problems) in zip(cards, results):
+                yield (RenderedCard(card, fields, media) if fields else None, problems)
+                finished += 1
+        except BrokenProcessPool:
+            pool.shutdown(wait=True)  # the pool's own thread reaps the workers: their exit codes are known after
+            card = cards[finished]
+            raise BuildError([Problem(card.shown_path, card.line, (
+                f"{_dead_worker(processes)} while rendering the cards from here on; nothing was written. Build "
+                "again (with CARDSMITH_JOBS=1 to render in one process, which needs less memory)"))]) from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        _worker_renderer = None
+
+
+def _dead_worker(processes: dict) -> str:
+    """Which render worker died, and how (as far as its exit code tells)."""
+    for pid, process in sorted(processes.items()):
+        code = process.exitcode
+        if code and code != -signal.SIGTERM:  # the pool terminates the others itself
+            try:
+                how = f"was killed by signal {-code} ({signal.Signals(-code).name}: out of memory, or kill -9?)"
+            except ValueError:
+                how = f"exited with status {code}"
+            return f"render worker process {pid} {how}"
+    return "a render worker process died (killed: out of memory, or kill -9?)"
