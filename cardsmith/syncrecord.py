@@ -1,0 +1,79 @@
+"""The sync record: what `cardsmith sync` last put into one collection, per deck and note.
+
+Kept in the project, in `.cardsmith/sync/<collection>.json` (not committed: it describes one
+learner's collection, where the lock file describes a release). Per note (by GUID): the card id, a
+hash of each field, the tags and the deck as synced, and whether the sync suspended it as deleted.
+The next sync tells from it what changed in Anki since (the learner's tags and moves, edits to the
+text); `cardsmith pull` can compare each field of three versions with it (Anki, the record, the
+source). Written atomically after the collection was changed; a missing or older record is safe:
+the sync then keeps every tag and leaves cards it did not place where they are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+
+from .errors import BuildError, Problem, display_path
+from .syncplan import RecordedNote
+
+FORMAT = 1
+FOLDER = Path(".cardsmith") / "sync"
+
+
+def record_path(root: Path, collection: str) -> Path:
+    """The record of one collection (named by its path, which AnkiConnect reports too)."""
+    digest = hashlib.sha256(collection.encode()).hexdigest()[:12]
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(collection).parent.name or "collection").strip("-")[:40]
+    return root / FOLDER / f"{stem or 'collection'}-{digest}.json"
+
+
+def load_record(root: Path, collection: str) -> dict[int, dict[str, RecordedNote]]:
+    """Per deck id, per GUID: what the last sync put there ({} before the first sync)."""
+    path = record_path(root, collection)
+    if not path.exists():
+        return {}
+    shown = display_path(path, root)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        result = {}
+        for deck_id, deck in data["decks"].items():
+            notes = {}
+            for guid, entry in deck["notes"].items():
+                notes[str(guid)] = RecordedNote(
+                    str(entry["id"]), tuple(map(str, entry["fields"])), tuple(map(str, entry["tags"])),
+                    str(entry["deck"]), bool(entry.get("deleted", False)))
+            result[int(deck_id)] = notes
+        if data.get("format") != FORMAT:
+            raise ValueError(f"format {data.get('format')!r}, not {FORMAT}")
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise BuildError([Problem(shown, 1, f"not a readable sync record ({error}); delete it to sync without it "
+                                            "(the learner's tags are then all kept, and cards the sync did not "
+                                            "place stay where they are)")]) from None
+    return result
+
+
+def save_record(root: Path, collection: str, decks: dict[int, tuple[str, dict[str, RecordedNote]]]) -> Path:
+    """Replace the records of the decks given (id -> (name, notes)), keeping the others; atomically."""
+    path = record_path(root, collection)
+    old = {}
+    if path.exists():
+        old = json.loads(path.read_text(encoding="utf-8")).get("decks", {})
+    for deck_id, (name, notes) in decks.items():
+        old[str(deck_id)] = {"name": name, "notes": {guid: _entry(note) for guid, note in sorted(notes.items())}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    text = json.dumps({"format": FORMAT, "collection": collection, "decks": old}, ensure_ascii=False, indent=1)
+    tmp.write_text(text + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def _entry(note: RecordedNote) -> dict:
+    entry = {"id": note.card_id, "fields": list(note.fields), "tags": list(note.tags), "deck": note.deck}
+    if note.deleted:
+        entry["deleted"] = True
+    return entry
