@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -75,6 +76,7 @@ def v1_synced(project, path: Path) -> None:
 def test_the_issue_scenario(project, anki_path):
     v1_synced(project, anki_path)
     before, schedule_before = notes_by_question(anki_path), scheduling(anki_path)
+    options_before = contents(anki_path)["deck_config"]
     project.write(V2)
     project.build()
     untouched = anki_path.read_bytes()
@@ -86,6 +88,7 @@ def test_the_issue_scenario(project, anki_path):
     assert real.output.splitlines()[:-1] == V2_PLAN
     assert real.output.splitlines()[-1].startswith(f"Synced into {anki_path} (")
     check_v2(before, notes_by_question(anki_path), schedule_before, scheduling(anki_path))
+    assert contents(anki_path)["deck_config"] == options_before  # the learner's deck options
     database_check(anki_path)
 
     again = sync(project, anki_path)  # a fixed point: nothing left to do
@@ -358,3 +361,13 @@ def test_sync_needs_no_build_and_writes_no_dist(project, anki_path):
     project.write(V1)
     sync(project, anki_path)
     assert not project.dist.exists() and not (project.root / "decks" / "test.lock").exists()
+
+
+def test_no_ankiconnect_listening(project):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    project.write(V1)
+    result = project.run("sync", "--anki-connect", f"http://127.0.0.1:{port}")
+    assert result.exit_code == 1
+    assert "no answer from AnkiConnect" in result.output and "start Anki with the AnkiConnect add-on" in result.output
