@@ -208,12 +208,12 @@ def report(results: dict[int, dict[str, Figure]], repeats: dict[int, int], check
     return "\n".join(lines) + "\n"
 
 
-def write_report(text: str, path: Path) -> None:
+def write_report(text: str, path: Path, start: str = START, end: str = END) -> None:
     """The figures into `path`: between its markers when it has them (the prose around stays), else the whole file."""
     old = path.read_text(encoding="utf-8") if path.exists() else ""
-    if START in old and END in old.split(START, 1)[1]:
-        head, rest = old.split(START, 1)
-        text = f"{head}{START}\n\n{text}\n{END}{rest.split(END, 1)[1]}"
+    if start in old and end in old.split(start, 1)[1]:
+        head, rest = old.split(start, 1)
+        text = f"{head}{start}\n\n{text}\n{end}{rest.split(end, 1)[1]}"
     path.write_text(text, encoding="utf-8")
 
 

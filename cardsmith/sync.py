@@ -114,6 +114,10 @@ def open_target(collection: Path | None, url: str | None) -> tuple[Target, str |
     if url is not None:
         from .ankiconnect import connect
 
+        if not url.startswith(("http://", "https://")):
+            raise BuildError([Problem("sync", 0, f"--anki-connect takes a URL (http://…), not '{url}': name the "
+                                                 "decks before the option, or give the URL after it")])
+
         return connect(url), None
     notice = None
     if collection is None:

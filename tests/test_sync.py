@@ -371,3 +371,70 @@ def test_no_ankiconnect_listening(project):
     result = project.run("sync", "--anki-connect", f"http://127.0.0.1:{port}")
     assert result.exit_code == 1
     assert "no answer from AnkiConnect" in result.output and "start Anki with the AnkiConnect add-on" in result.output
+
+
+def test_tag_case_and_unicode_forms_reach_a_fixed_point(project, anki_path):
+    """Anki keeps a tag in the case it first saw and note text in NFC: neither is a change on the next sync."""
+    from anki.collection import Collection
+
+    col = Collection(str(anki_path))
+    note = col.new_note(col.models.by_name("Basic"))
+    note["Front"] = "The learner's own note"
+    note.tags = ["LEVEL::BASIC"]
+    col.add_note(note, col.decks.id("Mine"))
+    col.close()
+    project.write({"cards/test/a.md": "## Café?\n<!-- id: cafe; tags: level::basic -->\n\nCafe\u0301 au lait.\n"})
+    sync(project, anki_path)
+    stored = notes_by_question(anki_path)["Café?"]
+    assert stored["tags"] == ["LEVEL::BASIC"] and stored["fields"][1] == "<p>Caf\u00e9 au lait.</p>"
+    assert sync(project, anki_path).output.splitlines()[-1] == f"{anki_path} is up to date: nothing to change."
+
+
+def test_anki_connect_takes_a_url(project):
+    project.write(V1)
+    result = project.run("sync", "--anki-connect", "test")
+    assert result.exit_code == 1
+    assert "--anki-connect takes a URL (http://…), not 'test': name the decks before the option" in result.output
+
+
+class Counter:
+    """A progress bar that remembers: its total, and every unit of work done."""
+
+    def __init__(self):
+        self.total = 0
+        self.done = 0
+
+    def set_total(self, total: int) -> None:
+        self.total = total
+
+    def __call__(self, count: int = 1) -> None:
+        self.done += count
+
+
+def test_progress_counts_the_files_then_every_change(project, anki_path):
+    from cardsmith.anki_collection import open_collection
+    from cardsmith.pipeline import Project
+    from cardsmith.sync import SyncOptions, sync as run_sync
+
+    v1_synced(project, anki_path)
+    project.write(V2)
+    proj = Project(project.root)
+    counter = Counter()
+    counter.set_total(sum(len(proj.deck_files(d)) for d in proj.decks))  # as the command does
+    result = run_sync(proj, proj.decks, lambda: open_collection(anki_path), SyncOptions(), counter)
+    (plan,) = result.plans
+    assert plan.steps == 5 and counter.total == 2 + 5 and counter.done == counter.total
+
+
+def test_a_progress_bar_grows_with_its_total():
+    from cardsmith.progress import Progress
+    from test_check import FakeTerminal
+
+    stream = FakeTerminal(True)
+    with Progress("Syncing", stream=stream, delay=0.0) as progress:
+        progress.set_total(2)
+        progress(1)
+        progress.set_total(4)  # a sync learns how many changes it makes once it has planned
+        assert progress.bar.length == 4
+        progress(3)
+    assert "Syncing" in stream.getvalue() and "100%" in stream.getvalue()
