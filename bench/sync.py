@@ -11,7 +11,9 @@ Figures go into bench/RESULTS.md between their own markers.
 from __future__ import annotations
 
 import argparse
+import compileall
 import shutil
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -38,52 +40,56 @@ def empty_collection(folder: Path) -> Path:
     return folder / "collection.anki2"
 
 
-def bench_size(count: int, repeats: int, work: Path) -> dict[str, Figure]:
-    """Every sync figure for one deck size."""
+def bench_size(count: int, repeats: int, work: Path) -> tuple[dict[str, Figure], dict[str, float]]:
+    """Every sync figure for one deck size, and the median CPU seconds of each."""
     root = work / f"project-{count}"
     generate(root, count)
     env = {"CARDSMITH_CACHE_DIR": str(work / f"cache-{count}")}
     run(CARDSMITH + ["build", "--root", str(root)], env)
     apkg = root / "dist" / "bench.apkg"
     figures = {name: Figure() for name in LABELS}
+    cpu: dict[str, list[float]] = {name: [] for name in LABELS}
 
-    def record(name: str, result: tuple[float, int]) -> None:
-        figures[name].seconds.append(result[0])
-        figures[name].rss_kib.append(result[1])
+    def record(name: str, command: list[str], env: dict | None = None) -> None:
+        wall, rss = run(command, env, cpu=cpu[name])
+        figures[name].seconds.append(wall)
+        figures[name].rss_kib.append(rss)
 
     for index in range(repeats):
         reference = empty_collection(work / "importer")
-        record("importer", run([PYTHON, "-c", IMPORTER, str(reference), str(apkg)]))
+        record("importer", [PYTHON, "-c", IMPORTER, str(reference), str(apkg)])
         target = empty_collection(work / "synced")
         shutil.rmtree(root / ".cardsmith", ignore_errors=True)  # no record: a first sync
         sync = CARDSMITH + ["sync", "--root", str(root), "--collection", str(target)]
-        record("first", run(sync, env))
-        record("nochange", run(sync, env))
+        record("first", sync, env)
+        record("nochange", sync, env)
         touch_card(root, index)
-        record("onechange", run(sync, env))
+        record("onechange", sync, env)
         print(f"  N={count} round {index + 1}/{repeats}: " + ", ".join(
             f"{k} {v.seconds[-1]:.2f}s" for k, v in figures.items()), flush=True)
-    return figures
+    return figures, {name: statistics.median(seconds) for name, seconds in cpu.items()}
 
 
-def report(results: dict[int, dict[str, Figure]], repeats: int, command: str) -> str:
+def report(results: dict[int, tuple[dict[str, Figure], dict[str, float]]], repeats: int, command: str) -> str:
     """The measured part of the sync section, as Markdown."""
     from importlib import metadata
 
     base = baseline_rss()
     lines = [f"- Machine: {machine()}", f"- Versions: anki {metadata.version('anki')}, cardsmith "
              f"{metadata.version('cardsmith')}", f"- Command: `{command}`",
-             f"- Repetitions: {repeats} per size (wall time is the median; peak RSS the largest, via /usr/bin/time)",
+             f"- Repetitions: {repeats} per size (wall and CPU time (user + system) are medians; peak RSS the "
+             "largest, via /usr/bin/time)",
              f"- Interpreter baseline (Python importing cardsmith): {base / 1024:.0f} MB", "",
-             "| N | what | wall (s) | x importer | peak RSS (MB) |", "|---:|---|---:|---:|---:|"]
-    for count, figures in results.items():
+             "| N | what | wall (s) | x importer | CPU (s) | peak RSS (MB) |", "|---:|---|---:|---:|---:|---:|"]
+    for count, (figures, cpu) in results.items():
         reference = figures["importer"].time
         for name, label in LABELS.items():
             f = figures[name]
-            lines.append(f"| {count:,} | {label} | {f.time:.2f} | {f.time / reference:.2f} | {f.rss / 1024:.0f} |")
+            lines.append(f"| {count:,} | {label} | {f.time:.2f} | {f.time / reference:.2f} | {cpu[name]:.2f} | "
+                         f"{f.rss / 1024:.0f} |")
     sizes = sorted(results)
     if len(sizes) > 1:
-        small, big = results[sizes[0]], results[sizes[-1]]
+        small, big = results[sizes[0]][0], results[sizes[-1]][0]
         factor = sizes[-1] / sizes[0]
         lines += ["", f"Growth from {sizes[0]:,} to {sizes[-1]:,} cards ({factor:.0f}x the cards):", ""]
         for name in ("first", "onechange"):
@@ -102,6 +108,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md",
                         help="where the figures go: between the sync markers of RESULTS.md [default]")
     args = parser.parse_args()
+    compileall.compile_dir(str(HERE.parent / "cardsmith"), quiet=1)  # as bench/run.py does, and pip would
     work = args.work or Path(tempfile.mkdtemp(prefix="cardsmith-bench-sync-"))
     results = {}
     for count in args.sizes:

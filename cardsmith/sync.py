@@ -87,7 +87,8 @@ def shipped_decks(project: Project, decks: Sequence[DeckConfig],
             notes.append(ShippedNote(note.card_id, note.guid, note.note_type, note.fields + padding, note.tags,
                                      note.subdeck, f"{note.shown_path}:{note.id_line}",
                                      tuple(m.name for m in note.media)))
-            media.update((m.name, m.source) for m in note.media)
+            for item in note.media:
+                media[item.name] = item.source
         used = sorted({n.notetype for n in notes})
         shipped.append(ShippedDeck(build.config, tuple(notes), {k: project.notetypes[k] for k in used}, media,
                                    _released(project, build.config)))
@@ -148,7 +149,7 @@ def _sync(project: Project, shipped: list[ShippedDeck], target: Target, options:
     record = load_record(project.root, target.key)
     plans = []
     for deck in shipped:
-        recorded = record.get(deck.config.deck_id, {})
+        recorded = record.decks.get(deck.config.deck_id, {})
         guids = {n.guid for n in deck.notes} | set(deck.released) | set(recorded)
         plans.append(plan_deck(deck, target.snapshot(deck, guids), recorded, options.delete_reviewed))
     problems = notetype_problems(plans, options.allow_schema_change)
@@ -160,10 +161,9 @@ def _sync(project: Project, shipped: list[ShippedDeck], target: Target, options:
         if progress is not None and hasattr(progress, "set_total"):  # the files read, then the changes
             progress.set_total(progress.total + sum(plan.steps for plan in plans))
         target.apply(plans, progress or (lambda count=1: None))
-    path = save_record(project.root, target.key,
-                       {p.deck.config.deck_id: (p.deck.config.name, synced_record(p, record.get(p.deck.config.deck_id, {})))
-                        for p in plans})
-    return SyncResult(target.label, plans, time.perf_counter() - started, path)
+    save_record(record, {p.deck.config.deck_id: (p.deck.config.name, synced_record(p, record.decks.get(
+        p.deck.config.deck_id, {}))) for p in plans})
+    return SyncResult(target.label, plans, time.perf_counter() - started, record.path)
 
 
 def synced_record(plan: Plan, old: dict[str, RecordedNote]) -> dict[str, RecordedNote]:

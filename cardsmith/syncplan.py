@@ -67,9 +67,13 @@ class AnkiNote(NamedTuple):
     note_id: int
     guid: str
     notetype_id: int
-    fields: tuple[str, ...]
+    flds: str  # the fields as Anki stores them, joined by \x1f (compared whole: most notes are unchanged)
     tags: tuple[str, ...]
     cards: tuple[AnkiCard, ...]
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(self.flds.split("\x1f"))
 
 
 @dataclass(frozen=True)
@@ -275,7 +279,7 @@ def _plan_note(plan: Plan, note: ShippedNote, anki: AnkiNote, recorded: Recorded
     fields = None
     wanted = tuple(_nfc(f) for f in note.fields)
     replaced_edit = False
-    if anki.fields != wanted:
+    if anki.flds != "\x1f".join(wanted):
         upstream = recorded is None or recorded.fields != field_hashes(wanted)
         if upstream:
             fields = wanted
@@ -410,7 +414,7 @@ def read_snapshot(query: Callable[..., list], notetypes: Callable[[int], dict | 
         home = odid or did
         cards.setdefault(nid, []).append(AnkiCard(cid, deck_names.get(home, str(home)),
                                                   bool(kind or reps or cid in logged), queue == -1))
-    found = {guid: AnkiNote(nid, guid, mid, tuple(flds.split("\x1f")), tuple(tags.split()), tuple(cards.get(nid, ())))
+    found = {guid: AnkiNote(nid, guid, mid, flds, tuple(tags.split()), tuple(cards.get(nid, ())))
              for nid, guid, mid, flds, tags in notes}
     types = {}
     for mid in set(notetype_ids):

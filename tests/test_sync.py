@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -438,3 +439,14 @@ def test_a_progress_bar_grows_with_its_total():
         assert progress.bar.length == 4
         progress(3)
     assert "Syncing" in stream.getvalue() and "100%" in stream.getvalue()
+
+
+def test_a_record_with_wrong_types_is_reported(project, anki_path):
+    project.write(V1)
+    sync(project, anki_path)
+    (record,) = (project.root / ".cardsmith" / "sync").glob("*.json")
+    data = json.loads(record.read_text(encoding="utf-8"))
+    notes = next(iter(data["decks"].values()))["notes"]
+    next(iter(notes.values()))["tags"] = [3]
+    record.write_text(json.dumps(data), encoding="utf-8")
+    assert "not a readable sync record" in sync(project, anki_path, code=1).output
