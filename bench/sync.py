@@ -114,8 +114,11 @@ def main() -> None:
     for count in args.sizes:
         print(f"sync, N={count}: {args.repeats} rounds", flush=True)
         results[count] = bench_size(count, args.repeats, work)
-    command = "make bench" if sys.argv[1:] == [] else "python -m bench.sync " + " ".join(sys.argv[1:])
+    command = " ".join(["python -m bench.sync", *sys.argv[1:]])  # what `make bench` runs for this part
     text = report(results, args.repeats, command)
+    if args.out.exists() and START not in args.out.read_text(encoding="utf-8"):  # never replace the file's prose
+        with args.out.open("a", encoding="utf-8") as stream:
+            stream.write(f"\n## Sync\n\n{START}\n{END}\n")
     write_report(text, args.out, START, END)
     print(text)
     if not args.work:

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,6 +154,10 @@ def _sync(project: Project, shipped: list[ShippedDeck], target: Target, options:
         recorded = record.decks.get(deck.config.deck_id, {})
         guids = {n.guid for n in deck.notes} | set(deck.released) | set(recorded)
         plans.append(plan_deck(deck, target.snapshot(deck, guids), recorded, options.delete_reviewed))
+    seen: set[int] = set()
+    for plan in plans:  # a note type two decks share is changed (and told) once, with the first
+        plan.notetypes = [u for u in plan.notetypes if u.notetype.model_id not in seen]
+        seen.update(u.notetype.model_id for u in plan.notetypes)
     problems = notetype_problems(plans, options.allow_schema_change)
     if problems:
         raise BuildError(problems)
@@ -200,9 +206,6 @@ def write_additions(path: Path, plan: Plan, notetype_mods: dict[str, int]) -> No
 
 def pause_for_tests() -> None:
     """Tests only (`CARDSMITH_TEST_SYNC_PAUSE=seconds`): stop in the middle of the changes, to be killed there."""
-    import os
-    import sys
-
     seconds = os.environ.get(PAUSE_ENV, "")
     if seconds:
         print("cardsmith: paused in the middle of the sync (test hook)", file=sys.stderr, flush=True)

@@ -1,9 +1,9 @@
 """What a sync changes in a collection: the deck's build against what the collection holds.
 
-Pure: no Anki here. The inputs are what a build would ship (`ShippedDeck`, from sync.shipped_notes),
-what the collection holds of those notes (`Snapshot`, read by anki_collection.py or ankiconnect.py
-from the same tables) and what the last sync into that collection put there (`DeckRecord`); the
-output is a `Plan` both ways of writing to Anki apply, and print, the same.
+Pure: no Anki here. The inputs are what a build would ship (`ShippedDeck`, from sync.shipped_decks),
+what the collection holds of those notes (`Snapshot`, read from Anki's tables by anki_tables.py for
+both ways of writing to Anki) and what the last sync into that collection put there (a
+`RecordedNote` per GUID, syncrecord.py); the output is a `Plan` both ways apply, and print, the same.
 
 Rules: a note's fields are replaced when the deck's version changed since the last sync (so an
 edit made in Anki to a card that did not change upstream survives); tags the deck did not ship are
@@ -18,15 +18,12 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable, NamedTuple, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 from .config import DeckConfig
 from .errors import Problem
 from .notetypes import NoteType
 from .pipeline import DELETED_TAG, MOVED_TAG
-
-CLOZE = 1  # Anki's note type kind for cloze (MODEL_CLOZE)
-
 
 class ShippedNote(NamedTuple):
     """One note as the deck's current build would ship it.
@@ -389,40 +386,3 @@ def notetype_problems(plans: Sequence[Plan], allow_schema_change: bool) -> list[
                     "reviews made elsewhere and not yet synced are lost). Sync those devices first, then "
                     "run again with --allow-schema-change")))
     return problems
-
-
-def read_snapshot(query: Callable[..., list], notetypes: Callable[[int], dict | None], deck_names: dict[int, str],
-                  guids: Iterable[str], notetype_ids: Iterable[int]) -> Snapshot:
-    """Read a deck's notes from a collection's tables (a live collection or an exported one).
-
-    `query(sql)` returns rows; `notetypes(id)` Anki's note type as a dict (its legacy form).
-    """
-    wanted = set(guids)
-    # Read by note type (indexed): a long list of note ids makes SQLite's query several times slower.
-    mids = ",".join(sorted({str(int(row[1])) for row in query("SELECT guid, mid FROM notes") if row[0] in wanted}))
-    notes = [row for row in query(f"SELECT id, guid, mid, flds, tags FROM notes WHERE mid IN ({mids})")
-             if row[1] in wanted] if mids else []
-    ids = {row[0] for row in notes}
-    rows = [row for row in query("SELECT id, nid, did, odid, queue, type, reps FROM cards WHERE nid IN "
-                                 f"(SELECT id FROM notes WHERE mid IN ({mids})) ORDER BY ord") if row[1] in ids] \
-        if mids else []
-    # A new card may still have review history (reset by hand): it counts as reviewed.
-    fresh = ",".join(str(int(row[0])) for row in rows if row[5] == 0 and row[6] == 0)
-    logged = {r[0] for r in query(f"SELECT DISTINCT cid FROM revlog WHERE cid IN ({fresh})")} if fresh else set()
-    cards: dict[int, list[AnkiCard]] = {}
-    for cid, nid, did, odid, queue, kind, reps in rows:
-        home = odid or did
-        cards.setdefault(nid, []).append(AnkiCard(cid, deck_names.get(home, str(home)),
-                                                  bool(kind or reps or cid in logged), queue == -1))
-    found = {guid: AnkiNote(nid, guid, mid, flds, tuple(tags.split()), tuple(cards.get(nid, ())))
-             for nid, guid, mid, flds, tags in notes}
-    types = {}
-    for mid in set(notetype_ids):
-        data = notetypes(mid)
-        if data:
-            types[mid] = AnkiNotetype(
-                mid, data["name"], data.get("type") == CLOZE,
-                tuple((f.get("id"), f["name"]) for f in data["flds"]),
-                tuple((t.get("id"), t["name"], t["qfmt"], t["afmt"]) for t in data["tmpls"]),
-                data.get("css", ""), int(data.get("mod", 0)))
-    return Snapshot(found, types)

@@ -157,3 +157,20 @@ def check_v2(before: dict[str, dict], after: dict[str, dict], schedule_before: t
     assert set(cards_before) - set(cards_after) == deleted_cards and len(new_cards) == 1
     assert all(cards_after[cid] == row for cid, row in cards_before.items() if cid not in deleted_cards)
     assert len({note["guid"] for note in after.values()}) == len(after)  # no duplicates
+
+
+def with_image(seed: int) -> dict[str, str | bytes]:
+    """A deck of one card showing an image; another seed, another image (and media name)."""
+    from bench.generate import png
+
+    return {"cards/test/a.md": "## What is plotted?\n<!-- id: plot -->\n\n![a plot](img/plot.png)\n",
+            "cards/test/img/plot.png": png(seed)}
+
+
+def media_of(path: Path) -> tuple[str, bytes]:
+    """The image the card's answer shows, and that file's bytes in the collection's media folder."""
+    import re
+
+    answer = notes_by_question(path)["What is plotted?"]["fields"][1]
+    name = re.search(r'src="([^"]+)"', answer).group(1)
+    return name, (path.parent / "collection.media" / name).read_bytes()

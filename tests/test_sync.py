@@ -450,3 +450,33 @@ def test_a_record_with_wrong_types_is_reported(project, anki_path):
     next(iter(notes.values()))["tags"] = [3]
     record.write_text(json.dumps(data), encoding="utf-8")
     assert "not a readable sync record" in sync(project, anki_path, code=1).output
+
+
+def test_images_reach_the_media_folder(project, anki_path):
+    from bench.generate import png
+
+    from sync_scenario import media_of, with_image
+
+    project.write(with_image(1))
+    sync(project, anki_path)
+    first, data = media_of(anki_path)
+    assert data == png(1)
+    project.write(with_image(2))  # a new image: a new content-hashed name, written with the update
+    assert "0 added, 1 updated" in sync(project, anki_path).output
+    second, data = media_of(anki_path)
+    assert second != first and data == png(2)
+
+
+def test_several_decks_in_one_sync_and_one_by_name(project, anki_path):
+    project.write({**V1, "decks/other.yaml": "name: Other Deck\nid: 1234567891\ncards: [other/*.md]\n",
+                   "cards/other/x.md": "## Other?\n<!-- id: other -->\n\nYes.\n"})
+    both = sync(project, anki_path).output.splitlines()
+    assert both[:3] == ["Other Deck: 1 added, 0 updated, 0 moved, 0 deleted, 0 suspended, 0 untouched",
+                        "  note type added: cardsmith Basic",
+                        "Test Deck: 6 added, 0 updated, 0 moved, 0 deleted, 0 suspended, 0 untouched"]
+    project.write({"cards/other/x.md": "## Other?\n<!-- id: other -->\n\nYes, changed.\n"})
+    project.write(V2)
+    only = sync(project, anki_path, "other").output.splitlines()
+    assert only[0] == "Other Deck: 0 added, 1 updated, 0 moved, 0 deleted, 0 suspended, 0 untouched"
+    assert not any(line.startswith("Test Deck") for line in only)
+    assert "Gone, never reviewed?" in notes_by_question(anki_path)  # the other deck was left alone

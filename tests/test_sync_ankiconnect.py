@@ -8,6 +8,7 @@ Skipped, with the reason, without them.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -26,11 +27,7 @@ from sync_scenario import REVIEWED, V1, V2, V2_PLAN, check_v2, contents, notes_b
 ADDON_ENV = "CARDSMITH_ANKICONNECT_DIR"
 ADDON_CODE = "2055492159"  # AnkiConnect's add-on code: the folder name Anki loads it from
 
-try:
-    import aqt  # noqa: F401
-    HAVE_ANKI = True
-except ImportError:
-    HAVE_ANKI = False
+HAVE_ANKI = importlib.util.find_spec("aqt") is not None
 
 pytestmark = [
     pytest.mark.skipif(not os.environ.get(ADDON_ENV), reason=(
@@ -203,3 +200,16 @@ def test_a_step_anki_refuses_stops_the_sync_and_says_what_was_applied(project, d
     again = sync(project, desktop).output.splitlines()
     assert again[0] == "Test Deck: 0 added, 0 updated, 1 moved, 1 deleted, 1 suspended, 4 untouched"
 
+
+
+def test_images_reach_the_media_folder_through_ankiconnect(project, desktop):
+    from bench.generate import png
+
+    from sync_scenario import media_of, with_image
+
+    project.write(with_image(1))
+    sync(project, desktop)
+    project.write(with_image(2))
+    assert "0 added, 1 updated" in sync(project, desktop).output
+    desktop.stop()
+    assert media_of(desktop.path)[1] == png(2)
