@@ -62,6 +62,8 @@ class Desktop:
         source = Path(os.environ[ADDON_ENV])
         if (source / "plugin" / "__init__.py").is_file():
             source = source / "plugin"
+        if not (source / "__init__.py").is_file() or "AnkiConnect" not in (source / "__init__.py").read_text():
+            pytest.fail(f"{ADDON_ENV}={os.environ[ADDON_ENV]} holds no AnkiConnect add-on (its plugin/__init__.py)")
         addon = base / "addons21" / ADDON_CODE
         shutil.copytree(source, addon)
         (addon / "meta.json").write_text(json.dumps({"config": {"webBindPort": self.port}}), encoding="utf-8")
