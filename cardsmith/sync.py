@@ -61,7 +61,7 @@ class SyncResult:
     target: str
     plans: list[Plan]
     seconds: float
-    record: Path | None  # None after a dry run or when nothing was synced
+    record: Path | None  # the sync record written; None after a dry run
 
 
 def shipped_decks(project: Project, decks: Sequence[DeckConfig],
