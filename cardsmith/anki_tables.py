@@ -43,5 +43,5 @@ def read_snapshot(query: Callable[..., list], notetypes: Callable[[int], dict | 
                 mid, data["name"], data.get("type") == CLOZE,
                 tuple((f.get("id"), f["name"]) for f in data["flds"]),
                 tuple((t.get("id"), t["name"], t["qfmt"], t["afmt"]) for t in data["tmpls"]),
-                data.get("css", ""), int(data.get("mod", 0)))
+                data.get("css", ""))
     return Snapshot(found, types)

@@ -152,7 +152,7 @@ class AnkiConnectTarget:
         css = self.client.call("modelStyling", modelName=name)["css"]
         ours = next(nt for nt in deck.notetypes.values() if nt.model_id == model_id)
         return AnkiNotetype(model_id, name, ours.kind == "cloze", tuple((None, f) for f in fields),
-                            tuple((None, t, sides["Front"], sides["Back"]) for t, sides in templates.items()), css, 0)
+                            tuple((None, t, sides["Front"], sides["Back"]) for t, sides in templates.items()), css)
 
     def apply(self, plans: Sequence[Plan], progress: Callable[[int], None]) -> None:
         done: list[str] = []

@@ -81,7 +81,6 @@ class AnkiNotetype:
     fields: tuple[tuple[int | None, str], ...]  # (id, name)
     templates: tuple[tuple[int | None, str, str, str], ...]  # (id, name, front, back)
     css: str
-    mod: int
 
 
 @dataclass(frozen=True)

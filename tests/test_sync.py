@@ -480,3 +480,21 @@ def test_several_decks_in_one_sync_and_one_by_name(project, anki_path):
     assert only[0] == "Other Deck: 0 added, 1 updated, 0 moved, 0 deleted, 0 suspended, 0 untouched"
     assert not any(line.startswith("Test Deck") for line in only)
     assert "Gone, never reviewed?" in notes_by_question(anki_path)  # the other deck was left alone
+
+
+def test_a_note_whose_type_was_changed_in_anki_is_left_alone(project, anki_path):
+    from anki.collection import Collection
+
+    project.write(V1)
+    sync(project, anki_path)
+    col = Collection(str(anki_path))
+    nid = col.find_notes('"Front:<p>Keep me?</p>"')[0]
+    old = col.models.get(col.get_note(nid).mid)
+    col.models.change(old, [nid], col.models.by_name("Basic"), {0: 0, 1: 1}, None)
+    col.close()
+    project.write(V2)
+    result = sync(project, anki_path)
+    assert ("  skipped: keep-me at cards/test/a.md:2: its note in Anki has another note type (id "
+            in result.output) and "change it back in Anki, or give the card a new id" in result.output
+    assert notes_by_question(anki_path)["Keep me?"]["fields"][1] == "<p>Answer one.</p>"
+    assert len(notes_by_question(anki_path)) == 5  # nothing duplicated

@@ -81,7 +81,7 @@ def notetype(fields, templates, kind="standard", css="x") -> NoteType:
 
 
 def anki(fields, templates, cloze=False, css="x") -> AnkiNotetype:
-    return AnkiNotetype(7, "Basic", cloze, tuple(fields), tuple((i, n, "Q", "A") for i, n in templates), css, 1)
+    return AnkiNotetype(7, "Basic", cloze, tuple(fields), tuple((i, n, "Q", "A") for i, n in templates), css)
 
 
 def test_note_type_changes():
