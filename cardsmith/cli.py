@@ -218,10 +218,13 @@ def init(directory: Path, name: str | None) -> None:
               help="Also delete removed cards that were reviewed (by default they are suspended and tagged).")
 @click.option("--allow-schema-change", is_flag=True,
               help="Apply note-type changes that make Anki need a full sync with AnkiWeb (fields or templates added).")
+@click.option("--restore-deleted", is_flag=True,
+              help="Add back cards deleted in Anki after a sync put them there (by default they stay deleted).")
 @click.option("-v", "--verbose", is_flag=True, help="List every added and updated card too.")
 @click.argument("decks", nargs=-1)
 def sync_command(root: Path, collection: Path | None, anki_connect: str | None, dry_run: bool,
-                 delete_reviewed: bool, allow_schema_change: bool, verbose: bool, decks: tuple[str, ...]) -> None:
+                 delete_reviewed: bool, allow_schema_change: bool, restore_deleted: bool, verbose: bool,
+                 decks: tuple[str, ...]) -> None:
     """Put every deck's (or the DECKS') current build into an Anki collection: adds, updates, moves, deletes."""
     from .progress import Progress
     from .sync import SyncError, SyncOptions, open_target, report_lines, sync
@@ -233,7 +236,7 @@ def sync_command(root: Path, collection: Path | None, anki_connect: str | None, 
         notices.append(notice)
         return target
 
-    options = SyncOptions(dry_run, delete_reviewed, allow_schema_change)
+    options = SyncOptions(dry_run, delete_reviewed, allow_schema_change, restore_deleted)
     try:
         with Progress("Syncing") as progress:
             project = Project(root)

@@ -54,6 +54,7 @@ class SyncOptions:
     dry_run: bool = False
     delete_reviewed: bool = False
     allow_schema_change: bool = False
+    restore_deleted: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,8 @@ def _sync(project: Project, shipped: list[ShippedDeck], target: Target, options:
     for deck in shipped:
         recorded = record.decks.get(deck.config.deck_id, {})
         guids = {n.guid for n in deck.notes} | set(deck.released) | set(recorded)
-        plans.append(plan_deck(deck, target.snapshot(deck, guids), recorded, options.delete_reviewed))
+        plans.append(plan_deck(deck, target.snapshot(deck, guids), recorded, options.delete_reviewed,
+                               options.restore_deleted))
     seen: set[int] = set()
     for plan in plans:  # a note type two decks share is changed (and told) once, with the first
         plan.notetypes = [u for u in plan.notetypes if u.notetype.model_id not in seen]
@@ -167,14 +169,14 @@ def _sync(project: Project, shipped: list[ShippedDeck], target: Target, options:
         if progress is not None and hasattr(progress, "set_total"):  # the files read, then the changes
             progress.set_total(progress.total + sum(plan.steps for plan in plans))
         target.apply(plans, progress or (lambda count=1: None))
-    save_record(record, {p.deck.config.deck_id: (p.deck.config.name, synced_record(p, record.decks.get(
-        p.deck.config.deck_id, {}))) for p in plans})
+    save_record(record, {p.deck.config.deck_id: (p.deck.config.name, synced_record(
+        p, {} if p.record_ignored else record.decks.get(p.deck.config.deck_id, {}))) for p in plans})
     return SyncResult(target.label, plans, time.perf_counter() - started, record.path)
 
 
 def synced_record(plan: Plan, old: dict[str, RecordedNote]) -> dict[str, RecordedNote]:
     """The deck's record after `plan` was applied."""
-    skipped = {note.guid for note, _ in plan.skipped}
+    skipped = {note.guid for note, _ in plan.skipped} | {note.guid for note in plan.deleted_in_anki}
     result = {}
     for note in plan.deck.notes:
         if note.guid in skipped:

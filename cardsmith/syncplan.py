@@ -8,7 +8,8 @@ both ways of writing to Anki) and what the last sync into that collection put th
 Rules: a note's fields are replaced when the deck's version changed since the last sync (so an
 edit made in Anki to a card that did not change upstream survives); tags the deck did not ship are
 the learner's and stay; a card is moved only from where cardsmith put it; a removed card is
-deleted only if it was never reviewed, else suspended and tagged (unless `delete_reviewed`).
+deleted only if it was never reviewed, else suspended and tagged (unless `delete_reviewed`); a
+note the learner deleted after a sync put it there is not added back (unless `restore_deleted`).
 """
 
 from __future__ import annotations
@@ -157,6 +158,8 @@ class Plan:
     skipped: list[tuple[ShippedNote, str]] = field(default_factory=list)  # (note, why)
     removed: list[Removal] = field(default_factory=list)
     parked: list[str] = field(default_factory=list)  # GUIDs of removed notes already suspended and tagged
+    deleted_in_anki: list[ShippedNote] = field(default_factory=list)  # by the learner: not added back
+    record_ignored: bool = False  # the record names none of the collection's notes: another collection's
     untouched: int = 0
 
     @property
@@ -180,6 +183,9 @@ class Plan:
     def details(self, verbose: bool) -> list[str]:
         """One line per change (adds and plain updates only when `verbose`)."""
         lines = []
+        if self.record_ignored:
+            lines.append("the sync record names none of the notes in this collection: it was made for another one "
+                         "(a new profile, a restored backup?) and is not used")
         for update in self.notetypes:
             lines.append(notetype_line(update))
         if verbose:
@@ -200,6 +206,9 @@ class Plan:
             lines += [f"kept: {n.card_id} keeps the text edited in Anki (unchanged in the deck)" for n in self.kept_edits]
         for note, why in self.skipped:
             lines.append(f"skipped: {note.card_id} at {note.where}: {why}")
+        for note in self.deleted_in_anki:
+            lines.append(f"not added: {note.card_id} was deleted in Anki after a sync put it there "
+                         "(--restore-deleted adds it back)")
         for removal in self.removed:
             if removal.suspend:
                 lines.append(f"suspended: {removal.card_id} (removed from the deck, but reviewed: tagged {DELETED_TAG}; "
@@ -236,16 +245,22 @@ def deck_key(name: str) -> str:
 
 
 def plan_deck(deck: ShippedDeck, snapshot: Snapshot, record: dict[str, RecordedNote],
-              delete_reviewed: bool) -> Plan:
+              delete_reviewed: bool = False, restore_deleted: bool = False) -> Plan:
     """What a sync does to one deck (see the module's rules)."""
     plan = Plan(deck)
+    if record and not any(guid in snapshot.notes for guid in record):
+        plan.record_ignored, record = True, {}
     plan.notetypes = [u for u in (compare_notetype(nt, snapshot.notetypes.get(nt.model_id))
                                   for nt in deck.notetypes.values()) if u is not None]
     shipped = {note.guid for note in deck.notes}
     for note in deck.notes:
         anki = snapshot.notes.get(note.guid)
-        if anki is None:
+        if anki is None and note.guid in record and not restore_deleted:
+            plan.deleted_in_anki.append(note)  # the learner's decision, as pull will report it
+            plan.untouched += 1
+        elif anki is None:
             plan.added.append(note)
+        if anki is None:
             continue
         expected = deck.notetypes[note.notetype].model_id
         if anki.notetype_id != expected:

@@ -498,3 +498,40 @@ def test_a_note_whose_type_was_changed_in_anki_is_left_alone(project, anki_path)
             in result.output) and "change it back in Anki, or give the card a new id" in result.output
     assert notes_by_question(anki_path)["Keep me?"]["fields"][1] == "<p>Answer one.</p>"
     assert len(notes_by_question(anki_path)) == 5  # nothing duplicated
+
+
+def test_a_card_the_learner_deleted_is_not_added_back(project, anki_path):
+    from anki.collection import Collection
+
+    project.write(V1)
+    sync(project, anki_path)
+    col = Collection(str(anki_path))
+    col.remove_notes(col.find_notes('"Front:<p>Mover?</p>"'))
+    col.close()
+    result = sync(project, anki_path)
+    assert result.output.splitlines()[:2] == [
+        "Test Deck: 0 added, 0 updated, 0 moved, 0 deleted, 0 suspended, 6 untouched",
+        "  not added: mover was deleted in Anki after a sync put it there (--restore-deleted adds it back)"]
+    assert "Mover?" not in notes_by_question(anki_path)
+    assert "  not added: mover" in sync(project, anki_path).output  # and still not on the next sync
+    back = sync(project, anki_path, "--restore-deleted")
+    assert back.output.splitlines()[0].startswith("Test Deck: 1 added")
+    assert "Mover?" in notes_by_question(anki_path)
+
+
+def test_a_record_of_another_collection_is_set_aside(project, anki_path):
+    """A new, empty collection where the old one was (a new profile): the record names none of its notes."""
+    from anki.collection import Collection
+
+    project.write(V1)
+    sync(project, anki_path)
+    for leftover in anki_path.parent.iterdir():
+        if leftover.is_file():
+            leftover.unlink()
+    Collection(str(anki_path)).close()
+    result = sync(project, anki_path)
+    assert result.output.splitlines()[:2] == [
+        "Test Deck: 6 added, 0 updated, 0 moved, 0 deleted, 0 suspended, 0 untouched",
+        "  the sync record names none of the notes in this collection: it was made for another one (a new "
+        "profile, a restored backup?) and is not used"]
+    assert sync(project, anki_path).output.splitlines()[-1].endswith("is up to date: nothing to change.")
