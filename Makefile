@@ -17,7 +17,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: setup.cfg pyproject.toml $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,sync]'
 	touch $@
 
 build: $(VENV)/.installed
@@ -36,9 +36,10 @@ check: $(VENV)/.installed
 # The performance benchmark against the genanki floor (issue 6); writes the figures into bench/RESULTS.md. Not in CI.
 .PHONY: bench
 bench: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m pip install --quiet -e '.[bench,sync]'
 	$(BIN)/python -m bench.run $(BENCH_FLAGS)
 	$(BIN)/python -m bench.alternative
+	$(BIN)/python -m bench.sync $(BENCH_SYNC_FLAGS)
 
 # Browser tests: Debian's Chromium and ChromeDriver (installed only when missing, as root or with
 # sudo) and Anki's own MathJax (from the aqt wheel on PyPI, cached once).

@@ -51,8 +51,9 @@ class Figure:
 
 
 def run(command: list[str], env: dict | None = None, timeout: float | None = None,
-        tolerate: bool = False) -> tuple[float, int]:
-    """Run a command to completion; return (wall seconds, peak RSS in KiB of its largest process).
+        tolerate: bool = False, cpu: list[float] | None = None) -> tuple[float, int]:
+    """Run a command to completion; return (wall seconds, peak RSS in KiB of its largest process), and
+    append its CPU seconds (user + system) to `cpu` when given.
 
     /usr/bin/time reports the peak RSS: a child forked from this (larger) process would inherit
     this process's high-water mark, so measuring through a small C parent keeps the figure honest.
@@ -60,7 +61,7 @@ def run(command: list[str], env: dict | None = None, timeout: float | None = Non
     with tempfile.NamedTemporaryFile("r", suffix=".time") as usage:
         started = time.perf_counter()
         try:
-            proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", usage.name, *command], stdout=subprocess.DEVNULL,
+            proc = subprocess.run(["/usr/bin/time", "-f", "%U %S %M", "-o", usage.name, *command], stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, env={**os.environ, **(env or {})}, timeout=timeout)
         except subprocess.TimeoutExpired:
             return float("inf"), 0
@@ -70,7 +71,10 @@ def run(command: list[str], env: dict | None = None, timeout: float | None = Non
             return float("nan"), 0
         if proc.returncode:
             raise SystemExit(f"{' '.join(command)} failed:\n{proc.stderr.decode()}")
-        return elapsed, int(usage.read().split()[-1])
+        figures = usage.read().split()
+        if cpu is not None:
+            cpu.append(float(figures[-3]) + float(figures[-2]))
+        return elapsed, int(figures[-1])
 
 
 def export_notes(apkg: Path, out_dir: Path) -> Path:
@@ -208,12 +212,12 @@ def report(results: dict[int, dict[str, Figure]], repeats: dict[int, int], check
     return "\n".join(lines) + "\n"
 
 
-def write_report(text: str, path: Path) -> None:
+def write_report(text: str, path: Path, start: str = START, end: str = END) -> None:
     """The figures into `path`: between its markers when it has them (the prose around stays), else the whole file."""
     old = path.read_text(encoding="utf-8") if path.exists() else ""
-    if START in old and END in old.split(START, 1)[1]:
-        head, rest = old.split(START, 1)
-        text = f"{head}{START}\n\n{text}\n{END}{rest.split(END, 1)[1]}"
+    if start in old and end in old.split(start, 1)[1]:
+        head, rest = old.split(start, 1)
+        text = f"{head}{start}\n\n{text}\n{end}{rest.split(end, 1)[1]}"
     path.write_text(text, encoding="utf-8")
 
 

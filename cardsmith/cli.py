@@ -222,3 +222,51 @@ def init(directory: Path, name: str | None, spec: str | None) -> None:
         return
     for line in result.lines():
         click.echo(line)
+
+
+@main.command("sync")
+@ROOT_OPTION
+@click.option("--collection", type=click.Path(path_type=Path), default=None,
+              help="A collection.anki2 (or its profile folder), with Anki closed [default: the default profile's].")
+@click.option("--anki-connect", "anki_connect", is_flag=False, flag_value="http://127.0.0.1:8765", default=None,
+              metavar="[URL]", help="Sync into a running Anki through the AnkiConnect add-on "
+                                    "[URL default: http://127.0.0.1:8765].")
+@click.option("--dry-run", is_flag=True, help="Print what would change, per deck, and change nothing.")
+@click.option("--delete-reviewed", is_flag=True,
+              help="Also delete removed cards that were reviewed (by default they are suspended and tagged).")
+@click.option("--allow-schema-change", is_flag=True,
+              help="Apply note-type changes that make Anki need a full sync with AnkiWeb (fields or templates added).")
+@click.option("--restore-deleted", is_flag=True,
+              help="Add back cards deleted in Anki after a sync put them there (by default they stay deleted).")
+@click.option("-v", "--verbose", is_flag=True, help="List every added and updated card too.")
+@click.argument("decks", nargs=-1)
+def sync_command(root: Path, collection: Path | None, anki_connect: str | None, dry_run: bool,
+                 delete_reviewed: bool, allow_schema_change: bool, restore_deleted: bool, verbose: bool,
+                 decks: tuple[str, ...]) -> None:
+    """Put every deck's (or the DECKS') current build into an Anki collection: adds, updates, moves, deletes."""
+    from .progress import Progress
+    from .sync import SyncError, SyncOptions, open_target, report_lines, sync
+
+    notices = []
+
+    def opener():
+        target, notice = open_target(collection, anki_connect)
+        notices.append(notice)
+        return target
+
+    options = SyncOptions(dry_run, delete_reviewed, allow_schema_change, restore_deleted)
+    try:
+        with Progress("Syncing") as progress:
+            project = Project(root)
+            selected = project.selected(list(decks) or None)
+            progress.set_total(sum(len(project.deck_files(d)) for d in selected))
+            result = sync(project, selected, opener, options, progress)
+    except BuildError as error:
+        fail(error)
+        return
+    except SyncError as error:
+        for line in error.lines:
+            click.echo(line, err=True)
+        sys.exit(1)
+    for line in [n for n in notices if n] + report_lines(result, verbose):
+        click.echo(line)

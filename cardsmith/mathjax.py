@@ -32,7 +32,8 @@ def installed_web_dir() -> Path | None:
     """Anki's web folder (with js/ and css/) if present: an installed `aqt` or the cache."""
     try:
         import _aqt  # type: ignore[import-not-found]  # only when Anki desktop (aqt) is installed
-        candidates = [Path(_aqt.__file__).parent / "data" / "web"]
+        # A namespace package (no __init__.py): no __file__, but its folders in __path__.
+        candidates = [Path(folder) / "data" / "web" for folder in _aqt.__path__]
     except ImportError:
         candidates = []
     candidates.append(cache_dir())

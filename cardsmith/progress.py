@@ -25,8 +25,11 @@ class Progress:
         self.enabled = _isatty(self.stream)
 
     def set_total(self, total: int) -> None:
-        """Set how many units the whole job has (known only once the project is loaded)."""
+        """Set how many units the whole job has (known only once the project is loaded; a sync learns
+        more once it has planned, so the bar's length follows)."""
         self.total = total
+        if self.bar is not None:
+            self.bar.length = total
 
     def __call__(self, count: int = 1) -> None:
         self.done += count

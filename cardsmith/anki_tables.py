@@ -1,0 +1,47 @@
+"""A deck's notes as Anki's tables hold them: a live collection (through the `anki` package) or a
+package Anki exported (through AnkiConnect) have the same notes, cards and revlog tables."""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from .syncplan import AnkiCard, AnkiNote, AnkiNotetype, Snapshot
+
+CLOZE = 1  # Anki's note type kind for cloze (MODEL_CLOZE)
+
+
+def read_snapshot(query: Callable[..., list], notetypes: Callable[[int], dict | None], deck_names: dict[int, str],
+                  guids: Iterable[str], notetype_ids: Iterable[int]) -> Snapshot:
+    """Read a deck's notes from a collection's tables (a live collection or an exported one).
+
+    `query(sql)` returns rows; `notetypes(id)` Anki's note type as a dict (its legacy form).
+    """
+    wanted = set(guids)
+    # Read by note type (indexed): a long list of note ids makes SQLite's query several times slower.
+    mids = ",".join(sorted({str(int(row[1])) for row in query("SELECT guid, mid FROM notes") if row[0] in wanted}))
+    notes = [row for row in query(f"SELECT id, guid, mid, flds, tags FROM notes WHERE mid IN ({mids})")
+             if row[1] in wanted] if mids else []
+    ids = {row[0] for row in notes}
+    rows = [row for row in query("SELECT id, nid, did, odid, queue, type, reps FROM cards WHERE nid IN "
+                                 f"(SELECT id FROM notes WHERE mid IN ({mids})) ORDER BY ord") if row[1] in ids] \
+        if mids else []
+    # A new card may still have review history (reset by hand): it counts as reviewed.
+    fresh = ",".join(str(int(row[0])) for row in rows if row[5] == 0 and row[6] == 0)
+    logged = {r[0] for r in query(f"SELECT DISTINCT cid FROM revlog WHERE cid IN ({fresh})")} if fresh else set()
+    cards: dict[int, list[AnkiCard]] = {}
+    for cid, nid, did, odid, queue, kind, reps in rows:
+        home = odid or did
+        cards.setdefault(nid, []).append(AnkiCard(cid, deck_names.get(home, str(home)),
+                                                  bool(kind or reps or cid in logged), queue == -1))
+    found = {guid: AnkiNote(nid, guid, mid, flds, tuple(tags.split()), tuple(cards.get(nid, ())))
+             for nid, guid, mid, flds, tags in notes}
+    types = {}
+    for mid in set(notetype_ids):
+        data = notetypes(mid)
+        if data:
+            types[mid] = AnkiNotetype(
+                mid, data["name"], data.get("type") == CLOZE,
+                tuple((f.get("id"), f["name"]) for f in data["flds"]),
+                tuple((t.get("id"), t["name"], t["qfmt"], t["afmt"]) for t in data["tmpls"]),
+                data.get("css", ""))
+    return Snapshot(found, types)

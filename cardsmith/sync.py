@@ -1,0 +1,227 @@
+"""`cardsmith sync`: put the decks' current build into a learner's collection directly.
+
+    shipped_decks  what a build would ship (the one adapter to the card model)
+    Target.snapshot  what the collection holds of it   (anki_collection.py, ankiconnect.py)
+    plan_deck      what changes                        (syncplan.py, pure)
+    Target.apply   the changes, in one transaction where Anki allows it
+    save_record    what was synced, for the next sync  (syncrecord.py)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Protocol, Sequence
+
+from .config import DeckConfig
+from .errors import BuildError, Problem
+from .lockfile import read_lock
+from .package import NoteSpec, write_package
+from .pipeline import Project
+from .syncplan import (Plan, RecordedNote, ShippedDeck, ShippedNote, Snapshot, field_hashes, notetype_problems,
+                       plan_deck)
+from .syncrecord import load_record, save_record
+
+PAUSE_ENV = "CARDSMITH_TEST_SYNC_PAUSE"  # tests only: seconds to sleep in the middle of the changes
+
+
+class SyncError(Exception):
+    """A sync that stopped after changing part of the collection: `lines` say what was applied."""
+
+    def __init__(self, lines: list[str]):
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+class Target(Protocol):
+    """A collection to sync into: a collection file, or a running Anki through AnkiConnect."""
+
+    label: str  # for messages
+    key: str  # the collection file's path: names its sync record
+
+    def snapshot(self, deck: ShippedDeck, guids: set[str]) -> Snapshot: ...
+
+    def apply(self, plans: Sequence[Plan], progress: Callable[[int], None]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    dry_run: bool = False
+    delete_reviewed: bool = False
+    allow_schema_change: bool = False
+    restore_deleted: bool = False
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    target: str
+    plans: list[Plan]
+    seconds: float
+    record: Path | None  # the sync record written; None after a dry run
+
+
+def shipped_decks(project: Project, decks: Sequence[DeckConfig],
+                  progress: Callable[[int], None] | None = None) -> list[ShippedDeck]:
+    """What a build of each deck would ship, and what its releases shipped (from the lock file).
+
+    The one place that knows the card model: only this function changes when the model does.
+    Raises BuildError with every problem of the sources, as a build does.
+    """
+    builds, problems = [], []
+    for deck in decks:
+        build, found = project.prepare(deck, progress, for_build=True)
+        builds.append(build)
+        problems += found
+    problems += project.identity_problems(builds)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise BuildError(errors)
+    shipped = []
+    for build in builds:
+        notes, media = [], {}
+        for note in build.notes:
+            notetype = project.notetypes[note.note_type]
+            padding = ("",) * (len(notetype.fields) - len(note.fields))
+            notes.append(ShippedNote(note.card_id, note.guid, note.note_type, note.fields + padding, note.tags,
+                                     note.subdeck, f"{note.shown_path}:{note.id_line}",
+                                     tuple(m.name for m in note.media)))
+            for item in note.media:
+                media[item.name] = item.source
+        used = sorted({n.notetype for n in notes})
+        shipped.append(ShippedDeck(build.config, tuple(notes), {k: project.notetypes[k] for k in used}, media,
+                                   _released(project, build.config)))
+    return shipped
+
+
+def _released(project: Project, deck: DeckConfig) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """GUID -> (card id, decks the releases put it in) of every card the deck's lock file records."""
+    ledger = read_lock(deck.lock_path, project.shown(deck.lock_path), deck.deck_id, project.shown(deck.path),
+                       int(time.time())).ledger  # checked as a build checks it (raises BuildError)
+    released = {record["guid"]: (card_id, tuple(d for d in (record.get("subdeck"), record.get("moved_from")) if d))
+                for card_id, record in ledger.cards.items()}
+    for card_id, record in ledger.deleted.items():
+        released.setdefault(record["guid"], (card_id, ()))
+    return released
+
+
+def open_target(collection: Path | None, url: str | None) -> tuple[Target, str | None]:
+    """The collection to sync into, and a line saying which when it was not named."""
+    if collection is not None and url is not None:
+        raise BuildError([Problem("sync", 0, "give --collection or --anki-connect, not both")])
+    if url is not None:
+        from .ankiconnect import connect
+
+        if not url.startswith(("http://", "https://")):
+            raise BuildError([Problem("sync", 0, f"--anki-connect takes a URL (http://…), not '{url}': name the "
+                                                 "decks before the option, or give the URL after it")])
+
+        return connect(url), None
+    notice = None
+    if collection is None:
+        from .collection_paths import anki_base, default_collection
+
+        collection, which = default_collection(anki_base())
+        notice = f"Syncing into the collection of Anki {which}: {collection}"
+    from .anki_collection import open_collection
+
+    return open_collection(collection), notice
+
+
+def sync(project: Project, decks: Sequence[DeckConfig], opener: Callable[[], Target], options: SyncOptions,
+         progress: Callable[[int], None] | None = None) -> SyncResult:
+    """Build, open the target (only once the sources are fine), plan, refuse what must be refused,
+    apply, record; the target is closed whatever happens."""
+    shipped = shipped_decks(project, decks, progress)
+    target = opener()
+    try:
+        return _sync(project, shipped, target, options, progress)
+    finally:
+        target.close()
+
+
+def _sync(project: Project, shipped: list[ShippedDeck], target: Target, options: SyncOptions,
+          progress: Callable[[int], None] | None) -> SyncResult:
+    started = time.perf_counter()
+    record = load_record(project.root, target.key)
+    plans = []
+    for deck in shipped:
+        recorded = record.decks.get(deck.config.deck_id, {})
+        guids = {n.guid for n in deck.notes} | set(deck.released) | set(recorded)
+        plans.append(plan_deck(deck, target.snapshot(deck, guids), recorded, options.delete_reviewed,
+                               options.restore_deleted))
+    seen: set[int] = set()
+    for plan in plans:  # a note type two decks share is changed (and told) once, with the first
+        plan.notetypes = [u for u in plan.notetypes if u.notetype.model_id not in seen]
+        seen.update(u.notetype.model_id for u in plan.notetypes)
+    problems = notetype_problems(plans, options.allow_schema_change)
+    if problems:
+        raise BuildError(problems)
+    if options.dry_run:
+        return SyncResult(target.label, plans, time.perf_counter() - started, None)
+    if any(plan.steps for plan in plans):
+        if progress is not None and hasattr(progress, "set_total"):  # the files read, then the changes
+            progress.set_total(progress.total + sum(plan.steps for plan in plans))
+        target.apply(plans, progress or (lambda count=1: None))
+    save_record(record, {p.deck.config.deck_id: (p.deck.config.name, synced_record(
+        p, {} if p.record_ignored else record.decks.get(p.deck.config.deck_id, {}))) for p in plans})
+    return SyncResult(target.label, plans, time.perf_counter() - started, record.path)
+
+
+def synced_record(plan: Plan, old: dict[str, RecordedNote]) -> dict[str, RecordedNote]:
+    """The deck's record after `plan` was applied."""
+    skipped = {note.guid for note, _ in plan.skipped} | {note.guid for note in plan.deleted_in_anki}
+    result = {}
+    for note in plan.deck.notes:
+        if note.guid in skipped:
+            if note.guid in old:
+                result[note.guid] = old[note.guid]
+            continue
+        result[note.guid] = RecordedNote(note.card_id, field_hashes(note.fields), note.tags, note.deck)
+    for removal in plan.suspended:
+        prior = old.get(removal.anki.guid)
+        result[removal.anki.guid] = RecordedNote(removal.card_id, prior.fields if prior else (),
+                                                 prior.tags if prior else (), prior.deck if prior else "", True)
+    for guid in plan.parked:
+        prior = old.get(guid)
+        if prior is not None:
+            result[guid] = RecordedNote(prior.card_id, prior.fields, prior.tags, prior.deck, True)
+    return result
+
+
+def write_additions(path: Path, plan: Plan, notetype_mods: dict[str, int]) -> None:
+    """The plan's new notes as an .apkg, for Anki's own importer (it keeps GUIDs and note type ids)."""
+    deck = plan.deck
+    now = int(time.time())
+    notes = [NoteSpec(n.guid, n.notetype, n.fields, n.tags, n.deck, now) for n in plan.added]
+    used = sorted({n.notetype for n in plan.added})
+    media = {name: deck.media[name] for n in plan.added for name in n.media}
+    write_package(path, deck.config.deck_id, deck.config.name, deck.config.description, notes, deck.notetypes,
+                  {key: notetype_mods.get(key, now) for key in used}, media)
+
+
+def pause_for_tests() -> None:
+    """Tests only (`CARDSMITH_TEST_SYNC_PAUSE=seconds`): stop in the middle of the changes, to be killed there."""
+    seconds = os.environ.get(PAUSE_ENV, "")
+    if seconds:
+        print("cardsmith: paused in the middle of the sync (test hook)", file=sys.stderr, flush=True)
+        time.sleep(float(seconds))
+
+
+def report_lines(result: SyncResult, verbose: bool) -> list[str]:
+    """The summary line per deck, like `build`'s, one line per change worth telling, and the outcome."""
+    lines = []
+    for plan in result.plans:
+        lines.append(f"{plan.deck.config.name}: {plan.counts()}")
+        lines += ["  " + line for line in plan.details(verbose)]
+    if result.record is None:
+        lines.append(f"Dry run: nothing was changed in {result.target}.")
+    elif any(plan.steps for plan in result.plans):
+        lines.append(f"Synced into {result.target} ({result.seconds:.1f} s).")
+    else:
+        lines.append(f"{result.target} is up to date: nothing to change.")
+    return lines
