@@ -79,7 +79,7 @@ def test_the_issue_scenario(project, anki_path):
     before, schedule_before = notes_by_question(anki_path), scheduling(anki_path)
     options_before = contents(anki_path)["deck_config"]
     project.write(V2)
-    project.build()
+    project.build("--allow-deletions")  # v2 deletes 2 of v1's 6 cards
     untouched = anki_path.read_bytes()
     dry = sync(project, anki_path, "--dry-run")
     assert dry.output.splitlines() == V2_PLAN + [f"Dry run: nothing was changed in {anki_path}."]
@@ -100,7 +100,7 @@ def test_the_issue_scenario(project, anki_path):
 def test_kill_in_the_middle_leaves_the_collection_as_it_was(project, anki_path):
     v1_synced(project, anki_path)
     project.write(V2)
-    project.build()
+    project.build("--allow-deletions")  # v2 deletes 2 of v1's 6 cards
     before = contents(anki_path)
     env = {**os.environ, "CARDSMITH_TEST_SYNC_PAUSE": "120"}
     proc = subprocess.Popen([sys.executable, "-m", "cardsmith", "sync", "--root", str(project.root), "--collection",
@@ -211,7 +211,7 @@ def test_first_sync_over_an_apkg_import(project, anki_path):
     assert result.output.splitlines()[0] == "Test Deck: 0 added, 0 updated, 0 moved, 0 deleted, 0 suspended, 6 untouched"
     assert notes_by_question(anki_path) == before
     project.write(V2)
-    project.build()  # the lock says where releases put each card: the move is done without a record too
+    project.build("--allow-deletions")  # v2 deletes 2 of v1's 6 cards  # the lock says where releases put each card: the move is done without a record too
     shutil.rmtree(project.root / ".cardsmith")
     result = sync(project, anki_path)
     assert '  moved: mover from "Test Deck::A" to "Test Deck::B"' in result.output
