@@ -137,7 +137,8 @@ def preview(root: Path, out: Path | None, allow_scripts: bool, deck: str | None)
     from .preview import write_preview
 
     try:
-        result = write_preview(Project(root), deck, out or root / "dist" / "preview", allow_scripts)
+        with project_lock(root, waiting):
+            result = write_preview(Project(root), deck, out or root / "dist" / "preview", allow_scripts)
     except BuildError as error:
         fail(error)
         return
@@ -176,7 +177,8 @@ def export(root: Path, fmt: str, out: Path | None, decks: tuple[str, ...]) -> No
     from .export import export_decks
 
     try:
-        results = export_decks(Project(root), fmt, out or root / "dist", only=list(decks) or None)
+        with project_lock(root, waiting):
+            results = export_decks(Project(root), fmt, out or root / "dist", only=list(decks) or None)
     except BuildError as error:
         fail(error)
         return
@@ -196,7 +198,8 @@ def import_package(root: Path, out: Path, force: bool, package: Path) -> None:
     from .importer import import_apkg
 
     try:
-        result = import_apkg(package, out, root, force)
+        with project_lock(root, waiting):
+            result = import_apkg(package, out, root, force)
     except BuildError as error:
         fail(error)
         return
@@ -256,7 +259,7 @@ def sync_command(root: Path, collection: Path | None, anki_connect: str | None, 
 
     options = SyncOptions(dry_run, delete_reviewed, allow_schema_change, restore_deleted)
     try:
-        with Progress("Syncing") as progress:
+        with project_lock(root, waiting), Progress("Syncing") as progress:
             project = Project(root)
             selected = project.selected(list(decks) or None)
             progress.set_total(sum(len(project.deck_files(d)) for d in selected))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -33,7 +34,10 @@ def remove_stale(target: Path) -> None:
     """Remove the temporary files a killed run left next to `target` (call it holding the project lock)."""
     for leftover in target.parent.glob(f".{glob_escape(target.name)}.*.tmp"):
         with contextlib.suppress(OSError):
-            leftover.unlink()
+            if leftover.is_dir() and not leftover.is_symlink():  # a folder of ours (preview builds in one)
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink()
 
 
 def glob_escape(name: str) -> str:
@@ -88,7 +92,8 @@ def lock_path(root: Path) -> Path:
 
 @contextlib.contextmanager
 def project_lock(root: Path, waiting: Callable[[str], None] | None = None) -> Iterator[None]:
-    """Hold the project-wide lock: a second `build` or `ids` in the same project waits for the first.
+    """Hold the project-wide lock: a second command that writes (build, ids, import, preview, export, sync)
+    in the same project waits for the first.
 
     `waiting(message)` is called once if another run holds the lock. The lock is an flock, so it is
     released when its holder ends in any way (even kill -9): nothing stale is left to clear by hand.

@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import re
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import BuildError, Problem
+from .files import remove_stale, temp_for
 from .parse import COMMENT_RE, split_lines, track_fence
 from .pipeline import Project
 
@@ -83,14 +83,13 @@ def add_missing_ids(project: Project) -> list[AddedId]:
 
 def _replace_all(rewrites: list[_Rewrite]) -> None:
     """Replace every file (its target, when a symlink) with its new text, unless one changed since it was read."""
-    temporary: dict[Path, str] = {}
+    temporary: dict[Path, Path] = {}
     try:
         for rewrite in rewrites:
             target = Path(os.path.realpath(rewrite.path))
-            handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".ids-tmp", dir=target.parent)
-            temporary[target] = name
-            with os.fdopen(handle, "wb") as out:
-                out.write(rewrite.new)
+            remove_stale(target)  # what a killed run left (the project lock is held)
+            temporary[target] = name = temp_for(target)
+            name.write_bytes(rewrite.new)
             os.chmod(name, stat.S_IMODE(target.stat().st_mode))
         # Re-read each file just before replacing it: an edit saved meanwhile is never overwritten.
         changed = [r for r in rewrites if r.path.read_bytes() != r.read]

@@ -13,6 +13,7 @@ from pathlib import Path
 from . import mathjax
 from .config import DeckConfig
 from .errors import BuildError, Problem
+from .files import remove_stale
 from .notetypes import base_css
 from .pipeline import Project
 from .render import CLOZE_RE as DELETION_RE
@@ -142,6 +143,7 @@ def write_preview(project: Project, deck_name: str | None, out: Path, allow_scri
         groups.setdefault(subdeck.removeprefix(deck.name + "::") or deck.name, []).append(rendered)
 
     out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(out)  # what a killed preview left (the project lock is held)
     workdir = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))  # ours alone
     try:
         staging = workdir / "site"  # made with the user's umask (mkdtemp's folder is private)

@@ -7,12 +7,12 @@ if any file cannot be, nothing is written at all.
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import stat
 from pathlib import Path
 
 from .errors import BuildError, Problem, display_path
+from .files import remove_stale, temp_for
 
 
 class Stage:
@@ -79,10 +79,9 @@ def _install(files: dict[Path, Path]) -> None:
             missing = [p for p in [target.parent, *target.parent.parents] if not p.exists()]
             target.parent.mkdir(parents=True, exist_ok=True)
             created += reversed(missing)
-            temp = target.with_name(f".cardsmith-import-{secrets.token_hex(6)}.tmp")
-            handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
-            temporary[target] = temp
-            with os.fdopen(handle, "wb") as out, staged.open("rb") as source:
+            remove_stale(target)  # what a killed run left (the project lock is held)
+            temporary[target] = temp = temp_for(target)  # a new file of ours (O_EXCL): never a symlink
+            with temp.open("wb") as out, staged.open("rb") as source:
                 shutil.copyfileobj(source, out)
             if target.is_file():
                 os.chmod(temp, stat.S_IMODE(target.stat().st_mode))
