@@ -83,9 +83,11 @@ def package(path: Path, collection: bytes | None = None, media: dict[str, bytes]
 
 
 def snapshot(root: Path) -> dict[str, bytes | str]:
-    """Every file and symlink under a folder, by relative path."""
+    """Every file and symlink under a folder, by relative path (but the project lock cardsmith holds while
+    it writes: .cache/cardsmith/project.lock)."""
     return {str(p.relative_to(root)): (f"-> {os.readlink(p)}" if p.is_symlink() else p.read_bytes())
-            for p in sorted(root.rglob("*")) if p.is_symlink() or p.is_file()}
+            for p in sorted(root.rglob("*"))
+            if (p.is_symlink() or p.is_file()) and p != root / ".cache" / "cardsmith" / "project.lock"}
 
 
 def run(project, *args: str):
