@@ -49,7 +49,7 @@ browser-deps: $(VENV)/.installed
 		$$sudo apt-get update -qq && \
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
 	fi
-	$(BIN)/python -m cardsmith.mathjax >/dev/null
+	$(BIN)/python -m cardsmith.commands.mathjax >/dev/null
 
 # A static HTML preview of the deck in dist/preview/index.html.
 preview: $(VENV)/.installed

@@ -104,7 +104,7 @@ def build(root: Path, out: Path | None, frozen: bool, report_path: Path | None, 
 @click.option("-v", "--verbose", is_flag=True, help="Explain what was checked.")
 def check(root: Path, strict: bool, verbose: bool) -> None:
     """Check every deck for mistakes without writing anything; exit 1 on errors."""
-    from .check import check_project
+    from .commands.check import check_project
     from .progress import Progress
 
     with Progress("Checking") as progress:
@@ -133,8 +133,8 @@ def check(root: Path, strict: bool, verbose: bool) -> None:
 @click.argument("deck", required=False)
 def preview(root: Path, out: Path | None, allow_scripts: bool, deck: str | None) -> None:
     """Write a static HTML preview of a DECK (needed if there are several) to dist/preview/index.html."""
-    from .mathjax import MathJaxUnavailable
-    from .preview import write_preview
+    from .commands.mathjax import MathJaxUnavailable
+    from .commands.preview import write_preview
 
     try:
         with project_lock(root, waiting):
@@ -152,7 +152,7 @@ def preview(root: Path, out: Path | None, allow_scripts: bool, deck: str | None)
 @ROOT_OPTION
 def ids(root: Path) -> None:
     """Write an id under every card that has none (nothing else in the files changes)."""
-    from .ids import add_missing_ids
+    from .commands.ids import add_missing_ids
 
     try:
         with project_lock(root, waiting):
@@ -174,7 +174,7 @@ def ids(root: Path) -> None:
 @click.argument("decks", nargs=-1)
 def export(root: Path, fmt: str, out: Path | None, decks: tuple[str, ...]) -> None:
     """Export every deck (or the DECKS named) as a text-import file or a Markdown handout."""
-    from .export import export_decks
+    from .commands.export import export_decks
 
     try:
         with project_lock(root, waiting):
@@ -195,7 +195,7 @@ def export(root: Path, fmt: str, out: Path | None, decks: tuple[str, ...]) -> No
 @click.argument("package", type=click.Path(dir_okay=False, path_type=Path))
 def import_package(root: Path, out: Path, force: bool, package: Path) -> None:
     """Convert an Anki package (.apkg) into card files, keeping every note's GUID."""
-    from .importer import import_apkg
+    from .commands.importer import import_apkg
 
     try:
         with project_lock(root, waiting):
@@ -216,7 +216,7 @@ def import_package(root: Path, out: Path, force: bool, package: Path) -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def init(directory: Path, name: str | None, spec: str | None) -> None:
     """Create a new deck project in DIRECTORY: cards, deck file, templates, Makefile, CI workflow."""
-    from .scaffold import create_project
+    from .commands.scaffold import create_project
 
     try:
         result = create_project(directory, name, spec)
@@ -248,7 +248,7 @@ def sync_command(root: Path, collection: Path | None, anki_connect: str | None, 
                  decks: tuple[str, ...]) -> None:
     """Put every deck's (or the DECKS') current build into an Anki collection: adds, updates, moves, deletes."""
     from .progress import Progress
-    from .sync import SyncError, SyncOptions, open_target, report_lines, sync
+    from .commands.sync import SyncError, SyncOptions, open_target, report_lines, sync
 
     notices = []
 

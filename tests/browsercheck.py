@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from cardsmith import mathjax
+from cardsmith.commands import mathjax
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

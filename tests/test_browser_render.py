@@ -265,7 +265,7 @@ def test_check_and_browser_agree_on_what_code_cannot_fit(project, collection, dr
 
     A word of 43 characters reaches into the box's right padding without scrolling; check counts it
     as too long (a character of margin), so the cases below are at the limit or two past it."""
-    from cardsmith.phonefit import unbreakable
+    from cardsmith.commands.phonefit import unbreakable
 
     lines = {"fits": "x" * 42, "too-long": "x" * 44, "fits-indented": "    " + "y" * 38,
              "too-long-indented": "    " + "y" * 40, "fits-continued": "a = b + " + "z" * 38,
@@ -318,7 +318,8 @@ MathJax.typesetPromise([qa]).then(() => done(
 
 def test_formula_width_estimate_matches_mathjax(driver):
     """phonefit.formula_width against Anki's MathJax on the shipped deck's inline formulas wider than 100 px."""
-    from cardsmith import mathtex, phonefit
+    from cardsmith import mathtex
+    from cardsmith.commands import phonefit
     from cardsmith.notetypes import base_css
 
     texts = [formula.tex for path in sorted((REPO / "cards").rglob("*.md"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from cardsmith.duplicates import near_duplicates, tokens
+from cardsmith.commands.duplicates import near_duplicates, tokens
 from cardsmith.progress import Progress
 
 GOOD = "## What is a tensor?\n<!-- id: tensor -->\n\nAn n-dimensional array.\n"
@@ -52,7 +52,7 @@ def brute_force_pairs(questions: list[str]) -> set[tuple[int, int]]:
     from difflib import SequenceMatcher
     from itertools import combinations
 
-    from cardsmith.duplicates import NUMBER_WORDS, THRESHOLD
+    from cardsmith.commands.duplicates import NUMBER_WORDS, THRESHOLD
 
     docs = [tokens(q) for q in questions]
     numbers = [sorted(w for w in d if w.isdigit() or w in NUMBER_WORDS) for d in docs]
@@ -85,7 +85,7 @@ def test_near_duplicates_compare_few_pairs(monkeypatch):
     """Thousands of questions over a realistic vocabulary: a few comparisons each, not all pairs."""
     import random
 
-    from cardsmith import duplicates
+    from cardsmith.commands import duplicates
 
     compared = []
     original = duplicates.SequenceMatcher
@@ -139,7 +139,7 @@ def test_code_that_cannot_wrap_on_a_phone_is_a_warning(project):
 
 
 def test_unbreakable_counts_the_rows_a_phone_wraps_a_line_into():
-    from cardsmith.phonefit import CODE_COLUMNS, HANGING_INDENT, unbreakable
+    from cardsmith.commands.phonefit import CODE_COLUMNS, HANGING_INDENT, unbreakable
 
     assert CODE_COLUMNS == 42 and HANGING_INDENT == 4
     assert unbreakable("x" * 42) is None and unbreakable("x" * 43) == "x" * 43

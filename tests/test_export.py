@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from anki.collection import ImportCsvRequest
 
-from cardsmith.export import reveal_cloze
+from cardsmith.commands.export import reveal_cloze
 from conftest import import_apkg
 from test_pipeline import CARDS, write_sample
 

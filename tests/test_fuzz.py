@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cardsmith.cli import main
-from cardsmith.duplicates import near_duplicates, tokens
+from cardsmith.commands.duplicates import near_duplicates, tokens
 from conftest import DECK_YAML, REPO
 
 # CARDSMITH_FUZZ_EXAMPLES=2000 searches harder (not in CI: a few minutes). In CI the examples are
@@ -168,7 +168,7 @@ def test_near_duplicates_finds_what_all_pairs_would(questions: list[str]):
     from difflib import SequenceMatcher
     from itertools import combinations
 
-    from cardsmith.duplicates import NUMBER_WORDS, THRESHOLD
+    from cardsmith.commands.duplicates import NUMBER_WORDS, THRESHOLD
 
     def numbers(doc: list[str]) -> list[str]:
         return sorted(w for w in doc if w.isdigit() or w in NUMBER_WORDS)
@@ -193,7 +193,7 @@ markdown_without_html = st.lists(st.one_of(st.sampled_from(RENDER_PIECES),
 def test_markdown_without_raw_html_renders_balanced_tags(text: str):
     """`check` looks for unclosed tags only in fields written with `<`: the engine alone closes all."""
     from cardsmith.boundary import Boundary
-    from cardsmith.htmlcheck import tag_problems
+    from cardsmith.commands.htmlcheck import tag_problems
     from cardsmith.parse import SourceCard
     from cardsmith.render import Renderer
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cardsmith.ids import slug_for
+from cardsmith.commands.ids import slug_for
 
 SOURCE = (
     "---\ntags: [t]\n---\n\n"
@@ -103,12 +103,12 @@ def test_ids_writes_through_symlinks_and_keeps_modes(project):
 
 
 def test_ids_keeps_an_edit_saved_while_it_runs(project, monkeypatch):
-    import cardsmith.ids
+    import cardsmith.commands.ids
 
     project.write({"cards/test/a.md": "## First?\n\nYes.\n", "cards/test/b.md": "## Second?\n\nYes.\n"})
     path = project.root / "cards/test/b.md"
     edit = "\n## Saved meanwhile?\n<!-- id: saved-meanwhile -->\n\nYes.\n"
-    original = cardsmith.ids._add_ids
+    original = cardsmith.commands.ids._add_ids
 
     def editor_saves_meanwhile(text, shown, taken):
         if shown.endswith("b.md") and edit not in path.read_text():
@@ -116,7 +116,7 @@ def test_ids_keeps_an_edit_saved_while_it_runs(project, monkeypatch):
                 handle.write(edit)
         return original(text, shown, taken)
 
-    monkeypatch.setattr(cardsmith.ids, "_add_ids", editor_saves_meanwhile)
+    monkeypatch.setattr(cardsmith.commands.ids, "_add_ids", editor_saves_meanwhile)
     result = project.run("ids")
     assert result.exit_code == 1
     assert "cards/test/b.md:0: changed while `cardsmith ids` ran" in result.output
@@ -132,7 +132,7 @@ def test_ids_keeps_an_edit_saved_while_it_runs(project, monkeypatch):
 def test_ids_keeps_an_edit_saved_while_it_replaces_files(project, monkeypatch):
     import os
 
-    import cardsmith.ids
+    import cardsmith.commands.ids
 
     project.write({"cards/test/a.md": "## First?\n\nYes.\n", "cards/test/b.md": "## Second?\n\nYes.\n"})
     path = project.root / "cards/test/b.md"
@@ -143,7 +143,7 @@ def test_ids_keeps_an_edit_saved_while_it_replaces_files(project, monkeypatch):
         if "Saved" not in path.read_text():
             path.write_text("## Saved meanwhile?\n")
 
-    monkeypatch.setattr(cardsmith.ids.os, "replace", replace_then_editor_saves)
+    monkeypatch.setattr(cardsmith.commands.ids.os, "replace", replace_then_editor_saves)
     result = project.run("ids")
     assert result.exit_code == 1
     assert "cards/test/b.md:0: changed while `cardsmith ids` ran (saved in an editor?): left as it is" in result.output

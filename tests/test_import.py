@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from cardsmith.htmlmd import lines_of, render, to_markdown
-from cardsmith.importer import _slug, _unique
+from cardsmith.commands.htmlmd import lines_of, render, to_markdown
+from cardsmith.commands.importer import _slug, _unique
 from conftest import assert_integrity, import_apkg
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"

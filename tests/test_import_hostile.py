@@ -288,9 +288,9 @@ def test_existing_files_are_replaced_only_with_force(empty_project, tmp_path):
 # --- media: read lazily, within limits ------------------------------------------------------------------
 
 def test_unused_media_is_never_read_and_a_used_bomb_is_refused(empty_project, tmp_path, monkeypatch):
-    import cardsmith.ankipackage
+    import cardsmith.anki.apkg
 
-    monkeypatch.setattr(cardsmith.ankipackage, "MEDIA_FILE_LIMIT", 1 << 20)
+    monkeypatch.setattr(cardsmith.anki.apkg, "MEDIA_FILE_LIMIT", 1 << 20)
     bomb = b"\0" * (8 << 20)  # 8 MB of zeros: 8 KB compressed, 8 times the (lowered) limit
     unused = package(tmp_path / "unused.apkg", collection_bytes(tmp_path), media={"bomb.bin": bomb})
     result = import_into(empty_project, unused)
@@ -306,10 +306,10 @@ def test_unused_media_is_never_read_and_a_used_bomb_is_refused(empty_project, tm
 
 
 def test_a_used_bomb_in_the_newer_format_is_refused(empty_project, tmp_path, monkeypatch, collection):
-    import cardsmith.ankipackage
+    import cardsmith.anki.apkg
     from anki.collection import ExportAnkiPackageOptions
 
-    monkeypatch.setattr(cardsmith.ankipackage, "MEDIA_FILE_LIMIT", 1 << 20)
+    monkeypatch.setattr(cardsmith.anki.apkg, "MEDIA_FILE_LIMIT", 1 << 20)
     collection.media.write_data("bomb.png", b"\0" * (2 << 20))
     note = collection.new_note(collection.models.by_name("Basic"))
     note.fields[:] = ['<img src="bomb.png">', "b"]
@@ -325,9 +325,9 @@ def test_a_used_bomb_in_the_newer_format_is_refused(empty_project, tmp_path, mon
 
 
 def test_a_collection_bomb_is_refused(empty_project, tmp_path, monkeypatch):
-    import cardsmith.ankipackage
+    import cardsmith.anki.apkg
 
-    monkeypatch.setattr(cardsmith.ankipackage, "COLLECTION_LIMIT", 1 << 20)
+    monkeypatch.setattr(cardsmith.anki.apkg, "COLLECTION_LIMIT", 1 << 20)
     apkg = package(tmp_path / "bomb.apkg", collection_bytes(tmp_path) + b"\0" * (8 << 20))
     result = import_into(empty_project, apkg)
     assert result.exit_code == 1

@@ -17,7 +17,7 @@ import yaml
 from click.testing import CliRunner
 
 from cardsmith.cli import main
-from cardsmith.scaffold import TEMPLATES, fresh_ids, install_spec
+from cardsmith.commands.scaffold import TEMPLATES, fresh_ids, install_spec
 from conftest import REPO, import_apkg
 
 BIN = Path(sys.executable).parent

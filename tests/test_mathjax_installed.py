@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cardsmith.mathjax import installed_web_dir
+from cardsmith.commands.mathjax import installed_web_dir
 
 
 def test_an_installed_anki_desktop_gives_its_web_folder():

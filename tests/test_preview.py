@@ -8,7 +8,7 @@ import time
 from browsercheck import driver  # noqa: F401
 from conftest import REPO, Project
 
-from cardsmith.preview import cloze_side
+from cardsmith.commands.preview import cloze_side
 
 CARDS = r"""
 ---

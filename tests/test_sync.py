@@ -121,7 +121,7 @@ def test_kill_in_the_middle_leaves_the_collection_as_it_was(project, anki_path):
 
 
 def test_a_failure_rolls_everything_back(project, anki_path, monkeypatch):
-    from cardsmith.anki_collection import CollectionTarget
+    from cardsmith.anki.collection import CollectionTarget
 
     v1_synced(project, anki_path)
     project.write(V2)
@@ -293,7 +293,7 @@ def test_refusals_change_nothing(project, anki_path, tmp_path):
 
 
 def test_a_collection_from_a_newer_anki_is_refused(project, anki_path):
-    from cardsmith.anki_collection import SCHEMA
+    from cardsmith.anki.collection import SCHEMA
 
     project.write(V1)
     conn = sqlite3.connect(anki_path)
@@ -413,9 +413,9 @@ class Counter:
 
 
 def test_progress_counts_the_files_then_every_change(project, anki_path):
-    from cardsmith.anki_collection import open_collection
+    from cardsmith.anki.collection import open_collection
     from cardsmith.pipeline import Project
-    from cardsmith.sync import SyncOptions, sync as run_sync
+    from cardsmith.commands.sync import SyncOptions, sync as run_sync
 
     v1_synced(project, anki_path)
     project.write(V2)

@@ -73,7 +73,7 @@ class Desktop:
         self.log = (self.base / "anki.log").open("ab")
         self.proc = subprocess.Popen([sys.executable, "-c", "import aqt; aqt.run()", "-b", str(self.base)],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        from cardsmith.ankiconnect import ActionFailed, Client
+        from cardsmith.anki.connect import ActionFailed, Client
 
         client, deadline = Client(self.url, timeout=5), time.monotonic() + 120
         while True:
@@ -101,7 +101,7 @@ class Desktop:
         self.log.close()
 
     def call(self, action: str, **params):
-        from cardsmith.ankiconnect import Client
+        from cardsmith.anki.connect import Client
 
         return Client(self.url).call(action, **params)
 
@@ -178,7 +178,7 @@ def test_the_issue_scenario_through_ankiconnect(project, desktop):
 
 
 def test_a_step_anki_refuses_stops_the_sync_and_says_what_was_applied(project, desktop, monkeypatch):
-    from cardsmith.ankiconnect import ActionFailed, Client
+    from cardsmith.anki.connect import ActionFailed, Client
 
     project.write(V1)
     sync(project, desktop)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from cardsmith.collection_paths import anki_base, default_collection, last_profile
+from cardsmith.anki.profiles import anki_base, default_collection, last_profile
 from cardsmith.errors import BuildError
 from cardsmith.notetypes import NoteType
-from cardsmith.syncplan import AnkiNotetype, _tags, compare_notetype
+from cardsmith.commands.syncplan import AnkiNotetype, _tags, compare_notetype
 
 
 def test_anki_base_on_each_system(tmp_path):

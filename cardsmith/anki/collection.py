@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 from urllib.parse import quote
 
-from .anki_tables import read_snapshot
-from .errors import BuildError, Problem
-from .pipeline import DELETED_TAG
-from .sync import SyncError, pause_for_tests, write_additions
-from .syncplan import NotetypeUpdate, Plan, ShippedDeck, Snapshot
+from ..commands.sync import SyncError, pause_for_tests, write_additions
+from ..commands.syncplan import NotetypeUpdate, Plan, ShippedDeck, Snapshot
+from ..errors import BuildError, Problem
+from ..pipeline import DELETED_TAG
+from .tables import read_snapshot
 
 SCHEMA = 18  # the collection schema the pinned `anki` package opens and writes (checked by the tests)
 SYNC_EXTRA = "pip install 'cardsmith[sync]'"

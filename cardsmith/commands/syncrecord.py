@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import BuildError, Problem, display_path
+from ..errors import BuildError, Problem, display_path
 from .syncplan import RecordedNote
 
 FORMAT = 1

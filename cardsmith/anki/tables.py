@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
-from .syncplan import AnkiCard, AnkiNote, AnkiNotetype, Snapshot
+from ..commands.syncplan import AnkiCard, AnkiNote, AnkiNotetype, Snapshot
 
 CLOZE = 1  # Anki's note type kind for cloze (MODEL_CLOZE)
 

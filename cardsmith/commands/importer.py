@@ -24,14 +24,14 @@ from pathlib import Path
 
 import yaml
 
+from ..anki.apkg import MEDIA_TOTAL_LIMIT, AnkiNote, AnkiNoteType, AnkiPackage, open_package, plain_file_name
+from ..boundary import Boundary
+from ..errors import LINE_BREAK_RE, BuildError, Problem, display_path
+from ..parse import parse_text, valid_tag
+from ..render import CLOZE_RE, EXTERNAL_RE, Renderer
+from ..yamlfile import load_yaml, read_text
 from . import htmlmd
-from .boundary import Boundary
-from .ankipackage import MEDIA_TOTAL_LIMIT, AnkiNote, AnkiNoteType, AnkiPackage, open_package, plain_file_name
-from .errors import LINE_BREAK_RE, BuildError, Problem, display_path
-from .parse import parse_text, valid_tag
-from .render import CLOZE_RE, EXTERNAL_RE, Renderer
 from .stage import Stage
-from .yamlfile import load_yaml, read_text
 
 IMG_RE = re.compile(r"""<img\b(?:[^>"']|"[^"]*"|'[^']*')*>""", re.I)
 SRC_RE = re.compile(r"""(\ssrc\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.I)

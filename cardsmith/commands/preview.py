@@ -10,14 +10,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import DeckConfig
+from ..errors import BuildError, Problem
+from ..files import remove_stale
+from ..notetypes import base_css
+from ..pipeline import Project
+from ..render import CLOZE_RE as DELETION_RE
+from ..render import RenderedCard
 from . import mathjax
-from .config import DeckConfig
-from .errors import BuildError, Problem
-from .files import remove_stale
-from .notetypes import base_css
-from .pipeline import Project
-from .render import CLOZE_RE as DELETION_RE
-from .render import RenderedCard
 
 MARKER = ".cardsmith-preview"  # only a folder holding this file is ever replaced
 # Card fields may hold scripts and event handlers (imported decks do): only the page's own scripts,
@@ -98,7 +98,7 @@ class PreviewResult:
     media: int
 
     def summary(self, root: Path) -> str:
-        from .errors import display_path
+        from ..errors import display_path
 
         return (f"{self.deck}: {self.cards} cards, {self.notes} notes, {self.media} media"
                 f" -> {display_path(self.index, root)}")

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
-from .config import DeckConfig
-from .errors import BuildError, Problem
-from .lockfile import read_lock
-from .package import NoteSpec, write_package
-from .pipeline import Project
+from ..config import DeckConfig
+from ..errors import BuildError, Problem
+from ..lockfile import read_lock
+from ..package import NoteSpec, write_package
+from ..pipeline import Project
 from .syncplan import (Plan, RecordedNote, ShippedDeck, ShippedNote, Snapshot, field_hashes, notetype_problems,
                        plan_deck)
 from .syncrecord import load_record, save_record
@@ -114,7 +114,7 @@ def open_target(collection: Path | None, url: str | None) -> tuple[Target, str |
     if collection is not None and url is not None:
         raise BuildError([Problem("sync", 0, "give --collection or --anki-connect, not both")])
     if url is not None:
-        from .ankiconnect import connect
+        from ..anki.connect import connect
 
         if not url.startswith(("http://", "https://")):
             raise BuildError([Problem("sync", 0, f"--anki-connect takes a URL (http://…), not '{url}': name the "
@@ -123,11 +123,11 @@ def open_target(collection: Path | None, url: str | None) -> tuple[Target, str |
         return connect(url), None
     notice = None
     if collection is None:
-        from .collection_paths import anki_base, default_collection
+        from ..anki.profiles import anki_base, default_collection
 
         collection, which = default_collection(anki_base())
         notice = f"Syncing into the collection of Anki {which}: {collection}"
-    from .anki_collection import open_collection
+    from ..anki.collection import open_collection
 
     return open_collection(collection), notice
 

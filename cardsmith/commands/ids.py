@@ -14,10 +14,10 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import BuildError, Problem
-from .files import remove_stale, temp_for
-from .parse import COMMENT_RE, split_lines, track_fence
-from .pipeline import Project
+from ..errors import BuildError, Problem
+from ..files import remove_stale, temp_for
+from ..parse import COMMENT_RE, split_lines, track_fence
+from ..pipeline import Project
 
 ID_IN_COMMENT_RE = re.compile(r"(?:^|;)\s*id\s*:\s*([^;]*?)\s*(?:;|$)")
 MAX_WORDS = 6

@@ -15,8 +15,8 @@ from html.parser import HTMLParser
 
 import markdown
 
-from . import mathtex
-from .render import MARKDOWN_CONFIG, MARKDOWN_EXTENSIONS
+from .. import mathtex
+from ..render import MARKDOWN_CONFIG, MARKDOWN_EXTENSIONS
 
 MATH_RE = re.compile(r"\\\((.*?)\\\)|\\\[(.*?)\\\]", re.S)
 PLACEHOLDER_RE = re.compile(r"\x00(\d+)\x00")

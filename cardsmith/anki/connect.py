@@ -22,11 +22,11 @@ import zipfile
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from .anki_tables import read_snapshot
-from .errors import BuildError, Problem
-from .pipeline import DELETED_TAG
-from .sync import SyncError, write_additions
-from .syncplan import AnkiNotetype, NotetypeUpdate, Plan, ShippedDeck, Snapshot, deck_key
+from ..commands.sync import SyncError, write_additions
+from ..commands.syncplan import AnkiNotetype, NotetypeUpdate, Plan, ShippedDeck, Snapshot, deck_key
+from ..errors import BuildError, Problem
+from ..pipeline import DELETED_TAG
+from .tables import read_snapshot
 
 API_VERSION = 6
 KEY_ENV = "CARDSMITH_ANKICONNECT_KEY"  # AnkiConnect's apiKey, when one is set in its configuration

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Mapping
 from urllib.parse import quote
 
-from .errors import BuildError, Problem
+from ..errors import BuildError, Problem
 
 
 def anki_base(env: Mapping[str, str] | None = None, system: str | None = None, home: Path | None = None) -> Path:

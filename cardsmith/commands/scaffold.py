@@ -13,11 +13,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import LINE_BREAK_RE, BuildError, Problem
+from ..errors import LINE_BREAK_RE, BuildError, Problem
 
 # The default templates ship inside the package (a copy of the repo's templates/, kept equal by a test),
 # so `cardsmith init` works from any install, editable or not.
-TEMPLATES = Path(__file__).resolve().parent / "data" / "templates"
+TEMPLATES = Path(__file__).resolve().parent.parent / "data" / "templates"
 
 EXAMPLE = r"""---
 tags: [example]

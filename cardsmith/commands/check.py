@@ -15,14 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import mathtex, phonefit
+from .. import mathtex
+from ..errors import BuildError, Problem, collapse_repeats
+from ..notetypes import load_notetypes
+from ..parse import SourceCard
+from ..pipeline import DeckBuild, Project
+from ..render import CLOZE_RE, RenderedCard
+from . import phonefit
 from .duplicates import near_duplicates
-from .errors import BuildError, Problem, collapse_repeats
 from .htmlcheck import script_parts, tag_problems
-from .notetypes import load_notetypes
-from .parse import SourceCard
-from .pipeline import DeckBuild, Project
-from .render import CLOZE_RE, RenderedCard
 
 EXTERNAL_RE = re.compile(r'<(img|a|audio|video|source|iframe)\b[^>]*?\b(?:src|href)="((?:https?:)?//[^"]*)"', re.I)
 HAND_MATH_RE = re.compile(r"\\([(\[])")

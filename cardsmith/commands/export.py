@@ -14,9 +14,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import DeckConfig
-from .errors import BuildError, Problem
-from .pipeline import DeckBuild, Project
+from ..config import DeckConfig
+from ..errors import BuildError, Problem
+from ..pipeline import DeckBuild, Project
 
 FORMATS = {"csv": ("comma", ",", ".csv"), "tsv": ("tab", "\t", ".tsv"), "markdown": ("", "", ".md")}
 IMAGE_RE = re.compile(r"(!\[[^\]]*\]\()([^)\s]+)((?:\s+\"[^\"]*\")?\))")
@@ -34,7 +34,7 @@ class ExportResult:
     media_dir: Path | None
 
     def summary(self, root: Path) -> str:
-        from .errors import display_path
+        from ..errors import display_path
 
         line = f"{self.deck.name}: {self.notes} notes -> {display_path(self.output, root)}"
         if self.media_dir:

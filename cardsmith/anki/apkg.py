@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Iterator
 
-from .errors import LINE_BREAK_RE, BuildError, Problem
+from ..errors import LINE_BREAK_RE, BuildError, Problem
 
 LEGACY_NAMES = ("collection.anki21", "collection.anki2")
 MODERN_NAME = "collection.anki21b"

@@ -11,8 +11,8 @@ import shutil
 import stat
 from pathlib import Path
 
-from .errors import BuildError, Problem, display_path
-from .files import remove_stale, temp_for
+from ..errors import BuildError, Problem, display_path
+from ..files import remove_stale, temp_for
 
 
 class Stage:

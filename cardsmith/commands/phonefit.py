@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from . import mathtex
-from .parse import code_lines
+from .. import mathtex
+from ..parse import code_lines
 
 # The geometry templates/base.css gives a 412 px screen: 12 px card padding either side leaves 388 px
 # for text at 18 px; a code row holds 42 characters (14.4 px monospace in a padded box), and a wrapped

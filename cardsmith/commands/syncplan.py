@@ -21,10 +21,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, NamedTuple, Sequence
 
-from .config import DeckConfig
-from .errors import Problem
-from .notetypes import NoteType
-from .pipeline import DELETED_TAG, MOVED_TAG
+from ..config import DeckConfig
+from ..errors import Problem
+from ..notetypes import NoteType
+from ..pipeline import DELETED_TAG, MOVED_TAG
 
 class ShippedNote(NamedTuple):
     """One note as the deck's current build would ship it.

@@ -49,7 +49,7 @@ def web_dir(fetch: bool = True) -> Path:
     if found or not fetch:
         if found:
             return found
-        raise MathJaxUnavailable(f"Anki's MathJax is not in {cache_dir()}; run `python -m cardsmith.mathjax`")
+        raise MathJaxUnavailable(f"Anki's MathJax is not in {cache_dir()}; run `python -m cardsmith.commands.mathjax`")
     target = cache_dir()
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
