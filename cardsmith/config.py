@@ -7,16 +7,47 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .errors import BuildError, Problem, display_path
-from .yamlfile import line_of, load_yaml, read_text
+from .schema import Invalid, Key, one_of, read_mapping, string
+from .yamlfile import load_yaml, read_text
+
+SUBDECK_MODES = ("per-file", "none")
+
+
+def _name(value: object) -> str:
+    name = string(value)
+    if not name.strip() or any(not part.strip() for part in name.split("::")):
+        raise Invalid("must not be empty or have empty `::` parts")
+    return name.strip()
+
+
+def _deck_id(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Invalid("must be an integer")
+    if not 1 <= value < 1 << 63:
+        raise Invalid("must be a positive 64-bit integer")
+    return value
+
+
+def _globs(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise Invalid("must be a list of glob patterns")
+    if not value or not all(isinstance(g, str) and g.strip() for g in value):
+        raise Invalid("must be a non-empty list of glob patterns")
+    wrong = [f"'cards' pattern '{g}' {why}" for g in value if (why := _glob_problem(g))]
+    if wrong:
+        raise Invalid(*wrong)
+    return tuple(value)
+
 
 DECK_KEYS = {
-    "name": "the deck name shown in Anki; `::` makes it a subdeck of another deck",
-    "id": "a fixed integer deck id, chosen once (e.g. random in [2**30, 2**31)) and never changed",
-    "description": "text shown on the deck's overview screen in Anki",
-    "cards": "list of glob patterns, relative to cards/, of the card files this deck takes",
-    "subdecks": "`per-file` (default: one subdeck per card file) or `none`",
+    "name": Key("the deck name shown in Anki; `::` makes it a subdeck of another deck", _name, required=True),
+    "id": Key("a fixed integer deck id, chosen once (e.g. random in [2**30, 2**31)) and never changed",
+              _deck_id, required=True),
+    "description": Key("text shown on the deck's overview screen in Anki", string, default=""),
+    "cards": Key("list of glob patterns, relative to cards/, of the card files this deck takes", _globs, required=True),
+    "subdecks": Key("`per-file` (default: one subdeck per card file) or `none`", one_of(*SUBDECK_MODES),
+                    default="per-file"),
 }
-SUBDECK_MODES = ("per-file", "none")
 
 
 @dataclass(frozen=True)
@@ -66,47 +97,14 @@ def _load_deck(path: Path, root: Path) -> tuple[DeckConfig | None, list[Problem]
         return None, problems
     if not isinstance(data, dict):
         return None, [Problem(shown, 1, "a deck file must be a YAML mapping with keys: " + ", ".join(DECK_KEYS))]
-    for key in data:
-        if key not in DECK_KEYS:
-            valid = ", ".join(DECK_KEYS)
-            problems.append(Problem(shown, line_of(data, str(key)), f"unknown key '{key}' (valid keys: {valid})"))
-
-    def need(key: str, kind: type, what: str):
-        if key not in data:
-            problems.append(Problem(shown, 1, f"missing required key '{key}': {DECK_KEYS[key]}"))
-            return None
-        value = data[key]
-        if not isinstance(value, kind) or isinstance(value, bool):
-            problems.append(Problem(shown, line_of(data, key), f"'{key}' must be {what}"))
-            return None
-        return value
-
-    name = need("name", str, "a string")
-    deck_id = need("id", int, "an integer")
-    globs = need("cards", list, "a list of glob patterns")
-    description = data.get("description", "")
-    if not isinstance(description, str):
-        problems.append(Problem(shown, line_of(data, "description"), "'description' must be a string"))
-    subdecks = data.get("subdecks", "per-file")
-    if subdecks not in SUBDECK_MODES:
-        problems.append(Problem(shown, line_of(data, "subdecks"),
-                                f"'subdecks' must be one of: {', '.join(SUBDECK_MODES)}"))
-    if name is not None and (not name.strip() or any(not part.strip() for part in name.split("::"))):
-        problems.append(Problem(shown, line_of(data, "name"), "'name' must not be empty or have empty `::` parts"))
-    if deck_id is not None and not (1 <= deck_id < 1 << 63):
-        problems.append(Problem(shown, line_of(data, "id"), "'id' must be a positive 64-bit integer"))
-    if globs is not None:
-        if not globs or not all(isinstance(g, str) and g.strip() for g in globs):
-            problems.append(Problem(shown, line_of(data, "cards"), "'cards' must be a non-empty list of glob patterns"))
-        else:
-            problems += [Problem(shown, line_of(data, "cards"), f"'cards' pattern '{g}' {why}")
-                         for g in globs if (why := _glob_problem(g))]
+    values, problems = read_mapping(data, DECK_KEYS, shown)
     if problems:
         return None, problems
     slug = path.stem
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", slug):
         return None, [Problem(shown, 1, "deck file name must be letters, digits, '.', '_' or '-'")]
-    return DeckConfig(slug, path, name.strip(), deck_id, description, tuple(globs), subdecks), []
+    return DeckConfig(slug, path, values["name"], values["id"], values["description"], values["cards"],
+                      values["subdecks"]), []
 
 
 def _glob_problem(pattern: str) -> str | None:

@@ -1,66 +1,132 @@
-"""Note types: templates/<name>/ (notetype.yaml, *.html, style.css) -> NoteType.
+"""Note types: templates/<name>/ (notetype.yaml, the templates' HTML, style.css, LaTeX files) -> NoteType.
 
-Model, field and template ids are fixed integers declared in notetype.yaml, so that Anki
-matches the note type on every import and template or CSS edits update it in place.
+Model, field and template ids are fixed integers declared in notetype.yaml, so that Anki matches the
+note type on every import and template or CSS edits update it in place. Field options are Anki's
+(with Anki's defaults when absent); `format` is cardsmith's: how a field's text becomes its HTML.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 
-import genanki
 from pygments.formatters import HtmlFormatter
 
+from . import cardgen
 from .boundary import Boundary, outside
+from .cardgen import CardRule, TemplateError
 from .errors import BuildError, Problem, display_path
-from .yamlfile import line_of, load_yaml, read_text
+from .schema import Invalid, Key, boolean, each, integer, nonempty_string, one_of, read_mapping, string
+from .yamlfile import LineDict, line_of, load_yaml, read_text
 
 DAY_CODE_STYLE = "default"
 NIGHT_CODE_STYLE = "github-dark"
-NOTETYPE_KEYS = ("id", "name", "kind", "fields", "templates")
-KINDS = {"standard": genanki.Model.FRONT_BACK, "cloze": genanki.Model.CLOZE}
+KINDS = ("standard", "cloze")
+FORMATS = ("markdown", "html")
+# Anki's LaTeX header and footer for a new note type (the same as genanki's).
+LATEX_PREAMBLE = ("\\documentclass[12pt]{article}\n\\special{papersize=3in,5in}\n\\usepackage[utf8]{inputenc}\n"
+                  "\\usepackage{amssymb,amsmath}\n\\pagestyle{empty}\n\\setlength{\\parindent}{0in}\n"
+                  "\\begin{document}\n")
+LATEX_POSTAMBLE = "\\end{document}"
+# What every note type released before field options existed carried (genanki's defaults): a note type
+# whose options are these hashes as it did then, so that its lock record does not change.
+RELEASED_FIELD_OPTIONS = {"font": "Liberation Sans", "size": 20, "rtl": False, "description": ""}
+FIELD_NAME_FORBIDDEN = set(':{}"')
+ID_RANGE = (-(1 << 63), 1 << 63)  # Anki's ids are signed 64-bit integers
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field: its name and fixed id, how its text becomes HTML, and Anki's options for its editor."""
+
+    name: str
+    id: int
+    format: str = "markdown"  # or "html": the text is the field's HTML, kept verbatim
+    font: str = "Arial"
+    size: int = 20
+    rtl: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class TemplateSpec:
+    """One card template: its name, fixed id, and the HTML of its front and back."""
+
+    name: str
+    id: int
+    front: str
+    back: str
+
+
+@dataclass(frozen=True)
+class Latex:
+    """What Anki desktop wraps around `[latex]…[/latex]` (and `[$]`, `[$$]`) to make their images."""
+
+    preamble: str = LATEX_PREAMBLE
+    postamble: str = LATEX_POSTAMBLE
+    svg: bool = False
 
 
 @dataclass(frozen=True)
 class NoteType:
-    """A note type ready for genanki: fixed ids, field names, templates and CSS."""
+    """A note type as Anki stores it, with the rule that says which cards a note of it gets."""
 
     key: str  # folder name in templates/, used as `type:` in card files
     model_id: int
     name: str
     kind: str
-    fields: tuple[dict, ...]
-    templates: tuple[dict, ...]
+    fields: tuple[FieldSpec, ...]
+    templates: tuple[TemplateSpec, ...]
     css: str
+    sort_field: int = 0  # the index of the field Anki's browser sorts by
+    latex: Latex = Latex()
+    rule: CardRule = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.rule is None:  # made here when a NoteType is built by hand (the loader checks the templates)
+            object.__setattr__(self, "rule", cardgen.card_rule(self.field_names, [t.front for t in self.templates],
+                                                               self.is_cloze))
 
     @property
     def is_cloze(self) -> bool:
-        """Cloze notes: one card per deletion in the first field, whose answer (Extra) may be empty."""
+        """Cloze notes: one card per deletion number; its deletions belong in its cloze fields."""
         return self.kind == "cloze"
 
     @property
     def field_names(self) -> list[str]:
-        return [f["name"] for f in self.fields]
+        return [f.name for f in self.fields]
 
     def content_hash(self) -> str:
         """Hash of everything Anki stores for the note type (to know when it changed)."""
-        data = [self.model_id, self.name, self.kind, self.fields, self.templates, self.css]
+        data: list[Any] = [self.model_id, self.name, self.kind, [{"name": f.name, "id": f.id} for f in self.fields],
+                           [{"name": t.name, "id": t.id, "qfmt": t.front, "afmt": t.back} for t in self.templates],
+                           self.css]
+        options = self._options()
+        if options:  # only then: a note type released before options existed keeps its hash
+            data.append(options)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+    def _options(self) -> dict:
+        """What this note type stores beyond what every note type released before field options stored."""
+        options: dict[str, Any] = {}
+        fields = [{k: getattr(f, k) for k, v in RELEASED_FIELD_OPTIONS.items() if getattr(f, k) != v}
+                  for f in self.fields]
+        if any(fields):
+            options["fields"] = fields
+        if self.sort_field:
+            options["sort_field"] = self.sort_field
+        if self.latex != Latex():
+            options["latex"] = [self.latex.preamble, self.latex.postamble, self.latex.svg]
+        return options
 
     def schema(self) -> dict:
         """What Anki treats as the note type's schema: its fields and templates (ids and names)."""
-        return {"fields": [[f["id"], f["name"]] for f in self.fields],
-                "templates": [[t["id"], t["name"]] for t in self.templates]}
-
-    def to_model(self) -> genanki.Model:
-        return genanki.Model(
-            self.model_id, self.name,
-            fields=[dict(f) for f in self.fields],
-            templates=[dict(t) for t in self.templates],
-            css=self.css, model_type=KINDS[self.kind])
+        return {"fields": [[f.id, f.name] for f in self.fields],
+                "templates": [[t.id, t.name] for t in self.templates]}
 
 
 def code_css() -> str:
@@ -117,6 +183,91 @@ def _read(path: Path, shown: str, boundary: Boundary, what: str, problems: list[
     return read_text(path, shown, problems)
 
 
+def _file(folder: Path, root: Path, boundary: Boundary, what: str) -> Callable[[Any], str]:
+    """A check for a key naming a file in the note type's folder: the file's text."""
+    def check(name: Any) -> str:
+        if not isinstance(name, str) or not name.strip():
+            raise Invalid("must be a file name in the note type's folder")
+        path = folder / name
+        if not boundary.contains(path):
+            raise Invalid(outside(what, name))
+        if not path.is_file():
+            raise Invalid(f"{what} {display_path(path, root)} not found")
+        problems: list[Problem] = []
+        text = read_text(path, display_path(path, root), problems)
+        if text is None:
+            raise Invalid(*problems)
+        return text
+    return check
+
+
+def _keys(folder: Path, root: Path, boundary: Boundary, shown: str) -> dict[str, Key]:
+    """notetype.yaml's schema (its file checks read from the note type's folder)."""
+    field_keys = {
+        "name": Key("the field's name (a `### Name` line in a card starts it)", _field_name, required=True),
+        "id": Key("a fixed integer id, chosen once", integer("a fixed integer", *ID_RANGE), required=True),
+        "format": Key("`markdown` (default) or `html` (the text is the field's HTML, kept verbatim)",
+                      one_of(*FORMATS), default="markdown"),
+        "font": Key("the editor's font for the field in Anki (default Arial)", nonempty_string, default="Arial"),
+        "size": Key("the editor's font size (default 20)", integer("a positive integer"), default=20),
+        "rtl": Key("whether the field is written right to left (default false)", boolean, default=False),
+        "description": Key("the hint Anki's editor shows in the empty field", string, default=""),
+    }
+    template_keys = {
+        "name": Key("the card template's name", nonempty_string, required=True),
+        "id": Key("a fixed integer id, chosen once", integer("a fixed integer", *ID_RANGE), required=True),
+        "front": Key("the HTML file of the card's front", _file(folder, root, boundary, "template file"), required=True),
+        "back": Key("the HTML file of the card's back", _file(folder, root, boundary, "template file"), required=True),
+    }
+    latex_keys = {
+        "preamble": Key("a file with the LaTeX before each [latex] (default: Anki's)",
+                        _file(folder, root, boundary, "LaTeX file"), default=None),
+        "postamble": Key("a file with the LaTeX after it (default: \\end{document})",
+                         _file(folder, root, boundary, "LaTeX file"), default=None),
+        "svg": Key("whether Anki makes SVG images rather than PNG (default false)", boolean, default=False),
+    }
+
+    def listed(keys: dict[str, Key], empty: str) -> Callable[[Any], list[dict]]:
+        items = each(keys, shown)
+
+        def check(value: Any) -> list[dict]:
+            found = items(value)
+            if not isinstance(value, list) or not value:
+                raise Invalid(empty)
+            return found
+        return check
+
+    def latex(value: Any) -> Latex:
+        if value is None:
+            return Latex()
+        if not isinstance(value, LineDict):
+            raise Invalid(f"must be a mapping with keys: {', '.join(latex_keys)}")
+        values, problems = read_mapping(value, latex_keys, shown, missing_line=value.line)
+        if problems:
+            raise Invalid(*problems)
+        return Latex(values["preamble"] if values["preamble"] is not None else LATEX_PREAMBLE,
+                     values["postamble"] if values["postamble"] is not None else LATEX_POSTAMBLE, values["svg"])
+
+    return {
+        "id": Key("the note type's fixed id, chosen once", integer("a fixed positive integer"), required=True),
+        "name": Key("its name in Anki", nonempty_string, required=True),
+        "kind": Key("`standard` or `cloze`", one_of(*KINDS), default="standard"),
+        "fields": Key("its fields, in order", listed(field_keys, "must list at least one field"), required=True),
+        "templates": Key("its card templates", listed(template_keys, "must list at least one card template"),
+                         required=True),
+        "sort_field": Key("the field Anki's browser sorts by (default the first)", nonempty_string, default=None),
+        "latex": Key("LaTeX for Anki's [latex] images: preamble and postamble files, svg", latex, default=Latex()),
+        "base_css": Key("whether templates/base.css goes before style.css (default true)", boolean, default=True),
+    }
+
+
+def _field_name(value: Any) -> str:
+    name = nonempty_string(value)
+    if FIELD_NAME_FORBIDDEN & set(name) or name[0] in "#/^":
+        raise Invalid("must not hold `:`, `{`, `}` or `\"`, nor start with `#`, `/` or `^` (Anki's template syntax)")
+    return name
+
+
 def _load(folder: Path, spec: Path, root: Path, boundary: Boundary,
           shared_css: str) -> tuple[NoteType | None, list[Problem]]:
     shown = display_path(spec, root)
@@ -127,57 +278,76 @@ def _load(folder: Path, spec: Path, root: Path, boundary: Boundary,
     data, problems = load_yaml(text, shown)
     if problems:
         return None, problems
+    keys = _keys(folder, root, boundary, shown)
     if not isinstance(data, dict):
-        return None, [Problem(shown, 1, "notetype.yaml must be a mapping with keys: " + ", ".join(NOTETYPE_KEYS))]
-    for key in data:
-        if key not in NOTETYPE_KEYS:
-            problems.append(Problem(shown, line_of(data, str(key)),
-                                    f"unknown key '{key}' (valid keys: {', '.join(NOTETYPE_KEYS)})"))
-    model_id, name, kind = data.get("id"), data.get("name"), data.get("kind", "standard")
-    if not isinstance(model_id, int) or isinstance(model_id, bool) or model_id <= 0:
-        problems.append(Problem(shown, line_of(data, "id"), "'id' must be a fixed positive integer"))
-    if not isinstance(name, str) or not name.strip():
-        problems.append(Problem(shown, line_of(data, "name"), "'name' must be a non-empty string"))
-    if not isinstance(kind, str) or kind not in KINDS:
-        problems.append(Problem(shown, line_of(data, "kind"), f"'kind' must be one of: {', '.join(KINDS)}"))
-    fields = []
-    for item in _items(data.get("fields")):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not isinstance(item.get("id"), int):
-            problems.append(Problem(shown, line_of(data, "fields"), "each field needs a 'name' and a fixed integer 'id'"))
-            continue
-        fields.append({"name": item["name"], "id": item["id"]})
-    if not fields:
-        problems.append(Problem(shown, line_of(data, "fields"), "'fields' must list at least one field"))
-    templates = []
-    for item in _items(data.get("templates")):
-        if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in ("name", "front", "back")) \
-                or not isinstance(item.get("id"), int):
-            problems.append(Problem(shown, line_of(data, "templates"),
-                                    "each template needs 'name', a fixed integer 'id', 'front' and 'back' (file names)"))
-            continue
-        sides = {}
-        for side in ("front", "back"):
-            html_path = folder / item[side]
-            if not boundary.contains(html_path):
-                problems.append(Problem(shown, line_of(item, side), outside("template file", item[side])))
-            elif not html_path.is_file():
-                problems.append(Problem(shown, line_of(item, side), f"template file {display_path(html_path, root)} not found"))
-            elif (html := read_text(html_path, display_path(html_path, root), problems)) is not None:
-                sides[side] = html
-        if len(sides) == 2:
-            templates.append({"name": item["name"], "id": item["id"], "qfmt": sides["front"], "afmt": sides["back"]})
-    if not templates:
-        problems.append(Problem(shown, line_of(data, "templates"), "'templates' must list at least one card template"))
+        return None, [Problem(shown, 1, "notetype.yaml must be a mapping with keys: " + ", ".join(keys))]
+    values, problems = read_mapping(data, keys, shown)
     if problems:
         return None, problems
+    fields = tuple(FieldSpec(f["name"], f["id"], f["format"], f["font"], f["size"], f["rtl"], f["description"])
+                   for f in values["fields"])
+    templates = tuple(TemplateSpec(t["name"], t["id"], t["front"], t["back"]) for t in values["templates"])
+    names = [f.name for f in fields]
+    problems = _twice(fields, "field", shown, line_of(data, "fields")) + \
+        _twice(templates, "template", shown, line_of(data, "templates"))
+    if values["sort_field"] is not None and values["sort_field"] not in names:
+        problems.append(Problem(shown, line_of(data, "sort_field"),
+                                f"'sort_field' must name a field (fields: {', '.join(names)})"))
+    rule = _card_rule(names, values["kind"] == "cloze", templates, shown, line_of(data, "templates"), problems)
     style = folder / "style.css"
     own_css = _read(style, display_path(style, root), boundary, "style sheet", problems) if style.is_file() else ""
-    if own_css is None:
+    if problems or own_css is None or rule is None:
         return None, problems
-    css = shared_css + ("\n" + own_css if style.is_file() else "")
-    return NoteType(folder.name, model_id, name.strip(), kind, tuple(fields), tuple(templates), css), []
+    if values["base_css"]:
+        css = shared_css + ("\n" + own_css if style.is_file() else "")
+    else:
+        css = own_css  # byte for byte (an imported note type's own CSS)
+    sort_field = names.index(values["sort_field"]) if values["sort_field"] else 0
+    return NoteType(folder.name, values["id"], values["name"], values["kind"], fields, templates, css, sort_field,
+                    values["latex"], rule), []
 
 
-def _items(value: object) -> list:
-    """A YAML list, or [] for anything else (the caller reports the missing entries)."""
-    return value if isinstance(value, list) else []
+def _twice(items: tuple[FieldSpec, ...] | tuple[TemplateSpec, ...], what: str, shown: str, line: int) -> list[Problem]:
+    """Names (Anki compares them without case) and ids given to two fields, or two templates."""
+    names = Counter(item.name.casefold() for item in items)
+    ids = Counter(item.id for item in items)
+    return ([Problem(shown, line, f"{what} name '{item.name}' is given twice (Anki compares names without case)")
+             for item in items if names.pop(item.name.casefold(), 1) > 1]
+            + [Problem(shown, line, f"{what} id {item.id} is given twice") for item in items if ids.pop(item.id, 1) > 1])
+
+
+def _card_rule(names: list[str], cloze: bool, templates: tuple[TemplateSpec, ...], shown: str, line: int,
+               problems: list[Problem]) -> CardRule | None:
+    """The note type's card rule, or None with the problems of templates Anki could not make cards from."""
+    known = set(names) | set(cardgen.SPECIAL_FIELDS) | {"FrontSide"}
+    found = len(problems)
+    fronts = []
+    for template in templates:
+        for side, text in (("front", template.front), ("back", template.back)):
+            try:
+                nodes = cardgen.parse_template(text)
+            except TemplateError as error:
+                problems.append(Problem(shown, line, f"template '{template.name}', {side}: {error}"))
+                continue
+            unknown = sorted({r.key for r in cardgen.replacements(nodes)} - known - {""})
+            if unknown:
+                problems.append(Problem(shown, line, f"template '{template.name}', {side}: "
+                                        f"{', '.join('{{' + u + '}}' for u in unknown)} names no field of this note "
+                                        f"type (fields: {', '.join(names)})"))
+            if side == "front":
+                fronts.append(nodes)
+    if len(problems) > found:
+        return None
+    rule = CardRule(tuple(names), cloze, tuple(fronts))
+    if cloze and len(templates) != 1:
+        problems.append(Problem(shown, line, "a cloze note type has exactly one card template (each deletion number "
+                                "makes a card of it)"))
+    elif cloze and not rule.cloze_fields:
+        problems.append(Problem(shown, line, f"template '{templates[0].name}': the front of a cloze note type shows "
+                                "its deletions with {{cloze:Field}} (fields: " + ", ".join(names) + ")"))
+    everything = frozenset(names) | frozenset(cardgen.SPECIAL_FIELDS)
+    for template, front in zip(templates, fronts):
+        if not cloze and not cardgen.renders(front, everything):
+            problems.append(Problem(shown, line, f"template '{template.name}': its front shows no field, so Anki "
+                                    "never makes its card"))
+    return rule if len(problems) == found else None

@@ -7,12 +7,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import sqlite3
 import zipfile
 from pathlib import Path
-from typing import IO, Callable, Iterator, NamedTuple
+from typing import IO, Iterator, NamedTuple
 
 import genanki
 from isal import isal_zlib
@@ -35,6 +34,7 @@ class NoteSpec(NamedTuple):
     tags: tuple[str, ...]
     deck: str      # full deck name
     mod: int
+    cards: tuple[int, ...]  # the template ordinals of its cards (cardgen: those Anki makes)
 
 
 def deck_id_for(root_id: int, root_name: str, name: str) -> int:
@@ -46,9 +46,8 @@ def deck_id_for(root_id: int, root_name: str, name: str) -> int:
 
 
 def write_package(path: Path, root_id: int, root_name: str, description: str, notes: list[NoteSpec],
-                  notetypes: dict[str, NoteType], notetype_mods: dict[str, int], media: dict[str, Path]
-                  ) -> list[tuple[int, ...]]:
-    """Write the package to `path` atomically; return each note's cards (template ordinals).
+                  notetypes: dict[str, NoteType], notetype_mods: dict[str, int], media: dict[str, Path]) -> None:
+    """Write the package to `path` atomically.
 
     The collection and the archive are built in temporary files next to `path` (see files.py): a
     killed build leaves the previous package as it was, and the next build removes the leftovers.
@@ -57,7 +56,7 @@ def write_package(path: Path, root_id: int, root_name: str, description: str, no
     remove_stale(path)
     db_path, tmp = temp_for(path), temp_for(path)
     try:
-        cards = _write_collection(db_path, root_id, root_name, description, notes, notetypes, notetype_mods)
+        _write_collection(db_path, root_id, root_name, description, notes, notetypes, notetype_mods)
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
             _add_file(archive, "collection.anki2", db_path)
             names = sorted(media)
@@ -66,7 +65,6 @@ def write_package(path: Path, root_id: int, root_name: str, description: str, no
                 _add_file(archive, str(index), media[name])
         os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, path)
-        return cards
     finally:
         for name in (db_path, tmp):
             if os.path.exists(name):
@@ -105,62 +103,51 @@ def _use_isal(target: IO[bytes]) -> None:
     target._compressor = isal_zlib.compressobj(ZIP_LEVEL, isal_zlib.DEFLATED, -15)  # type: ignore[attr-defined]
 
 
-def card_ords(model: genanki.Model) -> Callable[[tuple[str, ...]], list[int]]:
-    """The cards (template ordinals) genanki makes for a note of `model` (Note.cards, without a Note)."""
-    if model.model_type == model.CLOZE:
-        qfmt = model.templates[0]["qfmt"]
-        names = [f["name"] for f in model.fields]
-        # genanki takes the last field when a {{cloze:...}} names no field: so do we.
-        indexes = sorted({names.index(n) if n in names else -1
-                          for n in _CLOZE_FIELD_RE.findall(qfmt) + _CLOZE_FIELD_OLD_RE.findall(qfmt)})
-
-        def cloze(fields: tuple[str, ...]) -> list[int]:
-            # genanki makes no card for a note without deletions (the build refuses those anyway).
-            return list({int(m) - 1 for i in indexes for m in _CLOZE_RE.findall(fields[i]) if int(m) > 0})
-        return cloze
-    req = [(ord_, {"any": any, "all": all}[kind], required) for ord_, kind, required in model._req]
-
-    def front_back(fields: tuple[str, ...]) -> list[int]:
-        return [ord_ for ord_, test, required in req if test(fields[i] for i in required)]
-    return front_back
+def notetype_json(notetype: NoteType, mod: int, deck_id: int) -> dict:
+    """A note type as a collection's `col.models` stores it (the JSON genanki writes, with Anki's options)."""
+    fields = []
+    for ord_, spec in enumerate(notetype.fields):
+        item = {"name": spec.name, "id": spec.id, "ord": ord_, "font": spec.font, "media": [], "rtl": spec.rtl,
+                "size": spec.size, "sticky": False}
+        if spec.description:
+            item["description"] = spec.description
+        fields.append(item)
+    templates = [{"name": t.name, "id": t.id, "qfmt": t.front, "afmt": t.back, "ord": ord_, "bafmt": "", "bqfmt": "",
+                  "bfont": "", "bsize": 0, "did": None} for ord_, t in enumerate(notetype.templates)]
+    return {"css": notetype.css, "did": deck_id, "flds": fields, "id": str(notetype.model_id),
+            "latexPost": notetype.latex.postamble, "latexPre": notetype.latex.preamble, "latexsvg": notetype.latex.svg,
+            "mod": mod, "name": notetype.name, "req": _legacy_req(notetype), "sortf": notetype.sort_field, "tags": [],
+            "tmpls": templates, "type": 1 if notetype.is_cloze else 0, "usn": -1, "vers": []}
 
 
-# genanki's patterns (genanki/note.py), so that the cards are the ones genanki would write.
-_CLOZE_FIELD_RE = re.compile(r"{{[^}]*?cloze:(?:[^}]?:)*(.+?)}}")
-_CLOZE_FIELD_OLD_RE = re.compile("<%cloze:(.+?)%>")
-_CLOZE_RE = re.compile(r"{{c(\d+)::.+?}}", re.DOTALL)
+def _legacy_req(notetype: NoteType) -> list:
+    """The `req` list older Anki versions read (today's Anki makes cards by cardgen's rule and ignores it):
+    genanki's, so that a package is the one earlier releases wrote; none where genanki cannot say."""
+    model = genanki.Model(notetype.model_id, notetype.name, fields=[{"name": f.name} for f in notetype.fields],
+                          templates=[{"name": t.name, "qfmt": t.front, "afmt": t.back} for t in notetype.templates])
+    try:
+        return model._req
+    except Exception:  # genanki's renderer cannot read the template (e.g. only {{type:X}}): Anki does not mind
+        return [[ord_, "none", []] for ord_ in range(len(notetype.templates))]
 
 
-def _cards_per_note(notes: list[NoteSpec], models: dict[str, genanki.Model]) -> list[tuple[int, ...]]:
-    """Each note's card ordinals (one shared tuple per distinct answer: little memory per note)."""
-    ords = {key: card_ords(model) for key, model in models.items()}
-    shared: dict[tuple[int, ...], tuple[int, ...]] = {}
-    result = []
-    for spec in notes:
-        found = tuple(ords[spec.notetype](spec.fields))
-        result.append(shared.setdefault(found, found))
-    return result
-
-
-def _note_rows(notes: list[NoteSpec], models: dict[str, genanki.Model], cards: list[tuple[int, ...]],
-               first_id: int) -> Iterator[tuple]:
-    """The `notes` rows genanki's Note.write_to_db writes (sort field = first field, no checksum)."""
+def _note_rows(notes: list[NoteSpec], notetypes: dict[str, NoteType], first_id: int) -> Iterator[tuple]:
+    """The `notes` rows genanki's Note.write_to_db writes (no checksum)."""
     next_id = first_id
-    for spec, ords in zip(notes, cards):
-        model = models[spec.notetype]
-        yield (next_id, spec.guid, model.model_id, spec.mod, -1, " " + " ".join(spec.tags) + " ",
-               "\x1f".join(spec.fields), spec.fields[model.sort_field_index], 0, 0, "")
-        next_id += 1 + len(ords)
+    for spec in notes:
+        notetype = notetypes[spec.notetype]
+        yield (next_id, spec.guid, notetype.model_id, spec.mod, -1, " " + " ".join(spec.tags) + " ",
+               "\x1f".join(spec.fields), spec.fields[notetype.sort_field], 0, 0, "")
+        next_id += 1 + len(spec.cards)
 
 
-def _card_rows(notes: list[NoteSpec], cards: list[tuple[int, ...]], deck_ids: dict[str, int],
-               first_id: int) -> Iterator[tuple]:
+def _card_rows(notes: list[NoteSpec], deck_ids: dict[str, int], first_id: int) -> Iterator[tuple]:
     """The `cards` rows genanki's Card.write_to_db writes: new cards, due in the order of the notes."""
     next_id = first_id
-    for position, (spec, ords) in enumerate(zip(notes, cards)):
+    for position, spec in enumerate(notes):
         note_id = next_id
         next_id += 1
-        for ord_ in ords:
+        for ord_ in spec.cards:
             yield (next_id, note_id, deck_ids[spec.deck], ord_, spec.mod, -1, 0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, "")
             next_id += 1
 
@@ -172,14 +159,14 @@ def _split_schema(schema: str) -> tuple[str, str]:
 
 
 def _write_collection(db_path: Path, root_id: int, root_name: str, description: str, notes: list[NoteSpec],
-                      notetypes: dict[str, NoteType], notetype_mods: dict[str, int]) -> list[tuple[int, ...]]:
+                      notetypes: dict[str, NoteType], notetype_mods: dict[str, int]) -> None:
     deck_names = [root_name] + sorted({n.deck for n in notes} - {root_name})
     decks = {}
     for name in deck_names:
         deck = genanki.Deck(deck_id_for(root_id, root_name, name), name,
                             description if name == root_name else "")
         decks[name] = deck
-    models = {key: notetypes[key].to_model() for key in sorted({n.notetype for n in notes})}
+    used = sorted({n.notetype for n in notes})
     release = max([n.mod for n in notes] + list(notetype_mods.values()) + [0])
     conn = sqlite3.connect(db_path)
     try:
@@ -194,8 +181,8 @@ def _write_collection(db_path: Path, root_id: int, root_name: str, description: 
         for deck in decks.values():
             deck_json[str(deck.deck_id)] = deck.to_json()
         model_json = json.loads(cursor.execute("SELECT models FROM col").fetchone()[0])
-        for key, model in models.items():
-            model_json[str(model.model_id)] = model.to_json(notetype_mods[key], root_id)
+        for key in used:
+            model_json[str(notetypes[key].model_id)] = notetype_json(notetypes[key], notetype_mods[key], root_id)
         cursor.execute("UPDATE col SET decks = ?, models = ?",
                        (json.dumps(deck_json, sort_keys=True), json.dumps(model_json, sort_keys=True)))
         # Note and card ids only need to be unique inside the package: Anki matches notes by
@@ -204,13 +191,10 @@ def _write_collection(db_path: Path, root_id: int, root_name: str, description: 
         first_id = release * 1000
         deck_ids = {name: deck.deck_id for name, deck in decks.items()}
         # Two passes over the notes (generators: no list of every row in memory), same ids in both.
-        cards = _cards_per_note(notes, models)
-        cursor.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                           _note_rows(notes, models, cards, first_id))
+        cursor.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", _note_rows(notes, notetypes, first_id))
         cursor.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                           _card_rows(notes, cards, deck_ids, first_id))
+                           _card_rows(notes, deck_ids, first_id))
         cursor.executescript(indexes)  # indexed once at the end: faster than row by row
         conn.commit()
-        return cards
     finally:
         conn.close()

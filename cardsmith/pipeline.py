@@ -342,8 +342,9 @@ class Project:
         for note in build.notes:
             record = new_ledger.cards[note.card_id]
             tags = note.tags + ((MOVED_TAG,) if record.get("moved_from") else ())
-            notes.append(NoteSpec(note.guid, note.note_type, note.fields + padding[note.note_type], tags,
-                                  note.subdeck, record["mod"]))
+            fields = note.fields + padding[note.note_type]
+            notes.append(NoteSpec(note.guid, note.note_type, fields, tags, note.subdeck, record["mod"],
+                                  self.notetypes[note.note_type].rule.cards(fields, bool(tags))))
             for item in note.media:
                 media[item.name] = item.source
         notes += self._tombstones(deck, new_ledger)
@@ -361,9 +362,8 @@ class Project:
         if up_to_date:
             cards = int(counted)
         else:
-            ords = write_package(output, deck.deck_id, deck.name, deck.description, notes, self.notetypes,
-                                 notetype_mods, media)
-            cards = sum(len(o) for o in ords[:len(build.notes)])  # the rest are tombstones of deleted cards
+            write_package(output, deck.deck_id, deck.name, deck.description, notes, self.notetypes, notetype_mods, media)
+            cards = sum(len(n.cards) for n in notes[:len(build.notes)])  # the rest are tombstones of deleted cards
             write_atomic(stamp, [f"{fingerprint}\n{cards}\n"])
         if not frozen:  # a --frozen build never changes the lock (not even to add the deck's id)
             new_ledger.write(deck.lock_path)
@@ -412,7 +412,8 @@ class Project:
             if len(fields) > 1 and self.notetypes[notetype].kind != "cloze":
                 fields[1] = message
             notes.append(NoteSpec(record["guid"], notetype, tuple(fields), (DELETED_TAG,),
-                                  f"{deck.name}::{DELETED_SUBDECK}", record["mod"]))
+                                  f"{deck.name}::{DELETED_SUBDECK}", record["mod"],
+                                  self.notetypes[notetype].rule.cards(fields, True)))
         return notes
 
     def _fingerprint(self, deck: DeckConfig, entries: list[Note], tombstones: list[NoteSpec], ledger: Ledger,

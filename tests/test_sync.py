@@ -246,7 +246,7 @@ def test_a_new_field_needs_allow_schema_change(project, anki_path):
     sync(project, anki_path)
     spec = project.root / "templates" / "basic" / "notetype.yaml"
     spec.write_text(spec.read_text(encoding="utf-8").replace(
-        "  - {name: Back, id: 555622155700208}", "  - {name: Back, id: 555622155700208}\n  - {name: Source, id: 777}"),
+        "  - {name: Back, id: 555622155700208, font: Liberation Sans}", "  - {name: Back, id: 555622155700208, font: Liberation Sans}\n  - {name: Source, id: 777}"),
         encoding="utf-8")
     before = anki_path.read_bytes()
     refused = sync(project, anki_path, code=1)
@@ -267,8 +267,10 @@ def test_removing_a_field_is_refused(project, anki_path):
     project.write(V1)
     sync(project, anki_path)
     spec = project.root / "templates" / "basic" / "notetype.yaml"
-    spec.write_text(spec.read_text(encoding="utf-8").replace("  - {name: Back, id: 555622155700208}\n", ""),
+    spec.write_text(spec.read_text(encoding="utf-8").replace("  - {name: Back, id: 555622155700208, font: Liberation Sans}\n", ""),
                     encoding="utf-8")
+    back = spec.parent / "back.html"  # a note type's templates use only its own fields
+    back.write_text(back.read_text(encoding="utf-8").replace("{{Back}}", ""), encoding="utf-8")
     result = sync(project, anki_path, "--allow-schema-change", code=1)
     assert "removes field 'Back'. That would delete cards, review history or note text in Anki" in result.output
 

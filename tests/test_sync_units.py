@@ -11,7 +11,7 @@ import pytest
 
 from cardsmith.anki.profiles import anki_base, default_collection, last_profile
 from cardsmith.errors import BuildError
-from cardsmith.notetypes import NoteType
+from cardsmith.notetypes import FieldSpec, NoteType, TemplateSpec
 from cardsmith.commands.syncplan import AnkiNotetype, _tags, compare_notetype
 
 
@@ -76,12 +76,14 @@ def test_learner_tags_stay_and_shipped_ones_are_replaced_whatever_their_case():
 
 
 def notetype(fields, templates, kind="standard", css="x") -> NoteType:
-    return NoteType("basic", 7, "Basic", kind, tuple({"name": n, "id": i} for i, n in fields),
-                    tuple({"name": n, "id": i, "qfmt": "Q", "afmt": "A"} for i, n in templates), css)
+    front = "{{cloze:%s}}" % fields[0][1] if kind == "cloze" else "{{%s}}" % fields[0][1]
+    return NoteType("basic", 7, "Basic", kind, tuple(FieldSpec(n, i) for i, n in fields),
+                    tuple(TemplateSpec(n, i, front, "A") for i, n in templates), css)
 
 
 def anki(fields, templates, cloze=False, css="x") -> AnkiNotetype:
-    return AnkiNotetype(7, "Basic", cloze, tuple(fields), tuple((i, n, "Q", "A") for i, n in templates), css)
+    front = "{{%s}}" % fields[0][1]
+    return AnkiNotetype(7, "Basic", cloze, tuple(fields), tuple((i, n, front, "A") for i, n in templates), css)
 
 
 def test_note_type_changes():

@@ -184,14 +184,14 @@ class CollectionTarget:
         ours = update.notetype
         fields = []
         for mine, index in zip(ours.fields, update.field_map):
-            item = data["flds"][index] if index is not None else models.new_field(mine["name"])
-            item["name"] = mine["name"]
-            item["id"] = mine["id"]
+            item = data["flds"][index] if index is not None else models.new_field(mine.name)
+            item["name"] = mine.name
+            item["id"] = mine.id
             fields.append(item)
         templates = []
         for mine, index in zip(ours.templates, update.template_map):
-            item = data["tmpls"][index] if index is not None else models.new_template(mine["name"])
-            item.update(name=mine["name"], id=mine["id"], qfmt=mine["qfmt"], afmt=mine["afmt"])
+            item = data["tmpls"][index] if index is not None else models.new_template(mine.name)
+            item.update(name=mine.name, id=mine.id, qfmt=mine.front, afmt=mine.back)
             templates.append(item)
         data["flds"], data["tmpls"], data["css"] = fields, templates, ours.css
         models.update_dict(data)

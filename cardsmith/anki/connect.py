@@ -237,24 +237,24 @@ class AnkiConnectTarget:
         model = theirs.name
         for index, (mine, match) in enumerate(zip(ours.fields, update.field_map)):
             if match is None:
-                call("modelFieldAdd", modelName=model, fieldName=mine["name"], index=index)
+                call("modelFieldAdd", modelName=model, fieldName=mine.name, index=index)
                 continue
-            if theirs.fields[match][1] != mine["name"]:
+            if theirs.fields[match][1] != mine.name:
                 call("modelFieldRename", modelName=model, oldFieldName=theirs.fields[match][1],
-                     newFieldName=mine["name"])
-            call("modelFieldReposition", modelName=model, fieldName=mine["name"], index=index)
+                     newFieldName=mine.name)
+            call("modelFieldReposition", modelName=model, fieldName=mine.name, index=index)
         for index, (mine, match) in enumerate(zip(ours.templates, update.template_map)):
             if match is None:
                 call("modelTemplateAdd", modelName=model,
-                     template={"Name": mine["name"], "Front": mine["qfmt"], "Back": mine["afmt"]})
+                     template={"Name": mine.name, "Front": mine.front, "Back": mine.back})
                 continue
-            if theirs.templates[match][1] != mine["name"]:
+            if theirs.templates[match][1] != mine.name:
                 call("modelTemplateRename", modelName=model, oldTemplateName=theirs.templates[match][1],
-                     newTemplateName=mine["name"])
+                     newTemplateName=mine.name)
             if match != index:
-                call("modelTemplateReposition", modelName=model, templateName=mine["name"], index=index)
+                call("modelTemplateReposition", modelName=model, templateName=mine.name, index=index)
         call("updateModelTemplates", model={"name": model, "templates": {
-            t["name"]: {"Front": t["qfmt"], "Back": t["afmt"]} for t in ours.templates}})
+            t.name: {"Front": t.front, "Back": t.back} for t in ours.templates}})
         call("updateModelStyling", model={"name": model, "css": ours.css})
 
 

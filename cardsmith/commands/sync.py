@@ -197,7 +197,8 @@ def write_additions(path: Path, plan: Plan, notetype_mods: dict[str, int]) -> No
     """The plan's new notes as an .apkg, for Anki's own importer (it keeps GUIDs and note type ids)."""
     deck = plan.deck
     now = int(time.time())
-    notes = [NoteSpec(n.guid, n.notetype, n.fields, n.tags, n.deck, now) for n in plan.added]
+    notes = [NoteSpec(n.guid, n.notetype, n.fields, n.tags, n.deck, now,
+                      deck.notetypes[n.notetype].rule.cards(n.fields, bool(n.tags))) for n in plan.added]
     used = sorted({n.notetype for n in plan.added})
     media = {name: deck.media[name] for n in plan.added for name in n.media}
     write_package(path, deck.config.deck_id, deck.config.name, deck.config.description, notes, deck.notetypes,

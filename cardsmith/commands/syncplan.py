@@ -342,14 +342,14 @@ def compare_notetype(ours: NoteType, theirs: AnkiNotetype | None) -> NotetypeUpd
     if theirs is None:
         return NotetypeUpdate(ours, None)
     field_map, field_schema, field_refused = _match(
-        [(f["id"], f["name"]) for f in ours.fields], list(theirs.fields), "field")
+        [(f.id, f.name) for f in ours.fields], list(theirs.fields), "field")
     template_map, template_schema, template_refused = _match(
-        [(t["id"], t["name"]) for t in ours.templates], [t[:2] for t in theirs.templates], "card template")
+        [(t.id, t.name) for t in ours.templates], [t[:2] for t in theirs.templates], "card template")
     refused = field_refused + template_refused
     if theirs.cloze != (ours.kind == "cloze"):
         refused.append("a cloze note type and a standard one cannot become each other")
     text = ours.css != theirs.css or any(
-        index is None or (mine["qfmt"], mine["afmt"]) != theirs.templates[index][2:]
+        index is None or (mine.front, mine.back) != theirs.templates[index][2:]
         for mine, index in zip(ours.templates, template_map))
     schema = field_schema + template_schema
     if not (text or schema or refused):
