@@ -1,13 +1,18 @@
-"""The render cache: card source + renderer configuration + versions -> rendered HTML fields.
+"""The render cache: a transparent memo of the pipeline's stages, so that a rebuild redoes only what changed.
 
-Entries are content-addressed (the key is a hash of everything the HTML depends on), so an entry
-can never be stale: a change to any input is a different key. Images are the one input read
-during rendering; their content-hashed media names are stored with the entry and checked
-against the files on every hit. Cards that miss are rendered, in parallel when there are many.
+Three memos, one SQLite file under `.cache/cardsmith/` of the project (or $CARDSMITH_CACHE_DIR):
 
-Three tables, one SQLite file under `.cache/cardsmith/` of the project (or $CARDSMITH_CACHE_DIR):
-`fields` (one card's HTML), `parsed` (a card file's cards) and `built` (a card file as a build of
-one deck uses it: its notes, see pipeline.Note), so that an unchanged file costs one lookup.
+    parsed  a card file's bytes (and path)                -> parse.parse_bytes's ParsedFile
+    fields  a note's fields as written, their formats and
+            folder, the renderer's configuration          -> render.Renderer.render's HTML and media
+    built   a card file's bytes, its deck, the note types  -> its Notes (pipeline.Project.prepare's, for
+            and everything parse, resolve, render read        that file) and their warnings
+
+Each entry is found by a hash of everything its result depends on (inputs, versions, the stages'
+code), so it can never be stale; images and sounds, read while rendering, are checked against their
+content-hashed names on every hit. The memos only ever return what the stage functions returned: they
+decide nothing (no GUID, subdeck or card is made here). Cards that miss are rendered, in parallel when
+there are many and a second core is free.
 
 The cache is only ever a shortcut: entries are JSON checked against a digest bound to their key
 (cachecodec.py), a damaged or foreign entry is a miss, a damaged file is replaced, and a cache
@@ -34,19 +39,23 @@ from . import __version__, cachecodec, render
 from .cachecodec import Damaged
 from .config import DeckConfig
 from .errors import Problem
-from .parse import CardFile, SourceCard, parse_bytes, parse_file
-from .render import Media, RenderedCard, Renderer
+from .model import Media, Note, Rendered, ResolvedNote
+from .notetypes import NoteType
+from .parse import ParsedFile
+from .render import Renderer
 from .workers import render_parallel as _render_parallel
 
 CACHE_ENV = "CARDSMITH_CACHE_DIR"
 JOBS_ENV = "CARDSMITH_JOBS"
-FORMAT = 3  # 3: JSON entries with digests (2 held pickles)
+FORMAT = 4  # 4: notes of any note type (3: question and answer)
 PARALLEL_MIN = 300  # cards to render before worker processes pay for themselves
 CHUNK = 64
 QUERY_BATCH = 900   # below SQLite's limit of host parameters
 DEPENDENCIES = {"Markdown": markdown, "pymdown-extensions": pymdownx, "Pygments": pygments}
 RENDER_CODE = ("render.py", "mathtex.py", "codelines.py")  # the code that turns Markdown into the fields
-PARSE_CODE = ("parse.py", "yamlfile.py", "errors.py")  # the code that turns a file into SourceCards
+PARSE_CODE = ("parse.py", "schema.py", "yamlfile.py", "errors.py", "model.py")  # a file into SourceNotes
+# The code that turns a file's SourceNotes into Notes (fields by name, GUIDs, decks, cards).
+BUILD_CODE = ("resolve.py", "cardgen.py", "pipeline.py", "cache.py")
 STORE_CODE = ("cachecodec.py",)  # how entries are laid out: another layout is another key, never a "damaged" entry
 TABLES = ("fields", "parsed", "built")
 # SQLite errors that say the cache cannot be used now (busy, read-only, full, I/O), not that it is damaged.
@@ -54,7 +63,7 @@ UNUSABLE = {"SQLITE_PERM", "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_READONLY", "S
             "SQLITE_CANTOPEN", "SQLITE_NOMEM", "SQLITE_INTERRUPT"}
 DAMAGE = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
 
-Result = tuple[RenderedCard | None, list[Problem]]
+Result = tuple[Rendered | None, list[Problem]]
 
 
 def package_versions() -> dict[str, str]:
@@ -94,11 +103,17 @@ def default_dir(root: Path) -> Path:
 
 
 def jobs() -> int:
-    """Worker processes for rendering: $CARDSMITH_JOBS, or the cores this process may use."""
+    """Worker processes for rendering: $CARDSMITH_JOBS, else as many of the cores this process may use as are
+    idle (a worker on a busy core only slows the build: measured on a busy 2-core machine, 2-13%)."""
     value = os.environ.get(JOBS_ENV, "").strip()
     if value.isdigit() and int(value) > 0:
         return int(value)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        busy = os.getloadavg()[0]  # processes running or waiting for a core, over the last minute
+    except (AttributeError, OSError):  # Windows: no load average
+        return cores
+    return max(1, min(cores, round(cores - busy)))
 
 
 class RenderCache:
@@ -111,19 +126,21 @@ class RenderCache:
         self._unusable = False  # after an error that is not damage: not used again in this run
         self._replaced = False
         self._said: set[str] = set()
-        self._base = hashlib.sha256(config_digest().encode())
+        self.config = config_digest()  # what every rendered field depends on besides the note
+        self._base = hashlib.sha256(self.config.encode())
 
     @property
     def path(self) -> Path:
         return self.directory / f"render-v{FORMAT}.sqlite"
 
-    def key(self, card: SourceCard) -> str:
-        """Everything the card's HTML depends on (its folder: images are relative to it).
+    def key(self, note: ResolvedNote) -> str:
+        """Everything the note's HTML depends on: its fields as written, their formats, its folder (images and
+        sounds are relative to it).
 
         NUL separates the parts: no card text (the parser refuses NUL) or path can hold one.
         """
         digest = self._base.copy()
-        digest.update("\0".join((card.note_type, str(card.path.parent), card.question, card.answer)).encode())
+        digest.update("\0".join([str(note.source.path.parent)] + [f"{f.format}\0{f.text}" for f in note.fields]).encode())
         return digest.hexdigest()
 
     def _say(self, kind: str, message: str) -> None:
@@ -216,71 +233,70 @@ class RenderCache:
         except sqlite3.Error as error:  # the next run finds a new file, or none: the entries are only lost
             self._damaged(error)
 
-    def get_many(self, keys: list[str]) -> dict[str, tuple[tuple[str, str], tuple[Media, ...]]]:
+    def get_many(self, keys: list[str]) -> dict[str, tuple[tuple[str, ...], tuple[Media, ...]]]:
         """The stored fields and media of those keys that are present (and intact)."""
         return self._select("fields", keys, cachecodec.decode_fields)
 
-    def put_many(self, entries: dict[str, RenderedCard]) -> None:
-        """Store rendered cards under their keys."""
-        self._store("fields", ((key, f"{r.source.path}\0{r.card_id}", cachecodec.encode_fields(r.fields, r.media))
-                               for key, r in entries.items()))
+    def put_many(self, entries: dict[str, tuple[ResolvedNote, Rendered]]) -> None:
+        """Store rendered notes under their keys."""
+        self._store("fields", ((key, f"{note.source.path}\0{note.card_id}", cachecodec.encode_fields(*rendered))
+                               for key, (note, rendered) in entries.items()))
 
-    def load_files(self, files: list[tuple[Path, str]], renderer: Renderer,
-                   deck: DeckConfig | None = None, note: Callable[..., Any] | None = None) -> list[Loaded]:
-        """Parse card files, reusing the result for any file whose bytes (and path) were seen before.
+    def load_files(self, files: list[tuple[Path, str]], renderer: Renderer, parse: Callable[..., ParsedFile],
+                   built_for: str = "") -> list[Loaded]:
+        """Each card file, built (its notes, when `built_for` names what they depend on, see built_key, and the
+        cache has them for these bytes, with their media unchanged), else parsed (`parse(raw, path, shown)`,
+        its result memoised by the file's bytes and path).
 
-        With a `deck` (a build), a file whose bytes were built before for that deck (its id, which
-        makes the GUIDs, and its name and subdeck mode, which place the cards) also comes back
-        built (`Loaded.built`, of `note`s), unless one of its images changed.
         Files go in batches, so that only one batch's bytes and stored results are in memory at once.
         """
         parse_base = hashlib.sha256(f"{FORMAT}\0{sys.version}".encode())
         _add_code(parse_base, PARSE_CODE + STORE_CODE)
-        built_base = self._base.copy()
-        if deck:
-            built_base.update(f"{deck.deck_id}\0{deck.name}\0{deck.subdecks}\0{genanki.__version__}\0".encode())
-        _add_code(built_base, ("pipeline.py", "cache.py"))  # the GUIDs, subdecks and layout of a built file's notes
-        decode_built = cachecodec.built_decoder(note) if deck and note else None
+        built_base = hashlib.sha256(built_for.encode()) if built_for else None
         results: list[Loaded] = []
         for start in range(0, len(files), QUERY_BATCH):
             batch = files[start:start + QUERY_BATCH]
-            contents, keys, slots = [], [], []
+            contents: list[bytes | OSError] = []
+            keys, slots = [], []
             for path, shown in batch:
                 slots.append(f"{path}\0{shown}")
                 try:
-                    raw = path.read_bytes()
-                except OSError:
+                    raw: bytes | None = path.read_bytes()
+                except OSError as error:
                     raw = None
+                    contents.append(error)
                 digest = parse_base.copy()
                 digest.update(f"{path}\0{shown}\0".encode())
-                contents.append(raw)
+                if raw is not None:
+                    contents.append(raw)
                 keys.append(digest.hexdigest() + hashlib.sha256(raw).hexdigest() if raw is not None else "")
-            built_keys = [_derive(built_base, key) if key and decode_built else "" for key in keys]
-            built = self._select("built", [k for k in built_keys if k], decode_built) if decode_built else {}
+            built_keys = [_derive(built_base, key) if key and built_base else "" for key in keys]
+            built = self._select("built", [k for k in built_keys if k], cachecodec.decode_built) if built_base else {}
             parsed_keys = {k: path for (path, _), k, b in zip(batch, keys, built_keys) if k and b not in built}
             stored = self._select("parsed", list(parsed_keys),
                                   lambda key, value: cachecodec.decode_parsed(value, parsed_keys[key]))
             fresh = []
             for (path, shown), key, built_key, slot, raw in zip(batch, keys, built_keys, slots, contents):
-                built_slot = f"{slot}\0{deck.deck_id if deck else ''}"
-                notes = built.pop(built_key, None)
-                if notes is not None and _media_unchanged([m for n in notes for m in n.media], renderer):
-                    results.append(Loaded(CardFile(path), built_key, built_slot, notes))
+                built_slot = f"{slot}\0{built_for[:64]}"
+                entry = built.pop(built_key, None)
+                if entry is not None and _media_unchanged([m for n in entry[0] for m in n.media], renderer):
+                    results.append(Loaded(path, shown, built_key, built_slot, built=entry))
                     continue
                 if key in stored:
-                    results.append(Loaded(stored.pop(key), built_key, built_slot))
+                    results.append(Loaded(path, shown, built_key, built_slot, parsed=stored.pop(key)))
                     continue
-                parsed = parse_file(path, shown) if raw is None else parse_bytes(raw, path, shown)
-                results.append(Loaded(parsed, built_key, built_slot))
+                parsed = parse(raw, path, shown) if isinstance(raw, bytes) else ParsedFile(
+                    path, problems=(Problem(shown, 0, f"cannot read file: {raw.strerror}"),))
+                results.append(Loaded(path, shown, built_key, built_slot, parsed=parsed))
                 if key:
                     fresh.append((key, slot, cachecodec.encode_parsed(parsed)))
             self._store("parsed", fresh)
         return results
 
-    def store_built(self, entries: Iterable[tuple[Loaded, list]]) -> None:
-        """Keep built files (a file's notes, see load_files) under their keys, encoding one at a time."""
-        self._store("built", ((loaded.key, loaded.slot, cachecodec.encode_built(notes))
-                              for loaded, notes in entries if loaded.key))
+    def store_built(self, entries: Iterable[tuple[Loaded, list[Note], list[Problem]]]) -> None:
+        """Keep built files (a file's notes and warnings, see load_files) under their keys, encoding one at a time."""
+        self._store("built", ((loaded.key, loaded.slot, cachecodec.encode_built(notes, problems))
+                              for loaded, notes, problems in entries if loaded.key))
 
     def close(self) -> None:
         if self._conn is not None:
@@ -310,14 +326,28 @@ def _open(path: Path) -> sqlite3.Connection:
     return conn
 
 
-@dataclass
+@dataclass(frozen=True)
 class Loaded:
-    """A card file from load_files: parsed, or built (its notes, without the parse) when the cache had it."""
+    """A card file from load_files: built (its notes and warnings, without a parse), or parsed."""
 
-    parsed: CardFile
+    path: Path
+    shown: str
     key: str = ""  # where store_built keeps this file built ("" when it cannot be kept)
     slot: str = ""  # the file in its deck: a newer built entry replaces the older one
-    built: list | None = None  # of pipeline.Note
+    built: tuple[list[Note], list[Problem]] | None = None
+    parsed: ParsedFile | None = None
+
+
+def built_key(deck: DeckConfig, notetypes: dict[str, NoteType], config: str) -> str:
+    """Everything a file's notes depend on besides its bytes: its deck (the GUIDs' namespace, the deck names),
+    the note types (field names and formats, kinds, fronts: which cards), the renderer (`config`) and the
+    code that makes notes."""
+    digest = hashlib.sha256(json.dumps([
+        config, deck.deck_id, deck.name, deck.subdecks, genanki.__version__,
+        {key: [nt.kind, [[f.name, f.format] for f in nt.fields], [t.front for t in nt.templates]]
+         for key, nt in sorted(notetypes.items())}]).encode())
+    _add_code(digest, BUILD_CODE)
+    return digest.hexdigest()
 
 
 def _derive(base: Any, key: str) -> str:
@@ -327,21 +357,12 @@ def _derive(base: Any, key: str) -> str:
 
 
 def _media_unchanged(media: Iterable[Media], renderer: Renderer) -> bool:
-    """Whether every image still exists with the content its hashed name was made from."""
+    """Whether every media file still exists with the content its hashed name was made from."""
     return all(m.source.is_file() and renderer.media_name(m.source) == m.name for m in media)
 
 
-def _from_entry(card: SourceCard, entry: tuple[tuple[str, str], tuple[Media, ...]], renderer: Renderer
-                ) -> RenderedCard | None:
-    """The cached card, or None if one of its images changed or vanished."""
-    fields, media = entry
-    if not _media_unchanged(media, renderer):
-        return None
-    return RenderedCard(card, fields, media)
-
-
 def file_progress(progress: Callable[[int], None] | None, ends: list[int]) -> Callable[[int], None] | None:
-    """Turn "the first N cards are done" into `progress(1)` per file; `ends[i]`: cards up to file i."""
+    """Turn "the first N notes are done" into `progress(1)` per file; `ends[i]`: notes up to file i."""
     if progress is None:
         return None
     reported = [0]
@@ -353,33 +374,32 @@ def file_progress(progress: Callable[[int], None] | None, ends: list[int]) -> Ca
     return update
 
 
-def render_cards(renderer: Renderer, cards: list[SourceCard], cache: RenderCache | None = None,
+def render_notes(renderer: Renderer, notes: list[ResolvedNote], cache: RenderCache | None = None,
                  done: Callable[[int], None] | None = None) -> list[Result]:
-    """Render cards in order, taking what the cache holds and storing the rest; `done(n)`: first n finished."""
-    results: list[Result | None] = [None] * len(cards)
-    keys = [cache.key(card) for card in cards] if cache else []
+    """Render notes in order, taking what the cache holds and storing the rest; `done(n)`: first n finished."""
+    results: list[Result | None] = [None] * len(notes)
+    keys = [cache.key(note) for note in notes] if cache else []
     stored = cache.get_many(keys) if cache else {}
     missing = []
-    for index, card in enumerate(cards):
+    for index, note in enumerate(notes):
         entry = stored.get(keys[index]) if cache else None
-        rendered = _from_entry(card, entry, renderer) if entry else None
-        if rendered:
-            results[index] = (rendered, [])
+        if entry and len(entry[0]) == len(note.fields) and _media_unchanged(entry[1], renderer):
+            results[index] = (Rendered(*entry), [])
         else:
             missing.append(index)
-    todo = [cards[i] for i in missing]
-    workers = min(jobs(), len(todo) // CHUNK + 1)
-    if len(todo) >= PARALLEL_MIN and workers > 1 and hasattr(os, "fork"):
+    todo = [notes[i] for i in missing]
+    workers = min(jobs(), len(todo) // CHUNK + 1) if len(todo) >= PARALLEL_MIN else 1
+    if workers > 1 and hasattr(os, "fork"):
         fresh: Iterable[Result] = _render_parallel(renderer, todo, workers, CHUNK)
     else:
-        fresh = (renderer.render(card) for card in todo)
-    ends = missing[1:] + [len(cards)]
+        fresh = (renderer.render(note) for note in todo)
+    ends = missing[1:] + [len(notes)]
     if done:
-        done(missing[0] if missing else len(cards))
+        done(missing[0] if missing else len(notes))
     for number, result in enumerate(fresh):
         results[missing[number]] = result
         if done:
             done(ends[number])
     if cache:
-        cache.put_many({keys[i]: r for i in missing if (r := results[i][0]) is not None})  # type: ignore[index]
+        cache.put_many({keys[i]: (notes[i], r) for i in missing if (r := results[i][0]) is not None})  # type: ignore[index]
     return [r for r in results if r is not None]

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import Problem
-from .parse import CardFile, SourceCard
-from .render import Media
+from .model import Media, Note, Section, SourceNote
+from .parse import ParsedFile
 
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 loads = json.JSONDecoder().decode
@@ -59,23 +59,24 @@ def _int(value: Any) -> int:
     return value
 
 
-# One card's fields: "<length of the question>[ <media as JSON>]", a newline, then question and answer as is
-# (as for built files: slicing the text is quicker than decoding HTML as JSON strings).
+# One note's fields: "<length of each field but the last, by commas>[ <media as JSON>]", a newline, then
+# the fields as they are (as for built files: slicing the text is quicker than decoding HTML as JSON strings).
 
 def encode_fields(fields_: tuple[str, ...], media: tuple[Media, ...]) -> bytes:
-    question, answer = fields_
-    head = f"{len(question)} {_JSON.encode([[m.name, str(m.source)] for m in media])}" if media else str(len(question))
-    return f"{head}\n{question}{answer}".encode()
+    lengths = ",".join(str(len(text)) for text in fields_[:-1])
+    head = f"{lengths} {_JSON.encode([[m.name, str(m.source)] for m in media])}" if media else lengths
+    return f"{head}\n{''.join(fields_)}".encode()
 
 
-def decode_fields(key: str, value: bytes) -> tuple[tuple[str, str], tuple[Media, ...]]:
+def decode_fields(key: str, value: bytes) -> tuple[tuple[str, ...], tuple[Media, ...]]:
     text = value.decode()
     at = text.index("\n")
-    length, _, media = text[:at].partition(" ")
-    end = at + 1 + int(length)
-    if not at < end <= len(text):
-        raise ValueError("length out of range")
-    return (text[at + 1:end], text[end:]), _media(loads(media)) if media else ()
+    lengths, _, media = text[:at].partition(" ")
+    ends = list(accumulate(map(int, lengths.split(",")) if lengths else (), initial=at + 1))
+    if any(b < a for a, b in zip(ends, ends[1:])) or ends[-1] > len(text):
+        raise ValueError("lengths out of range")
+    bounds = ends + [len(text)]
+    return tuple(text[a:b] for a, b in zip(bounds, bounds[1:])), _media(loads(media)) if media else ()
 
 
 def _media(rows: Any) -> tuple[Media, ...]:
@@ -103,7 +104,26 @@ def _column_decoder(hint: Any) -> Callable[[Any], list]:
     if hint == tuple[str, ...]:
         return lambda column: (set(map(type, column)) <= {list} and "".join(chain.from_iterable(column)),
                                list(map(tuple, column)))[1] if type(column) is list else _wrong(hint)
+    if hint == tuple[Section, ...]:
+        return _sections
     raise TypeError(f"the render cache cannot keep a field of type {hint}: teach cachecodec._column_decoder it")
+
+
+def _sections(column: Any) -> list[tuple[Section, ...]]:
+    """A column of notes' sections, each note's a list of [name or null, text, line]."""
+    if type(column) is not list:
+        raise TypeError("not a list")
+    notes = []
+    for rows in column:
+        if type(rows) is not list:
+            raise TypeError("not a list")
+        sections = []
+        for name, text, line in rows:
+            if (name is not None and type(name) is not str) or type(text) is not str or type(line) is not int:
+                raise TypeError("not a section")
+            sections.append(Section(name, text, line))
+        notes.append(tuple(sections))
+    return notes
 
 
 _PATHS: dict[str, Path] = {}  # the cards of a file share its path: one Path object, made once
@@ -151,33 +171,35 @@ def _codec(cls: type) -> tuple[Callable[[list], dict], Callable[[Any], list]]:
     return encode, decode
 
 
-_CARDS = _codec(SourceCard)
+_NOTES = _codec(SourceNote)
 _PROBLEMS = _codec(Problem)
 
 
-def encode_parsed(parsed: CardFile) -> bytes:
-    return _JSON.encode([_CARDS[0](parsed.cards), _PROBLEMS[0](parsed.problems)]).encode()
+def encode_parsed(parsed: ParsedFile) -> bytes:
+    return _JSON.encode([_NOTES[0](list(parsed.notes)), _PROBLEMS[0](list(parsed.problems))]).encode()
 
 
-def decode_parsed(value: bytes, path: Path) -> CardFile:
+def decode_parsed(value: bytes, path: Path) -> ParsedFile:
     """A card file's parse (`path`: the file its key was made from)."""
-    cards, problems = json.loads(value)
-    return CardFile(path, _CARDS[1](cards), _PROBLEMS[1](problems))
+    notes, problems = json.loads(value)
+    return ParsedFile(path, tuple(_NOTES[1](notes)), tuple(_PROBLEMS[1](problems)))
 
 
-# A built card file: its notes (pipeline.Note) -----------------------------------------------------
+# A built card file: its notes (model.Note) and the warnings found in it --------------------------------
 # A line of JSON with the notes' columns (the fields as their lengths), then the fields' text, as is:
 # slicing the text is faster than decoding it as JSON strings, and nothing in it is interpreted.
 
-def encode_built(notes: list) -> bytes:
+def encode_built(notes: list[Note], problems: list[Problem]) -> bytes:
     texts = [text for n in notes for text in n.fields]
     head = _JSON.encode({
         "card_id": [n.card_id for n in notes], "guid": [n.guid for n in notes], "hash": [n.content_hash for n in notes],
         "type": _shared([n.note_type for n in notes]), "subdeck": _shared([n.subdeck for n in notes]),
         "shown": _shared([n.shown_path for n in notes]), "tags": _shared([" ".join(n.tags) for n in notes]),
-        "line": [n.id_line for n in notes], "fields": len(notes[0].fields) if notes else 0,
+        "cards": _shared([" ".join(map(str, n.cards)) for n in notes]), "line": [n.id_line for n in notes],
+        "fields": [len(n.fields) for n in notes], "field_lines": [line for n in notes for line in n.field_lines],
         "lengths": [len(text) for text in texts],
-        "media": [[index, m.name, str(m.source)] for index, n in enumerate(notes) for m in n.media]})
+        "media": [[index, m.name, str(m.source)] for index, n in enumerate(notes) for m in n.media],
+        "problems": _PROBLEMS[0](problems)})
     return (head + "\n" + "".join(texts)).encode()
 
 
@@ -199,42 +221,48 @@ def _unshared(pair: Any, count: int) -> list:
     return list(map(values.__getitem__, indexes))
 
 
-def built_decoder(note: Callable[..., Any]) -> Callable[[str, bytes], list]:
-    """Decode a built file into `note(...)`s (pipeline.Note: pipeline imports the cache, so it is passed in)."""
-    def decode_built(key: str, value: bytes) -> list:
-        text = value.decode()
-        at = text.index("\n")
-        head = json.loads(text[:at])
-        count = len(head["card_id"])
-        columns = [head["card_id"], head["guid"], _unshared(head["type"], count), head["hash"],
-                   _unshared(head["subdeck"], count), _unshared(head["shown"], count)]
-        for column in columns:
-            _strings(column)
-            if len(column) != count:
-                raise ValueError("columns of different lengths")
-        tag_values, tag_indexes = head["tags"]
-        _strings(tag_values)
-        tag_tuples = [tuple(joined.split()) for joined in tag_values]  # tags hold no space
-        lines, lengths = head["line"], head["lengths"]
-        array("q", lines + lengths)  # raises TypeError unless all are whole numbers (at C speed)
-        per_note = _int(head["fields"])
-        if per_note < 1 and count:
-            raise ValueError("notes without fields")
-        ends = list(accumulate(lengths, initial=at + 1))
-        if len(lines) != count or len(lengths) != count * per_note or ends[-1] != len(text) or min(lengths, default=0) < 0:
-            raise ValueError("lengths do not match")
-        texts = iter(list(map(text.__getitem__, map(slice, ends, ends[1:]))))
-        media: list[tuple[Media, ...]] = [()] * count
-        if type(head["media"]) is not list:
-            raise TypeError("not a list")
-        for index, name, source in head["media"]:
-            _strings([name, source])
-            if not 0 <= _int(index) < count:
-                raise ValueError("media of no note")
-            media[index] += (Media(name, Path(source)),)
-        card_ids, guids, types, hashes, subdecks, shown = columns
-        tags = _unshared([tag_tuples, tag_indexes], count)
-        # tuple.__new__ makes each note without a call into Python (note._make, as map(note, ...) would)
-        return list(map(tuple.__new__, repeat(note), zip(
-            card_ids, guids, types, zip(*[texts] * per_note), tags, subdecks, media, hashes, shown, lines)))
-    return decode_built
+def decode_built(key: str, value: bytes) -> tuple[list[Note], list[Problem]]:
+    """A built file's notes and warnings, every column checked."""
+    text = value.decode()
+    at = text.index("\n")
+    head = json.loads(text[:at])
+    count = len(head["card_id"])
+    columns = [head["card_id"], head["guid"], _unshared(head["type"], count), head["hash"],
+               _unshared(head["subdeck"], count), _unshared(head["shown"], count)]
+    for column in columns:
+        _strings(column)
+        if len(column) != count:
+            raise ValueError("columns of different lengths")
+    tags = _split_shared(head["tags"], count, str)
+    cards = _split_shared(head["cards"], count, int)
+    lines, counts, field_lines, lengths = head["line"], head["fields"], head["field_lines"], head["lengths"]
+    array("q", lines + counts + field_lines + lengths)  # raises TypeError unless all are whole numbers (at C speed)
+    ends = list(accumulate(lengths, initial=at + 1))
+    if len(lines) != count or len(counts) != count or min(counts, default=1) < 1 or sum(counts) != len(lengths) \
+            or len(field_lines) != len(lengths) or ends[-1] != len(text) or min(lengths, default=0) < 0:
+        raise ValueError("lengths do not match")
+    texts = list(map(text.__getitem__, map(slice, ends, ends[1:])))
+    starts = list(accumulate(counts, initial=0))
+    fields = [tuple(texts[a:b]) for a, b in zip(starts, starts[1:])]
+    per_note_lines = [tuple(field_lines[a:b]) for a, b in zip(starts, starts[1:])]
+    media: list[tuple[Media, ...]] = [()] * count
+    if type(head["media"]) is not list:
+        raise TypeError("not a list")
+    for index, name, source in head["media"]:
+        _strings([name, source])
+        if not 0 <= _int(index) < count:
+            raise ValueError("media of no note")
+        media[index] += (Media(name, Path(source)),)
+    card_ids, guids, types, hashes, subdecks, shown = columns
+    # tuple.__new__ makes each note without a call into Python (Note._make, as map(Note, ...) would)
+    notes = list(map(tuple.__new__, repeat(Note), zip(
+        card_ids, guids, types, fields, tags, subdecks, media, cards, hashes, shown, lines, per_note_lines)))
+    return notes, _PROBLEMS[1](head["problems"])
+
+
+def _split_shared(pair: Any, count: int, kind: type) -> list[tuple]:
+    """A _shared column of space-separated values (tags, card ordinals) as tuples, one per distinct value."""
+    values, indexes = pair
+    _strings(values)
+    tuples = [tuple(map(kind, joined.split())) for joined in values]
+    return _unshared([tuples, indexes], count)

@@ -123,13 +123,14 @@ def cloze_numbers(text: str) -> set[int]:
 
 
 class Deletion(NamedTuple):
-    """A top-level cloze deletion in a text: where it is, its numbers, its answer and its hint."""
+    """A top-level cloze deletion in a text: where it is, its numbers, its answer (and where that starts), its hint."""
 
     start: int
     end: int
     numbers: tuple[int, ...]
     answer: str
     hint: str | None
+    answer_start: int
 
 
 def deletions(text: str) -> list[Deletion]:
@@ -146,7 +147,7 @@ def deletions(text: str) -> list[Deletion]:
             if not stack:
                 inner = text[body:match.start()]
                 answer, hint = _split_hint(inner)
-                found.append(Deletion(start, match.end(), numbers, answer, hint))
+                found.append(Deletion(start, match.end(), numbers, answer, hint, body))
     return found
 
 
@@ -161,10 +162,11 @@ def _split_hint(body: str) -> tuple[str, str | None]:
     return body, None
 
 
-def reveal(text: str, shown: Callable[[Deletion], str]) -> str:
-    """The text with each top-level deletion replaced by `shown(deletion)`."""
+def reveal(text: str, shown: Callable[[Deletion], str], masked: str | None = None) -> str:
+    """The text with each top-level deletion replaced by `shown(deletion)`; the deletions are found in `masked`
+    when given (the text with its formulas blanked, same length: a `}}` in a formula then ends nothing)."""
     parts, position = [], 0
-    for deletion in deletions(text):
+    for deletion in deletions(text if masked is None else masked):
         parts += [text[position:deletion.start], shown(deletion)]
         position = deletion.end
     return "".join(parts) + text[position:]

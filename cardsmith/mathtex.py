@@ -1,4 +1,5 @@
-"""Math in card sources: find `$…$` / `$$…$$` structurally, and make rendered math safe for Anki.
+"""Math in card sources: find `$…$` / `$$…$$` structurally, and make rendered math safe for Anki; keep
+Anki's own LaTeX (`[latex]…[/latex]`, `[$]…[/$]`, `[$$]…[/$$]`, made into images by Anki desktop) as written.
 
 Rendering itself is done by pymdownx.arithmatex (generic mode), which emits `\\(…\\)` and
 `\\[…\\]` and never lets Markdown touch the formula. This module adds what Anki needs on top
@@ -9,11 +10,16 @@ scanner that finds unclosed delimiters and unbalanced braces with their line num
 from __future__ import annotations
 
 import bisect
+import html
 import re
 from dataclasses import dataclass
 
 from .parse import FENCE_RE, code_lines, track_fence
 
+# Anki's LaTeX, as Anki finds it (rslib/src/latex.rs).
+LATEX_RE = re.compile(r"\[latex\](.+?)\[/latex\]|\[\$\](.+?)\[/\$\]|\[\$\$\](.+?)\[/\$\$\]", re.S | re.I)
+LATEX_MARK = "\ue000{}\ue001"  # a placeholder Markdown passes through as text (private-use characters)
+LATEX_MARK_RE = re.compile("\ue000(\\d+)\ue001")
 CODE_SPAN_RE = re.compile(r"(`+)(?!`).+?(?<!`)\1(?!`)", re.S)
 INLINE_MATH_RE = re.compile(r"\$(?!\s)((?:[^$])+?)(?<!\s)\$(?!\$)")
 RENDERED_MATH_RE = re.compile(
@@ -31,9 +37,13 @@ class MathIssue:
 
 @dataclass(frozen=True)
 class Formula:
+    """A formula of a text: its line within the text, its TeX, its kind, and where it is (delimiters included)."""
+
     offset: int
     tex: str
     display: bool
+    start: int = 0
+    end: int = 0
 
 
 def _blank(match: re.Match) -> str:
@@ -49,12 +59,38 @@ def mask_code(text: str) -> str:
     return CODE_SPAN_RE.sub(_blank, "\n".join(lines))
 
 
+def mask_latex(text: str) -> str:
+    """Text with Anki's LaTeX blanked out (newlines kept): it is not `$` math."""
+    return LATEX_RE.sub(_blank, text) if "[" in text else text
+
+
+def protect_latex(text: str) -> tuple[str, list[str]]:
+    """Markdown text with Anki's LaTeX outside code replaced by placeholders, and the LaTeX they stand for."""
+    if "[" not in text:
+        return text, []
+    masked = mask_code(text)
+    spans: list[str] = []
+    parts, position = [], 0
+    for match in LATEX_RE.finditer(masked):
+        spans.append(text[match.start():match.end()])
+        parts += [text[position:match.start()], LATEX_MARK.format(len(spans) - 1)]
+        position = match.end()
+    return "".join(parts) + text[position:], spans
+
+
+def restore_latex(html_text: str, spans: list[str]) -> str:
+    """Put Anki's LaTeX back into the HTML, its `<`, `>` and `&` escaped (Anki unescapes them for LaTeX)."""
+    if not spans:
+        return html_text
+    return LATEX_MARK_RE.sub(lambda m: html.escape(spans[int(m.group(1))], quote=False), html_text)
+
+
 def scan(text: str) -> tuple[list[Formula], list[MathIssue]]:
     """Find the formulas in Markdown text the way arithmatex (smart dollar) reads them.
 
     Linear in the text: line numbers come from one list of line starts, never from counting again.
     """
-    masked = mask_code(text).replace("\\\\", "  ").replace("\\$", "  ")
+    masked = mask_latex(mask_code(text)).replace("\\\\", "  ").replace("\\$", "  ")
     starts = [0] + [m.end() for m in re.finditer("\n", masked)]  # where each line starts
 
     def line_of(pos: int) -> int:
@@ -82,14 +118,14 @@ def scan(text: str) -> tuple[list[Formula], list[MathIssue]]:
             if before.strip() or after.strip():
                 issues.append(MathIssue(line, "display math `$$…$$` must stand on its own lines "
                                               "(use `$…$` for math inside a sentence)"))
-            formulas.append(Formula(line, masked[start + 2:end], True))
+            formulas.append(Formula(line, masked[start + 2:end], True, start, end + 2))
             pos = end + 2
             continue
         following = masked[start + 1:start + 2]
         match = INLINE_MATH_RE.match(masked, start)
         if match and "\n\n" not in match.group(1).replace(" ", ""):
             tex = match.group(1)
-            formulas.append(Formula(line, tex, False))
+            formulas.append(Formula(line, tex, False, start, match.end()))
             if "\n" in tex:
                 issues.append(MathIssue(line, "inline math `$…$` spans a line break; keep it on one line", "warning"))
             pos = match.end()
@@ -123,6 +159,18 @@ def short(tex: str) -> str:
     """A formula shortened for a message."""
     tex = " ".join(tex.split())
     return tex if len(tex) <= 40 else tex[:37] + "..."
+
+
+def mask_math(text: str) -> str:
+    """Text with every formula blanked (newlines kept): what is left is Markdown, cloze markup and text."""
+    formulas, _ = scan(text)
+    for formula in reversed(formulas):
+        text = text[:formula.start] + _blank_text(text[formula.start:formula.end]) + text[formula.end:]
+    return text
+
+
+def _blank_text(text: str) -> str:
+    return re.sub(r"[^\n]", " ", text)
 
 
 def separate_display_math(text: str) -> str:

@@ -1,32 +1,34 @@
-"""Card files -> SourceCards.
+"""Card files -> SourceNotes (stage 2 of the pipeline).
 
-A card starts at a `## ` heading (the question), followed on the next line by an id comment
-`<!-- id: slug; tags: a b; type: cloze -->`. The body up to the next `## ` is the answer; a line
-holding only `---` in the body ends extra question lines (code, a formula, an image).
+A card starts at a `## ` heading (its first field), followed on the next line by an id comment
+`<!-- id: slug; tags: a b; type: cloze -->`. A line holding only `---` ends extra lines of a long
+question (code, a formula, an image); what follows the id comment (or that line) goes to the second
+field, and each top-level `### Name` line starts the field Name (resolve.py knows the names). A
+card ends at the next `## ` heading. Headings, `---` and `###` lines inside code fences are code.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import Problem
-from .yamlfile import line_of, load_yaml
+from .model import Section, SourceNote
+from .schema import Invalid, Key, nonempty_string, read_mapping
+from .yamlfile import load_yaml
 
-FRONT_MATTER_KEYS = {
-    "subdeck": "the subdeck this file's cards go to",
-    "tags": "tags for every card of the file (a list or a space-separated string)",
-    "type": "the note type of every card of the file (a folder name in templates/)",
-}
 COMMENT_KEYS = ("id", "tags", "type", "guid")
 ID_RE = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,78}[a-z0-9])?")
 TAG_RE = re.compile(r"[^\s\"]+")
 FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 COMMENT_RE = re.compile(r"^<!--(.*)-->\s*$")
+FIELD_HEADING = "### "
 # A line ends at `\n`, `\r\n` or `\r`, and nowhere else (str.splitlines also splits at a form feed or U+2028).
 LINE_END_RE = re.compile(r"\r\n|\r|\n")
 SEPARATOR = "---"
+DEFAULT_TYPE = "basic"
 # Python-Markdown's time grows with the square of a card's size in places (it rebuilds the text at
 # every inline match, and splits a block one heading at a time): at this size its worst case is about
 # 2 s, at 100 KB minutes. The longest card of the shipped deck has 1,300 characters.
@@ -34,30 +36,12 @@ MAX_CARD_CHARS = 20_000
 
 
 @dataclass(frozen=True)
-class SourceCard:
-    """One card as written in a Markdown file, before rendering."""
-
-    card_id: str
-    path: Path            # the card file
-    shown_path: str       # the path as printed in messages
-    line: int             # line of the `## ` heading
-    question: str         # Markdown
-    answer: str           # Markdown
-    answer_line: int      # line where the answer starts
-    tags: tuple[str, ...]
-    note_type: str
-    subdeck: str | None
-    guid: str | None = None  # an explicit Anki GUID (for decks imported from Anki)
-    id_line: int = 0
-
-
-@dataclass
-class CardFile:
-    """A parsed card file: its cards and the problems found in it."""
+class ParsedFile:
+    """A parsed card file: its notes and the problems found in it."""
 
     path: Path
-    cards: list[SourceCard] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    notes: tuple[SourceNote, ...] = ()
+    problems: tuple[Problem, ...] = ()
 
 
 def valid_tag(tag: str) -> bool:
@@ -65,42 +49,59 @@ def valid_tag(tag: str) -> bool:
     return bool(TAG_RE.fullmatch(tag)) and all(tag.split("::"))
 
 
-def parse_file(path: Path, shown: str, default_type: str = "basic") -> CardFile:
+def parse_file(path: Path, shown: str, default_type: str = DEFAULT_TYPE) -> ParsedFile:
     """Read and parse one card file; problems are collected, never raised."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        return CardFile(path, problems=[Problem(shown, 0, f"cannot read file: {exc.strerror}")])
+        return ParsedFile(path, problems=(Problem(shown, 0, f"cannot read file: {exc.strerror}"),))
     return parse_bytes(raw, path, shown, default_type)
 
 
-def parse_bytes(raw: bytes, path: Path, shown: str, default_type: str = "basic") -> CardFile:
+def parse_bytes(raw: bytes, path: Path, shown: str, default_type: str = DEFAULT_TYPE) -> ParsedFile:
     """Parse a card file's bytes: decode, refuse binary files, then parse_text."""
-    result = CardFile(path)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        result.problems.append(Problem(shown, line, "not valid UTF-8 text (is this a binary file?)"))
-        return result
+        return ParsedFile(path, problems=(Problem(shown, line, "not valid UTF-8 text (is this a binary file?)"),))
     if "\x00" in text:
-        result.problems.append(Problem(shown, text[: text.index("\x00")].count("\n") + 1,
-                                       "file contains a NUL byte (is this a binary file?)"))
-        return result
+        return ParsedFile(path, problems=(Problem(shown, text[: text.index("\x00")].count("\n") + 1,
+                                                  "file contains a NUL byte (is this a binary file?)"),))
     return parse_text(text, path, shown, default_type)
 
 
-def parse_text(text: str, path: Path, shown: str, default_type: str = "basic") -> CardFile:
+def parse_text(text: str, path: Path, shown: str, default_type: str = DEFAULT_TYPE) -> ParsedFile:
     """Parse card-file text (see the module docstring for the format)."""
-    result = CardFile(path)
+    problems: list[Problem] = []
     lines = LINE_END_RE.split(text)
-    defaults, start = _front_matter(lines, shown, result.problems)
+    defaults, start = _front_matter(lines, shown, problems)
     file_tags = defaults.get("tags", ())
     file_type = defaults.get("type", default_type)
     subdeck = defaults.get("subdeck")
+    starts, fence_line = card_starts(lines, start)
+    first = starts[0] if starts else len(lines)
+    for index in range(start, first):
+        line = lines[index]
+        if line.strip() and not line.startswith("# ") and not COMMENT_RE.match(line.strip()):
+            problems.append(Problem(shown, index + 1, "text before the first card; a card starts with a `## ` heading"))
+            break
+    if fence_line is not None:
+        problems.append(Problem(shown, fence_line, "unclosed code fence"))
+        return ParsedFile(path, (), tuple(problems))
+    notes = []
+    for number, begin in enumerate(starts):
+        end = starts[number + 1] if number + 1 < len(starts) else len(lines)
+        note = _parse_card(lines[begin:end], begin + 1, path, shown, file_tags, file_type, subdeck, problems)
+        if note:
+            notes.append(note)
+    return ParsedFile(path, tuple(notes), tuple(problems))
 
-    # Split into card chunks at `## ` headings outside code fences.
-    chunks: list[tuple[int, list[str]]] = []
+
+def card_starts(lines: list[str], start: int = 0) -> tuple[list[int], int | None]:
+    """The indexes of the lines that start a card (a `## ` heading outside code fences), from `start`; and the
+    line of a fence left open at the end of the file (None when every fence closes)."""
+    starts = []
     fence: str | None = None
     fence_line = 0
     for index in range(start, len(lines)):
@@ -109,21 +110,8 @@ def parse_text(text: str, path: Path, shown: str, default_type: str = "basic") -
         if opened:
             fence_line = index + 1
         if fence is None and not opened and line.startswith("## "):
-            chunks.append((index + 1, [line]))
-        elif chunks:
-            chunks[-1][1].append(line)
-        elif line.strip() and not line.startswith("# ") and not COMMENT_RE.match(line.strip()):
-            result.problems.append(Problem(shown, index + 1, "text before the first card; a card starts with a `## ` heading"))
-            break
-    if fence is not None:
-        result.problems.append(Problem(shown, fence_line, "unclosed code fence"))
-        return result
-
-    for line_no, chunk in chunks:
-        card = _parse_card(chunk, line_no, path, shown, file_tags, file_type, subdeck, result.problems)
-        if card:
-            result.cards.append(card)
-    return result
+            starts.append(index)
+    return starts, (fence_line if fence is not None else None)
 
 
 def split_lines(text: str) -> list[str]:
@@ -164,15 +152,45 @@ def track_fence(line: str, fence: str | None) -> tuple[str | None, bool]:
     return fence, False
 
 
-def _front_matter(lines: list[str], shown: str, problems: list[Problem]) -> tuple[dict, int]:
+def _subdeck(value: Any) -> str:
+    name = nonempty_string(value)
+    if any(not part.strip() for part in name.split("::")):
+        raise Invalid("must not have empty `::` parts")
+    return name
+
+
+def _tags(value: Any) -> tuple[str, ...]:
+    tags = value.split() if isinstance(value, str) else value
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise Invalid("must be a list of strings or a space-separated string")
+    bad = [f"invalid tag '{t}': tags cannot contain spaces or quotes" for t in tags if not valid_tag(t)]
+    if bad:
+        raise Invalid(*bad)
+    return tuple(tags)
+
+
+FRONT_MATTER_KEYS = {
+    "subdeck": Key("the subdeck this file's cards go to", _subdeck),
+    "tags": Key("tags for every card of the file (a list or a space-separated string)", _tags, default=()),
+    "type": Key("the note type of every card of the file (a folder name in templates/)", nonempty_string),
+}
+
+
+def front_matter_end(lines: list[str]) -> int | None:
+    """The index of the line that closes a file's front matter (None: the file has none, or it is not closed)."""
     if not lines or lines[0].strip() != "---":
+        return None
+    return next((end for end in range(1, len(lines)) if lines[end].strip() in ("---", "...")), None)
+
+
+def _front_matter(lines: list[str], shown: str, problems: list[Problem]) -> tuple[dict, int]:
+    """The file's defaults from its front matter, and the index of its first line after it."""
+    end = front_matter_end(lines)
+    if end is None:
+        if lines and lines[0].strip() == "---":
+            problems.append(Problem(shown, 1, "front matter opened with `---` is never closed"))
+            return {}, len(lines)
         return {}, 0
-    for end in range(1, len(lines)):
-        if lines[end].strip() in ("---", "..."):
-            break
-    else:
-        problems.append(Problem(shown, 1, "front matter opened with `---` is never closed"))
-        return {}, len(lines)
     data, found = load_yaml("\n".join(lines[1:end]), shown, first_line=2)
     problems += found
     if found or data is None:
@@ -180,27 +198,9 @@ def _front_matter(lines: list[str], shown: str, problems: list[Problem]) -> tupl
     if not isinstance(data, dict):
         problems.append(Problem(shown, 2, "front matter must be a YAML mapping (keys: " + ", ".join(FRONT_MATTER_KEYS) + ")"))
         return {}, end + 1
-    defaults: dict = {}
-    for key, value in data.items():
-        line = line_of(data, str(key), first_line=2)
-        if key not in FRONT_MATTER_KEYS:
-            problems.append(Problem(shown, line, f"unknown front matter key '{key}' (valid keys: {', '.join(FRONT_MATTER_KEYS)})"))
-        elif key == "tags":
-            tags = value.split() if isinstance(value, str) else value
-            if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-                problems.append(Problem(shown, line, "'tags' must be a list of strings or a space-separated string"))
-                continue
-            bad = [t for t in tags if not valid_tag(t)]
-            for tag in bad:
-                problems.append(Problem(shown, line, f"invalid tag '{tag}': tags cannot contain spaces or quotes"))
-            defaults["tags"] = tuple(t for t in tags if valid_tag(t))
-        elif not isinstance(value, str) or not value.strip():
-            problems.append(Problem(shown, line, f"'{key}' must be a non-empty string"))
-        elif key == "subdeck" and any(not part.strip() for part in value.split("::")):
-            problems.append(Problem(shown, line, "'subdeck' must not have empty `::` parts"))
-        else:
-            defaults[key] = value.strip()
-    return defaults, end + 1
+    values, found = read_mapping(data, FRONT_MATTER_KEYS, shown, first_line=2, what="front matter key")
+    problems += found
+    return {key: value for key, value in values.items() if value is not None}, end + 1
 
 
 def _parse_comment(text: str, line: int, shown: str, problems: list[Problem]) -> dict[str, str]:
@@ -227,7 +227,7 @@ def _parse_comment(text: str, line: int, shown: str, problems: list[Problem]) ->
 
 
 def _parse_card(chunk: list[str], line_no: int, path: Path, shown: str, file_tags: tuple[str, ...],
-                file_type: str, subdeck: str | None, problems: list[Problem]) -> SourceCard | None:
+                file_type: str, subdeck: str | None, problems: list[Problem]) -> SourceNote | None:
     heading = chunk[0][3:].strip()
     # The id comment must be the first non-blank line after the heading.
     index = 1
@@ -252,33 +252,39 @@ def _parse_card(chunk: list[str], line_no: int, path: Path, shown: str, file_tag
             problems.append(Problem(shown, id_line, f"invalid tag '{tag}': tags cannot contain quotes or empty `::` levels"))
         elif tag not in tags:
             tags.append(tag)
+    sections = _sections(heading, chunk[index + 1:], line_no, id_line + 1)
+    if not sections[0].text.strip():
+        problems.append(Problem(shown, line_no, "empty question"))
+        return None
+    size = sum(len(section.text.strip()) for section in sections)
+    if size > MAX_CARD_CHARS:
+        problems.append(Problem(shown, line_no, f"card is {size:,} characters long, over the limit of "
+                                f"{MAX_CARD_CHARS:,}: split it into several cards"))
+        return None
+    # Which fields are empty, and whether that is allowed, depends on the note type: resolve.py decides.
+    return SourceNote(card_id, path, shown, line_no, id_line, meta.get("type") or file_type, tuple(tags), subdeck,
+                      meta.get("guid") or None, sections)
 
-    body = chunk[index + 1:]
-    body_start = id_line + 1
-    question_lines = [heading]
-    answer_lines = body
-    answer_line = body_start
+
+def _sections(heading: str, body: list[str], line_no: int, body_line: int) -> tuple[Section, ...]:
+    """Split a card's body at the `---` of a long question (before any `### ` line) and at each top-level
+    `### ` line; the first section is the heading with the lines of a long question."""
+    marks: list[int] = []  # body indexes of the `### ` lines
+    separator = None
     fence: str | None = None
     for offset, line in enumerate(body):
         fence, opened = track_fence(line, fence)
-        if fence is None and not opened and line.strip() == SEPARATOR:
-            question_lines += body[:offset]
-            answer_lines = body[offset + 1:]
-            answer_line = body_start + offset + 1
-            break
-    question = "\n".join(question_lines).strip()
-    answer = "\n".join(answer_lines).strip()
-    note_type = meta.get("type") or file_type
-    if not question:
-        problems.append(Problem(shown, line_no, "empty question"))
-        return None
-    if len(question) + len(answer) > MAX_CARD_CHARS:
-        problems.append(Problem(shown, line_no, f"card is {len(question) + len(answer):,} characters long, over the "
-                                f"limit of {MAX_CARD_CHARS:,}: split it into several cards"))
-        return None
-    # Whether an empty answer is allowed depends on the note type's kind: Project.prepare decides.
-    # Skip leading blank lines so answer_line points at the first line of the answer (if any).
-    while answer and answer_line - body_start < len(body) and not body[answer_line - body_start].strip():
-        answer_line += 1
-    return SourceCard(card_id, path, shown, line_no, question, answer, answer_line, tuple(tags),
-                      note_type, subdeck, meta.get("guid") or None, id_line)
+        if fence is not None or opened:
+            continue
+        if line.startswith(FIELD_HEADING) and line[len(FIELD_HEADING):].strip():
+            marks.append(offset)
+        elif line.strip() == SEPARATOR and separator is None and not marks:
+            separator = offset
+    question = "\n".join([heading] + (body[:separator] if separator is not None else []))
+    after = separator + 1 if separator is not None else 0
+    ends = marks + [len(body)]
+    sections = [Section(None, question, line_no),
+                Section(None, "\n".join(body[after:ends[0]]), body_line + after)]
+    for mark, end in zip(marks, ends[1:]):
+        sections.append(Section(body[mark][len(FIELD_HEADING):].strip(), "\n".join(body[mark:end]), body_line + mark))
+    return tuple(sections)

@@ -1,25 +1,28 @@
-"""SourceCard -> RenderedCard: Markdown to HTML fields, math kept for Anki's MathJax,
-code highlighted at build time, local images packaged as content-hashed media."""
+"""ResolvedNote -> Rendered (stage 4): each field's Markdown to HTML (or its HTML as written, for a field of
+format `html`), math kept for Anki's MathJax, Anki's LaTeX kept for Anki, code highlighted at build
+time, local images and sounds packaged as content-hashed media."""
 
 from __future__ import annotations
 
 import hashlib
 import html
-import json
 import re
 import urllib.parse
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import markdown
 
 from . import mathtex
 from .boundary import Boundary, outside
+from .cardgen import CLOZE_OPEN_RE
 from .errors import Problem, collapse_repeats
-from .parse import SourceCard
+from .model import FieldText, Media, Rendered, ResolvedNote
 
-CLOZE_RE = re.compile(r"\{\{c(\d+)::")
-IMG_SRC_RE = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]*)(")', re.I)
+# A tag <img …> (attribute values may hold `>`), and its attributes: the one rule for finding an image's source.
+IMG_RE = re.compile(r"""<img\b(?:[^>"']|"[^"]*"|'[^']*')*>""", re.I)
+ATTRIBUTE_RE = re.compile(r"""(\s+)([^\s"'>/=]+)(?:(\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
+SOUND_RE = re.compile(r"\[sound:([^\]]+)\]")  # Anki plays the file wherever the field says this
 EXTERNAL_RE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//)", re.I)
 
 MARKDOWN_EXTENSIONS = [
@@ -27,6 +30,7 @@ MARKDOWN_EXTENSIONS = [
     "pymdownx.superfences", "pymdownx.highlight", "pymdownx.arithmatex",
     "cardsmith.codelines",  # one element per code line: code wraps on a phone (templates/base.css)
     "cardsmith.render:BoundedLinks",  # below: rendering stays linear in the card's size
+    "cardsmith.render:ReusedHighlighting",  # below: one Pygments formatter and lexer, not one per code block
 ]
 MARKDOWN_CONFIG = {
     "pymdownx.arithmatex": {"generic": True, "smart_dollar": True},
@@ -68,126 +72,171 @@ def _link_text(data: str, index: int) -> tuple[str, int, bool]:
     return "", index, False
 
 
-@dataclass(frozen=True)
-class Media:
-    """A local file packaged into the deck under a content-hashed name."""
+class ReusedHighlighting(markdown.Extension):
+    """One Pygments formatter per set of options and one lexer per language, kept for the whole run.
 
-    name: str
-    source: Path
+    pymdownx.highlight builds both anew for every code block; building the formatter alone costs a third
+    as much as highlighting a short block (bench/RESULTS.md). Both are used read-only by Pygments, so
+    the highlighted HTML is the same (tests/test_cache.py compares builds byte for byte).
+    """
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        from pymdownx import highlight
+
+        if isinstance(highlight.BlockHtmlFormatter, _Reused):
+            return  # done for this process already
+        highlight.BlockHtmlFormatter = _Reused(highlight.BlockHtmlFormatter)
+        highlight.InlineHtmlFormatter = _Reused(highlight.InlineHtmlFormatter)
+        get_lexer = highlight.Highlight.get_lexer
+        lexers: dict[tuple, Any] = {}
+
+        def reused_lexer(self: Any, src: str, language: str, inline: bool, stripnl: bool) -> Any:
+            if self.guess_lang:  # a guess depends on the code: not reused
+                return get_lexer(self, src, language, inline, stripnl)
+            key = (language, inline, stripnl, self.default_lang, repr(self.extend_pygments_lang))
+            if key not in lexers:
+                lexers[key] = get_lexer(self, src, language, inline, stripnl)
+            return lexers[key]
+
+        highlight.Highlight.get_lexer = reused_lexer
 
 
-@dataclass(frozen=True)
-class RenderedCard:
-    """A card with HTML fields, ready to become an Anki note."""
+class _Reused:
+    """A formatter class whose instances are kept by their options."""
 
-    source: SourceCard
-    fields: tuple[str, str]  # (question HTML, answer HTML)
-    media: tuple[Media, ...]
+    def __init__(self, cls: type):
+        self.cls = cls
+        self.made: dict[tuple, Any] = {}
 
-    @property
-    def content_hash(self) -> str:
-        """The ledger's hash of what reaches Anki."""
-        return content_hash(self.source.note_type, self.fields, self.source.tags)
-
-    @property
-    def card_id(self) -> str:
-        return self.source.card_id
-
-
-def content_hash(note_type: str, fields: tuple[str, ...], tags: tuple[str, ...]) -> str:
-    """The hash the ledger keeps per card: it changes exactly when what Anki receives changes."""
-    text = json.dumps([note_type, fields, sorted(tags)], ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    def __call__(self, **options: Any) -> Any:
+        key = tuple(sorted((name, tuple(value) if isinstance(value, list) else value)
+                           for name, value in options.items()))
+        formatter = self.made.get(key)
+        if formatter is None:
+            formatter = self.made[key] = self.cls(**options)
+        return formatter
 
 
 class Renderer:
-    """Renders the cards of one project with one configured Markdown instance (reused: building it is slow)."""
+    """Renders the notes of one project with one configured Markdown instance (reused: building it is slow)."""
 
     def __init__(self, boundary: Boundary) -> None:
-        self.boundary = boundary  # images outside it are refused
+        self.boundary = boundary  # images and sounds outside it are refused
         self._markdown: markdown.Markdown | None = None
         self._media_names: dict[Path, str] = {}
 
     @property
     def _md(self) -> markdown.Markdown:
-        """Built on first use: a build that finds every card in the cache never needs it."""
+        """Built on first use: a build that finds every note in the cache never needs it."""
         if self._markdown is None:
             self._markdown = markdown.Markdown(extensions=MARKDOWN_EXTENSIONS, extension_configs=MARKDOWN_CONFIG)
         return self._markdown
 
-    def render(self, card: SourceCard) -> tuple[RenderedCard | None, list[Problem]]:
-        """Render one card; return it (or None) and the problems found."""
+    def render(self, note: ResolvedNote) -> tuple[Rendered | None, list[Problem]]:
+        """Render one note's fields; return them (or None) and the problems found."""
         problems: list[Problem] = []
         media: list[Media] = []
         parts = []
-        for text, first_line in ((card.question, card.line), (card.answer, card.answer_line)):
-            formulas, issues = mathtex.scan(text)
-            for issue in issues:
-                if issue.severity == "error":
-                    problems.append(Problem(card.shown_path, first_line + issue.offset, issue.message))
-            for formula in formulas:
-                if CLOZE_RE.search(formula.tex):
-                    problems.append(Problem(card.shown_path, first_line + formula.offset,
-                                            f"cloze deletion inside math `{mathtex.short(formula.tex)}`: Anki cannot "
-                                            "hide part of a formula; put the whole formula inside the deletion: "
-                                            "{{c1::$…$}}"))
-            try:
-                html_text = mathtex.finish_math(self._md.reset().convert(mathtex.separate_display_math(text)))
-            except RecursionError:  # Python-Markdown recurses once per level of nested lists
-                problems.append(Problem(card.shown_path, first_line, "nested too deeply to render "
-                                        "(lists or quotes inside each other hundreds of levels deep)"))
+        folder, shown = note.source.path.parent, note.source.shown_path
+        for field in note.fields:
+            if not field.text:
+                parts.append("")
                 continue
-            html_text = self._package_images(html_text, text, first_line, card, media, problems)
-            parts.append(html_text)
+            if field.format == "html":
+                html_text = field.text
+            else:
+                html_text = self._markdown_field(field, shown, problems)
+                if html_text is None:
+                    continue
+            parts.append(self._package_media(html_text, field, folder, shown, media, problems))
         if problems:
             return None, collapse_repeats(problems)
-        unique = tuple(sorted(set(media), key=lambda m: m.name))
-        return RenderedCard(card, (parts[0], parts[1]), unique), []
+        return Rendered(tuple(parts), tuple(sorted(set(media), key=lambda m: m.name))), []
 
-    def _package_images(self, html_text: str, source: str, first_line: int, card: SourceCard,
-                        media: list[Media], problems: list[Problem]) -> str:
-        def replace(match: re.Match) -> str:
-            src = html.unescape(match.group(2))
+    def _markdown_field(self, field: FieldText, shown: str, problems: list[Problem]) -> str | None:
+        """A Markdown field's HTML, or None (with the problems) when its math is malformed or it nests too deep."""
+        text, first_line = field.text, field.line
+        formulas, issues = mathtex.scan(text)
+        for issue in issues:
+            if issue.severity == "error":
+                problems.append(Problem(shown, first_line + issue.offset, issue.message))
+        for formula in formulas:
+            if CLOZE_OPEN_RE.search(formula.tex):
+                problems.append(Problem(shown, first_line + formula.offset,
+                                        f"cloze deletion inside math `{mathtex.short(formula.tex)}`: Anki cannot "
+                                        "hide part of a formula; put the whole formula inside the deletion: "
+                                        "{{c1::$…$}}"))
+        protected, latex = mathtex.protect_latex(text)
+        try:
+            html_text = self._md.reset().convert(mathtex.separate_display_math(protected))
+        except RecursionError:  # Python-Markdown recurses once per level of nested lists
+            problems.append(Problem(shown, first_line, "nested too deeply to render "
+                                    "(lists or quotes inside each other hundreds of levels deep)"))
+            return None
+        return mathtex.restore_latex(mathtex.finish_math(html_text), latex)
+
+    def _package_media(self, html_text: str, field: FieldText, folder: Path, shown: str, media: list[Media],
+                       problems: list[Problem]) -> str:
+        """The field with each local image and sound renamed to its media name (a missing one is a problem)."""
+        def packaged(written: str, what: str) -> str | None:
+            src = html.unescape(written)
             if EXTERNAL_RE.match(src) or not src:
-                return match.group(0)
-            path = card.path.parent / urllib.parse.unquote(src)
+                return None
+            path = folder / urllib.parse.unquote(src)
             name = self.media_name(path)
             if name is None:
-                line = first_line + _line_offset(source, src)
+                line = field.line + _line_offset(field.text, src)
                 # Outside the project, whether the file exists is none of the card's business.
-                message = f"image not found: {src}" if self.boundary.contains(path) else outside("image", src)
-                problems.append(Problem(card.shown_path, line, message))
-                return match.group(0)
+                message = f"{what} not found: {src}" if self.boundary.contains(path) else outside(what, src)
+                problems.append(Problem(shown, line, message))
+                return None
             media.append(Media(name, path.resolve()))
-            return match.group(1) + html.escape(name) + match.group(3)
+            return html.escape(name)
 
-        return IMG_SRC_RE.sub(replace, html_text)
+        def image(tag: re.Match) -> str:
+            source = image_source(tag.group(0))
+            name = packaged(source[1], "image") if source else None
+            return tag.group(0) if name is None else with_source(tag.group(0), source[0], name)  # type: ignore[index]
+
+        def sound(match: re.Match) -> str:
+            name = packaged(match.group(1), "sound")
+            return match.group(0) if name is None else f"[sound:{name}]"
+
+        if "<img" in html_text or "<IMG" in html_text:
+            html_text = IMG_RE.sub(image, html_text)
+        if "[sound:" in html_text:
+            html_text = SOUND_RE.sub(sound, html_text)
+        return html_text
 
     def media_name(self, path: Path) -> str | None:
-        """`<stem>-<hash>.<ext>`: two versions of an image never share a name in Anki.
+        """`<stem>-<hash>.<ext>`: two versions of a file never share a name in Anki.
 
         None when it is not a file inside the project: a file outside is never packaged (nor
-        reused from a cached card that names it).
+        reused from a cached note that names it).
         """
         if not (self.boundary.contains(path) and path.is_file()):
             return None
         name = self._media_names.get(path)
         if name is None:
             digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-            stem = re.sub(r"[^A-Za-z0-9-]+", "-", path.stem).strip("-") or "image"
+            stem = re.sub(r"[^A-Za-z0-9-]+", "-", path.stem).strip("-") or "media"
             name = f"{stem}-{digest}{path.suffix.lower()}"
             self._media_names[path] = name
         return name
 
 
-def deletion_problems(question_html: str, shown: str, line: int) -> list[Problem]:
-    """What is wrong with the deletions of a cloze note's question (each deletion makes one card)."""
-    numbers = CLOZE_RE.findall(question_html)
-    if not numbers:
-        return [Problem(shown, line, "cloze card has no deletion: mark the hidden part as {{c1::...}}")]
-    if any(int(n) == 0 for n in numbers):
-        return [Problem(shown, line, "cloze numbers start at c1: {{c0::…}} makes no card")]
-    return []
+def image_source(tag: str) -> tuple[re.Match, str] | None:
+    """The `src` attribute of an `<img …>` tag (as IMG_RE finds it) and its value as written, or None."""
+    for attribute in ATTRIBUTE_RE.finditer(tag, 4):
+        if attribute.group(2).lower() == "src" and attribute.group(3) is not None:
+            return attribute, next(v for v in attribute.groups()[3:] if v is not None)
+    return None
+
+
+def with_source(tag: str, attribute: re.Match, escaped: str) -> str:
+    """The tag with that `src` attribute's value replaced (`escaped`: already HTML-escaped), double-quoted."""
+    return f'{tag[:attribute.start()]}{attribute.group(1)}{attribute.group(2)}{attribute.group(3)}"{escaped}"' \
+           f'{tag[attribute.end():]}'
 
 
 def _line_offset(source: str, needle: str) -> int:

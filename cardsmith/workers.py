@@ -10,22 +10,21 @@ import signal
 from typing import Iterator
 
 from .errors import BuildError, Problem
-from .parse import SourceCard
-from .render import Media, RenderedCard, Renderer
+from .model import Rendered, ResolvedNote
+from .render import Renderer
 
 _worker_renderer: Renderer | None = None  # set before the fork: each worker inherits it
 
 
-def _render_in_worker(card: SourceCard) -> tuple[tuple[str, str] | None, tuple[Media, ...], list[Problem]]:
-    """Render one card in a worker process (the renderer is inherited through fork)."""
+def _render_in_worker(note: ResolvedNote) -> tuple[Rendered | None, list[Problem]]:
+    """Render one note in a worker process (the renderer is inherited through fork)."""
     assert _worker_renderer is not None
-    rendered, problems = _worker_renderer.render(card)
-    return (rendered.fields, rendered.media, problems) if rendered else (None, (), problems)
+    return _worker_renderer.render(note)
 
 
-def render_parallel(renderer: Renderer, cards: list[SourceCard], workers: int, chunk: int
-                    ) -> Iterator[tuple[RenderedCard | None, list[Problem]]]:
-    """Render cards in `workers` processes, `chunk` cards at a time; raise BuildError naming a worker that died."""
+def render_parallel(renderer: Renderer, notes: list[ResolvedNote], workers: int, chunk: int
+                    ) -> Iterator[tuple[Rendered | None, list[Problem]]]:
+    """Render notes in `workers` processes, `chunk` notes at a time; raise BuildError naming a worker that died."""
     import multiprocessing  # here: most builds render too few cards to need them (their import costs)
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -35,16 +34,16 @@ def render_parallel(renderer: Renderer, cards: list[SourceCard], workers: int, c
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
     finished = 0
     try:
-        results = pool.map(_render_in_worker, cards, chunksize=chunk)
+        results = pool.map(_render_in_worker, notes, chunksize=chunk)
         processes = dict(getattr(pool, "_processes", None) or {})  # started by map (fork starts them all)
         try:
-            for card, (fields, media, problems) in zip(cards, results):
-                yield (RenderedCard(card, fields, media) if fields else None, problems)
+            for result in results:
+                yield result
                 finished += 1
         except BrokenProcessPool:
             pool.shutdown(wait=True)  # the pool's own thread reaps the workers: their exit codes are known after
-            card = cards[finished]
-            raise BuildError([Problem(card.shown_path, card.line, (
+            source = notes[finished].source
+            raise BuildError([Problem(source.shown_path, source.line, (
                 f"{_dead_worker(processes)} while rendering the cards from here on; nothing was written. Build "
                 "again (with CARDSMITH_JOBS=1 to render in one process, which needs less memory)"))]) from None
     finally:

@@ -120,3 +120,12 @@ def assert_renders_cleanly(card) -> tuple[str, str]:
         for sign in ("template error", "no field called", "is blank", "{{", "unknown filter"):
             assert sign not in lowered, side
     return question, answer
+
+
+def question_and_answer(path: Path, question: str, answer: str, answer_line: int = 3):
+    """A two-field note as resolve makes it (Front, Back), for the render stage alone."""
+    from cardsmith.model import FieldText, ResolvedNote, Section, SourceNote
+
+    source = SourceNote("x", path, path.name, 1, 2, "basic", (), None, None,
+                        (Section(None, question, 1), Section(None, answer, answer_line)))
+    return ResolvedNote(source, "guid", (FieldText("Front", question, 1), FieldText("Back", answer, answer_line)), "Deck")

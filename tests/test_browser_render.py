@@ -35,10 +35,8 @@ def labeller(root: Path):
     project = CardsmithProject(root)
     names = {}
     for deck in project.decks:
-        build, _ = project.prepare(deck)
-        for rendered in build.cards:
-            card = rendered.source
-            names[project.guid(deck, card)] = f"card '{card.card_id}' ({card.shown_path}:{card.line})"
+        for note in project.prepare(deck).notes:
+            names[note.guid] = f"card '{note.card_id}' ({note.shown_path}:{note.line})"
 
     def label_of(card) -> str:
         note = card.note()

@@ -14,7 +14,7 @@ import genanki
 import markdown
 import pytest
 
-from cardsmith import cache, render
+from cardsmith import cache, pipeline, render, resolve
 
 PNG_A = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
          b"\x00\x00\x00\x0cIDAT\x08\xd7c\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
@@ -184,13 +184,13 @@ def test_cache_location_from_environment(sample, tmp_path, monkeypatch):
 def parses(monkeypatch) -> list[str]:
     """The card files the cache actually parses (neither built nor parsed before)."""
     seen: list[str] = []
-    original = cache.parse_bytes
+    original = pipeline.parse_bytes  # the parse stage, which the pipeline hands to the cache's memo
 
     def spy(raw, path, shown, *rest):
         seen.append(path.name)
         return original(raw, path, shown, *rest)
 
-    monkeypatch.setattr(cache, "parse_bytes", spy)
+    monkeypatch.setattr(pipeline, "parse_bytes", spy)
     return seen
 
 
@@ -201,8 +201,8 @@ def test_unchanged_files_are_taken_built(project, parses, renders, monkeypatch):
     project.build()
     assert parses == ["a.md", "b.md"] and renders == ["a", "b", "c"]
     hashed = []
-    original = render.content_hash
-    monkeypatch.setattr(render, "content_hash", lambda *a: hashed.append("".join(a[1])) or original(*a))
+    original = resolve.content_hash
+    monkeypatch.setattr(resolve, "content_hash", lambda *a: hashed.append("".join(a[1])) or original(*a))
     project.write({"cards/test/b.md": "## B?\n<!-- id: b -->\n\nAnswer b, edited.\n\n## C?\n<!-- id: c -->\n\nC.\n"})
     warm, cold = cached_and_cold(project)
     assert warm == cold and "Answer b, edited." in collection_text(warm)

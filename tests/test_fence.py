@@ -7,8 +7,9 @@ from pathlib import Path
 
 from cardsmith import mathtex
 from cardsmith.boundary import Boundary
-from cardsmith.parse import SourceCard, parse_text, track_fence
+from cardsmith.parse import parse_text, track_fence
 from cardsmith.render import Renderer
+from conftest import question_and_answer
 
 # A line like ```python inside a ``` block is code, not a closing fence (it has an info string).
 FENCED = "Before:\n```text\n```python\n$$\nx\n$$\n```\nAfter $y$."
@@ -35,8 +36,7 @@ def test_the_math_stages_use_the_parser_fence_rule():
 
 
 def test_code_with_an_inner_fence_line_renders_unchanged(tmp_path: Path):
-    rendered, problems = Renderer(Boundary(tmp_path)).render(
-        SourceCard("x", tmp_path / "a.md", "a.md", 1, "Q?", FENCED, 3, (), "basic", None))
+    rendered, problems = Renderer(Boundary(tmp_path)).render(question_and_answer(tmp_path / "a.md", "Q?", FENCED))
     assert not problems
     code = re.sub(r"</?span[^>]*>", "", rendered.fields[1])  # one span per code line (codelines.py)
     assert "```python\n$$\nx\n$$\n</code>" in code
@@ -46,4 +46,4 @@ def test_code_with_an_inner_fence_line_renders_unchanged(tmp_path: Path):
 def test_the_parser_splits_cards_by_the_same_rule():
     text = "## Q?\n<!-- id: q -->\n\n```\n```python\n## not a card\n```\n\nA.\n"
     parsed = parse_text(text, Path("a.md"), "a.md")
-    assert [c.card_id for c in parsed.cards] == ["q"] and not parsed.problems
+    assert [n.card_id for n in parsed.notes] == ["q"] and not parsed.problems

@@ -194,11 +194,11 @@ def test_markdown_without_raw_html_renders_balanced_tags(text: str):
     """`check` looks for unclosed tags only in fields written with `<`: the engine alone closes all."""
     from cardsmith.boundary import Boundary
     from cardsmith.commands.htmlcheck import tag_problems
-    from cardsmith.parse import SourceCard
     from cardsmith.render import Renderer
+    from conftest import question_and_answer
 
     path = base_project() / "cards" / "test" / "a.md"
-    rendered, _ = Renderer(Boundary(base_project())).render(SourceCard("x", path, "a.md", 1, text, text, 2, (), "basic", None))
+    rendered, _ = Renderer(Boundary(base_project())).render(question_and_answer(path, text, text, 2))
     for field in rendered.fields if rendered else ():
         assert tag_problems(field) == [], field
 

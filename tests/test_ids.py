@@ -62,8 +62,8 @@ def parsed_ids(path) -> list[tuple[str, str]]:
     from cardsmith.parse import parse_file
 
     parsed = parse_file(path, "a.md")
-    assert parsed.problems == []
-    return [(card.card_id, card.question) for card in parsed.cards]
+    assert parsed.problems == ()
+    return [(note.card_id, note.sections[0].text.strip()) for note in parsed.notes]
 
 
 def test_ids_splits_lines_and_fences_as_the_parser_does(project):

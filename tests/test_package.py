@@ -92,12 +92,12 @@ def test_rows_match_genanki_for_the_shipped_deck():
 
     project = Project(REPO, cache=False)
     deck = project.decks[0]
-    build, problems = project.prepare(deck)
-    assert not [p for p in problems if p.severity == "error"]
+    build = project.prepare(deck)
+    assert not build.errors
     models = {key: genanki_model(key) for key in project.notetypes}
-    notes = [spec(project.guid(deck, c.source), c.source.note_type, c.fields, c.source.tags,
-                  "Deck::Sub" if i % 2 else "Deck", 1700000000 + i)
-             for i, c in enumerate(build.cards)]
+    notes = [spec(n.guid, n.note_type, n.fields, n.tags, "Deck::Sub" if i % 2 else "Deck", 1700000000 + i)
+             for i, n in enumerate(build.notes)]
+    assert [n.cards for n in notes] == [n.cards for n in build.notes]
     assert len(notes) > 300
     theirs_notes, theirs_cards = genanki_rows(notes, models, 10 ** 12)
     assert list(_note_rows(notes, NOTETYPES, 10 ** 12)) == theirs_notes

@@ -269,8 +269,11 @@ def test_removing_a_field_is_refused(project, anki_path):
     spec = project.root / "templates" / "basic" / "notetype.yaml"
     spec.write_text(spec.read_text(encoding="utf-8").replace("  - {name: Back, id: 555622155700208, font: Liberation Sans}\n", ""),
                     encoding="utf-8")
-    back = spec.parent / "back.html"  # a note type's templates use only its own fields
+    back = spec.parent / "back.html"  # a note type's templates use only its own fields, its cards fill only those
     back.write_text(back.read_text(encoding="utf-8").replace("{{Back}}", ""), encoding="utf-8")
+    cards = project.root / "cards/test/a.md"
+    cards.write_text("".join(line for line in cards.read_text(encoding="utf-8").splitlines(keepends=True)
+                             if not line.startswith("Answer")), encoding="utf-8")
     result = sync(project, anki_path, "--allow-schema-change", code=1)
     assert "removes field 'Back'. That would delete cards, review history or note text in Anki" in result.output
 

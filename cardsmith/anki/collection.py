@@ -17,7 +17,7 @@ from urllib.parse import quote
 from ..commands.sync import SyncError, pause_for_tests, write_additions
 from ..commands.syncplan import NotetypeUpdate, Plan, ShippedDeck, Snapshot
 from ..errors import BuildError, Problem
-from ..pipeline import DELETED_TAG
+from ..release import DELETED_TAG
 from .tables import read_snapshot
 
 SCHEMA = 18  # the collection schema the pinned `anki` package opens and writes (checked by the tests)

@@ -25,7 +25,7 @@ from typing import Any, Callable, Sequence
 from ..commands.sync import SyncError, write_additions
 from ..commands.syncplan import AnkiNotetype, NotetypeUpdate, Plan, ShippedDeck, Snapshot, deck_key
 from ..errors import BuildError, Problem
-from ..pipeline import DELETED_TAG
+from ..release import DELETED_TAG
 from .tables import read_snapshot
 
 API_VERSION = 6

@@ -1,8 +1,9 @@
 """`cardsmith check`: validate every deck without writing anything; errors and warnings with locations.
 
-The errors are those a build reports (Project + Project.prepare); on top come checks a build does
-not make: near-duplicate questions, cloze numbering, hand-typed math delimiters, a newline inside
-inline math, cloze deletions inside math, unclosed HTML, external resources, card files in no deck,
+The errors are those a build reports (Project.prepare_all, then the release each deck's lock file would
+make, planned and not written); on top come checks a build does not make, on the card files' Markdown
+(through the parse memo) and the notes' HTML: near-duplicate questions, cloze numbering, hand-typed
+math delimiters, a newline inside inline math, unclosed HTML, external resources, card files in no deck,
 code and inline formulas too wide for a phone screen (phonefit).
 """
 
@@ -11,16 +12,18 @@ from __future__ import annotations
 import dataclasses
 import html
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as default
 from pathlib import Path
 from typing import Callable
 
 from .. import mathtex
+from ..cardgen import CLOZE_OPEN_RE, cloze_numbers
 from ..errors import BuildError, Problem, collapse_repeats
-from ..notetypes import load_notetypes
-from ..parse import SourceCard
-from ..pipeline import DeckBuild, Project
-from ..render import CLOZE_RE, RenderedCard
+from ..model import DeckBuild, FieldText, Note, SourceNote
+from ..notetypes import NoteType, load_notetypes
+from ..pipeline import Project
+from ..resolve import field_texts
 from . import phonefit
 from .duplicates import near_duplicates
 from .htmlcheck import script_parts, tag_problems
@@ -34,8 +37,8 @@ KIND = {"img": "image", "a": "link"}
 class CheckReport:
     """What `check` found, and what it looked at (for -v)."""
 
-    problems: list[Problem] = field(default_factory=list)
-    log: list[str] = field(default_factory=list)
+    problems: list[Problem] = default(default_factory=list)
+    log: list[str] = default(default_factory=list)
     promoted: int = 0  # warnings turned into errors by --strict
 
     @property
@@ -60,30 +63,45 @@ def check_project(root: Path, strict: bool = False,
         return _finish(report, strict)
     if on_total:
         on_total(sum(len(project.deck_files(deck)) for deck in project.decks))
-    builds: list[DeckBuild] = []
-    problems: list[Problem] = []
-    for deck in project.decks:
-        build, found = project.prepare(deck, progress)
-        builds.append(build)
-        problems += found
-        report.log.append(f"{deck.name} ({project.shown(deck.path)}): {len(build.files)} files, "
-                          f"{len(build.cards)} cards parsed and rendered")
-    problems += project.identity_problems(builds)
+    builds, problems = project.prepare_all(project.decks, progress)
+    for build in builds:
+        report.log.append(f"{build.config.name} ({project.shown(build.config.path)}): {len(build.files)} files, "
+                          f"{len(build.notes)} cards parsed and rendered")
     problems += _unmatched_files(project, builds, problems)
     files = list(dict.fromkeys(path for build in builds for path in build.files))
-    # A file taken by two decks (an error reported above) must not make its cards duplicates.
-    sources = list({(card.path, card.line): card for build in builds for card in build.sources}.values())
-    problems += _empty_files(project, files, sources, problems)
-    cloze_types = {key for key, notetype in project.notetypes.items() if notetype.is_cloze}
-    for card in sources:
-        problems += collapse_repeats(_source_problems(card, card.note_type in cloze_types))
-    for card in (card for build in builds for card in build.cards):
-        problems += collapse_repeats(_rendered_problems(card))
-    problems += _duplicate_questions(sources)
-    report.log.append(f"checked {len(sources)} cards for near-duplicate questions, cloze numbering, math "
+    checked = _sources(project, builds)
+    problems += _empty_files(project, files, [source for source, _, _ in checked], problems)
+    for source, fields, note in checked:
+        notetype = project.notetypes[source.note_type]
+        problems += collapse_repeats(_source_problems(source, fields, notetype))
+        if note is not None:
+            problems += collapse_repeats(_rendered_problems(note, fields))
+    problems += _duplicate_questions([(source, fields[0].text) for source, fields, _ in checked])
+    report.log.append(f"checked {len(checked)} cards for near-duplicate questions, cloze numbering, math "
                       "delimiters, unclosed HTML and external resources")
+    if not any(p.severity == "error" for p in problems):  # as a build goes on to the release: planned, not written
+        try:
+            project.releases(builds)
+        except BuildError as error:
+            problems += error.problems
+        report.log.append("planned each deck's release from its lock file (nothing written)")
     report.problems = list(set(problems))
     return _finish(report, strict)
+
+
+def _sources(project: Project, builds: list[DeckBuild]) -> list[tuple[SourceNote, tuple[FieldText, ...], Note | None]]:
+    """Every card of a known note type as written (its file parsed, through the memo), its fields, and its note
+    (None when it did not become one). A file taken by two decks (an error said already) is checked once."""
+    found: dict[tuple[Path, int], tuple[SourceNote, tuple[FieldText, ...], Note | None]] = {}
+    for build in builds:
+        notes = {(note.shown_path, note.id_line): note for note in build.notes}
+        for loaded in project.load(build.config, built=False):
+            for source in loaded.parsed.notes if loaded.parsed else ():
+                notetype = project.notetypes.get(source.note_type)
+                if notetype is not None and (source.path, source.line) not in found:
+                    fields, _ = field_texts(source, notetype)
+                    found[source.path, source.line] = (source, fields, notes.get((source.shown_path, source.id_line)))
+    return list(found.values())
 
 
 def _finish(report: CheckReport, strict: bool) -> CheckReport:
@@ -112,29 +130,32 @@ def _unmatched_files(project: Project, builds: list[DeckBuild], problems: list[P
             if path.is_file() and path.resolve() not in used and project.shown(path) not in refused]
 
 
-def _empty_files(project: Project, files: list[Path], sources: list[SourceCard],
+def _empty_files(project: Project, files: list[Path], sources: list[SourceNote],
                  problems: list[Problem]) -> list[Problem]:
-    with_cards = {card.path for card in sources}
+    with_cards = {source.path for source in sources}
     with_problems = {p.path for p in problems}
     return [Problem(project.shown(path), 1, "no cards in this file (a card starts with a `## ` heading)", "warning")
             for path in files if path not in with_cards and project.shown(path) not in with_problems]
 
 
-def _source_problems(card: SourceCard, is_cloze: bool) -> list[Problem]:
+def _source_problems(source: SourceNote, fields: tuple[FieldText, ...], notetype: NoteType) -> list[Problem]:
     """Warnings on a card's Markdown: hand-typed math delimiters, line breaks in math, cloze markup."""
     problems = []
-    for text, first_line in ((card.question, card.line), (card.answer, card.answer_line)):
-        _, issues = mathtex.scan(text)
+    shown = source.shown_path
+    for field in fields:
+        if not field.text or field.format != "markdown":  # HTML as written: its `\(` and `$` are Anki's to read
+            continue
+        _, issues = mathtex.scan(field.text)
         for issue in issues:
             if issue.severity == "warning":
-                problems.append(Problem(card.shown_path, first_line + issue.offset, issue.message, "warning"))
-        masked = mathtex.mask_code(text).replace("\\\\", "  ")
+                problems.append(Problem(shown, field.line + issue.offset, issue.message, "warning"))
+        masked = mathtex.mask_latex(mathtex.mask_code(field.text)).replace("\\\\", "  ")
         for match in HAND_MATH_RE.finditer(masked):
-            line = first_line + masked.count("\n", 0, match.start())
-            problems.append(Problem(card.shown_path, line, _hand_math_message(match.group(1)), "warning"))
-        problems += [Problem(card.shown_path, first_line + misfit.offset, misfit.message, "warning")
-                     for misfit in phonefit.misfits(text)]
-    return problems + _cloze_problems(card, is_cloze)
+            line = field.line + masked.count("\n", 0, match.start())
+            problems.append(Problem(shown, line, _hand_math_message(match.group(1)), "warning"))
+        problems += [Problem(shown, field.line + misfit.offset, misfit.message, "warning")
+                     for misfit in phonefit.misfits(field.text)]
+    return problems + _cloze_problems(source, fields, notetype)
 
 
 def _hand_math_message(bracket: str) -> str:
@@ -145,51 +166,54 @@ def _hand_math_message(bracket: str) -> str:
             "(for a literal `[` drop the backslash)")
 
 
-def _cloze_problems(card: SourceCard, is_cloze: bool) -> list[Problem]:
+def _cloze_problems(source: SourceNote, fields: tuple[FieldText, ...], notetype: NoteType) -> list[Problem]:
+    """Deletions where Anki shows them as typed (outside a cloze type's cloze fields), and gaps in the numbering."""
     problems = []
-    places = [(card.answer, card.answer_line)] + ([] if is_cloze else [(card.question, card.line)])
-    for text, first_line in places:
-        match = CLOZE_RE.search(text)
-        if match:
-            line = first_line + text.count("\n", 0, match.start())
-            where = "the answer" if text is card.answer else f"a {card.note_type} card"
-            problems.append(Problem(card.shown_path, line, f"`{match.group(0)}` in {where} is shown as typed: cloze "
-                                    "deletions work only in the question of a cloze card (`type: cloze`)", "warning"))
-    numbers = sorted({int(n) for n in CLOZE_RE.findall(card.question)})
-    if not is_cloze or not numbers:
+    cloze = set(notetype.rule.cloze_fields) if notetype.is_cloze else set()
+    for number, field in enumerate(fields):
+        match = CLOZE_OPEN_RE.search(field.text)
+        if match is None or field.name in cloze:
+            continue
+        line = field.line + field.text.count("\n", 0, match.start())
+        where = (f"a {source.note_type} card" if number == 0 else "the answer" if number == 1
+                 else f"field '{field.name}'")
+        problems.append(Problem(source.shown_path, line, f"`{match.group(0)}` in {where} is shown as typed: cloze "
+                                "deletions work only in the question of a cloze card (`type: cloze`)", "warning"))
+    numbers = sorted(set().union(*(cloze_numbers(f.text) for f in fields if f.name in cloze)))
+    if not numbers:
         return problems
     missing = sorted(set(range(1, numbers[-1] + 1)) - set(numbers))
     if missing:
         have = ", ".join(f"c{n}" for n in numbers)
         skipped = ", ".join(f"c{n}" for n in missing)
-        problems.append(Problem(card.shown_path, card.line, f"cloze numbering skips {skipped} (has {have}): "
+        problems.append(Problem(source.shown_path, source.line, f"cloze numbering skips {skipped} (has {have}): "
                                 "number the deletions c1, c2, … without gaps", "warning"))
     return problems
 
 
-def _rendered_problems(card: RenderedCard) -> list[Problem]:
-    """Problems in a card's HTML: unclosed tags, and resources that need a network."""
-    source = card.source
+def _rendered_problems(note: Note, fields: tuple[FieldText, ...]) -> list[Problem]:
+    """Problems in a note's HTML: unclosed tags, scripts, and resources that need a network."""
     problems = []
-    for field_html, (text, first_line) in zip(card.fields, ((source.question, source.line),
-                                                            (source.answer, source.answer_line))):
+    shown = note.shown_path
+    for field_html, field in zip(note.fields, fields):
+        text, first_line = field.text, field.line
         # Only raw HTML written in the card can be unbalanced: the Markdown engine and Pygments
         # always close what they open (tests/test_fuzz.py), so a field written without `<` is skipped.
         for needle, message in (tag_problems(field_html) if "<" in text else ()):
-            problems.append(Problem(source.shown_path, first_line + _line_of(text, needle), message, "warning"))
+            problems.append(Problem(shown, first_line + _line_of(text, needle), message, "warning"))
         if "<" in text:  # scripts too can only come from raw HTML written in the card
             seen: dict[str, int] = {}  # needle -> where its last occurrence was found
             for needle, what in script_parts(field_html):
                 at = text.lower().find(needle, seen.get(needle, -1) + 1)
                 seen[needle] = at
-                problems.append(Problem(source.shown_path, first_line + text.count("\n", 0, max(at, 0)),
+                problems.append(Problem(shown, first_line + text.count("\n", 0, max(at, 0)),
                                         f"{what} in a card: Anki runs it whenever the card is shown "
                                         "(`cardsmith preview` only with --allow-scripts)", "warning"))
         for match in EXTERNAL_RE.finditer(field_html):
             url = html.unescape(match.group(2))
             kind = KIND.get(match.group(1).lower(), "resource")
             advice = "" if kind == "link" else "; save the file next to the card file and link it relatively"
-            problems.append(Problem(source.shown_path, first_line + _line_of(text, url),
+            problems.append(Problem(shown, first_line + _line_of(text, url),
                                     f"external {kind} {url}: it does not load offline (AnkiDroid without a "
                                     f"network){advice}", "warning"))
     return problems
@@ -200,16 +224,16 @@ def _line_of(text: str, needle: str) -> int:
     return text.count("\n", 0, index) if index >= 0 else 0
 
 
-def _duplicate_questions(cards: list[SourceCard]) -> list[Problem]:
+def _duplicate_questions(cards: list[tuple[SourceNote, str]]) -> list[Problem]:
     """One warning per question that repeats an earlier one, naming the closest earlier card."""
-    ordered = sorted(cards, key=lambda c: (c.shown_path, c.line))
+    ordered = sorted(cards, key=lambda c: (c[0].shown_path, c[0].line))
     best: dict[int, list[tuple[float, int]]] = {}
-    for match in near_duplicates([card.question for card in ordered]):
+    for match in near_duplicates([question for _, question in ordered]):
         best.setdefault(match.later, []).append((-match.ratio, match.earlier))
     problems = []
     for index, found in sorted(best.items()):
         ratio, earlier = min(found)
-        first, later = ordered[earlier], ordered[index]
+        first, later = ordered[earlier][0], ordered[index][0]
         what = "the same question as" if ratio == -1.0 else f"nearly the same question ({-ratio:.0%}) as"
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
         problems.append(Problem(later.shown_path, later.line,

@@ -14,14 +14,18 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import mathtex
+from ..cardgen import reveal
 from ..config import DeckConfig
 from ..errors import BuildError, Problem
-from ..pipeline import DeckBuild, Project
+from ..model import DeckBuild
+from ..pipeline import Project
+from ..render import EXTERNAL_RE
+from ..resolve import field_texts
 
 FORMATS = {"csv": ("comma", ",", ".csv"), "tsv": ("tab", "\t", ".tsv"), "markdown": ("", "", ".md")}
-IMAGE_RE = re.compile(r"(!\[[^\]]*\]\()([^)\s]+)((?:\s+\"[^\"]*\")?\))")
-EXTERNAL_RE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//|/)", re.I)
-CLOZE_START_RE = re.compile(r"\{\{c\d+::")
+# A Markdown image, `![alt](src "title")`, in a card's source (the handout is Markdown: its images are relinked).
+MARKDOWN_IMAGE_RE = re.compile(r"(!\[[^\]]*\]\()([^)\s]+)((?:\s+\"[^\"]*\")?\))")
 
 
 @dataclass(frozen=True)
@@ -47,15 +51,10 @@ def export_decks(project: Project, fmt: str, out_dir: Path, only: list[str] | No
     """Export every deck (or those named in `only`); raise BuildError on any problem."""
     if fmt not in FORMATS:
         raise BuildError([Problem("--format", 0, f"unknown format '{fmt}' (valid: {', '.join(FORMATS)})")])
-    decks = project.selected(only)
-    builds = []
-    problems: list[Problem] = []
-    for deck in decks:
-        build, found = project.prepare(deck)
-        problems += [p for p in found if p.severity == "error"]
-        builds.append(build)
-    if problems:
-        raise BuildError(problems)
+    builds, problems = project.prepare_all(project.selected(only))
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise BuildError(errors)
     out_dir.mkdir(parents=True, exist_ok=True)
     results = []
     for build in builds:
@@ -66,30 +65,32 @@ def export_decks(project: Project, fmt: str, out_dir: Path, only: list[str] | No
             text = text_import(project, build, fmt)
             media_dir = _copy_media(build, out_dir / f"{build.config.slug}-media")
         output.write_text(text, encoding="utf-8", newline="")
-        results.append(ExportResult(build.config, output, len(build.cards), media_dir))
+        results.append(ExportResult(build.config, output, len(build.notes), media_dir))
     return results
 
 
 def text_import(project: Project, build: DeckBuild, fmt: str) -> str:
-    """Anki's text-import format: file headers, then one row per note (GUID, note type, deck, fields, tags)."""
+    """Anki's text-import format: file headers, then one row per note (GUID, note type, deck, fields, tags).
+
+    A note type with fewer fields than the deck's widest leaves its last columns empty (tags stay last).
+    """
     name, delimiter, _ = FORMATS[fmt]
+    width = max((len(note.fields) for note in build.notes), default=2)
     buffer = io.StringIO()
     buffer.write(f"#separator:{name}\n#html:true\n#guid column:1\n#notetype column:2\n#deck column:3\n"
-                 "#tags column:6\n")
+                 f"#tags column:{4 + width}\n")
     # Every field quoted: Anki reads a line that starts with `#` as a comment, and about one GUID
     # in 91 starts with `#`; quotes also keep separators, quotes and line breaks inside a field.
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n", quoting=csv.QUOTE_ALL)
-    for rendered in build.cards:
-        card = rendered.source
-        notetype = project.notetypes[card.note_type]
-        writer.writerow([project.guid(build.config, card), notetype.model_id,
-                         project.subdeck_of(build.config, card.path, card),
-                         *rendered.fields, " ".join(card.tags)])
+    for note in build.notes:
+        padding = [""] * (width - len(note.fields))
+        writer.writerow([note.guid, project.notetypes[note.note_type].model_id, note.subdeck, *note.fields, *padding,
+                         " ".join(note.tags)])
     return buffer.getvalue()
 
 
 def _copy_media(build: DeckBuild, media_dir: Path) -> Path | None:
-    media = {m.name: m.source for card in build.cards for m in card.media}
+    media = build.media
     if not media:
         return None
     media_dir.mkdir(parents=True, exist_ok=True)
@@ -99,66 +100,49 @@ def _copy_media(build: DeckBuild, media_dir: Path) -> Path | None:
 
 
 def handout(project: Project, build: DeckBuild, output: Path) -> str:
-    """A readable Markdown document of the deck: one section per subdeck, math kept as `$…$`."""
+    """A readable Markdown document of the deck: one section per subdeck, math kept as `$…$`.
+
+    The fields' Markdown comes from the card files (through the parse memo), in the order of the notes
+    prepare made; fields after the second are headed by their names.
+    """
     deck = build.config
+    sources = {source.card_id: source for loaded in project.load(deck, built=False)
+               for source in (loaded.parsed.notes if loaded.parsed else ())}
     lines = [f"# {deck.name}", ""]
     if deck.description.strip():
         lines += [deck.description.strip(), ""]
     current = None
-    for rendered in build.cards:
-        card = rendered.source
-        subdeck = project.subdeck_of(deck, card.path, card)
-        if subdeck != current:
-            current = subdeck
-            if subdeck != deck.name:
-                lines += [f"## {subdeck[len(deck.name) + 2:].replace('::', ' / ')}", ""]
-        question, answer = card.question, card.answer
-        if project.notetypes[card.note_type].is_cloze:
-            question = reveal_cloze(question)
-        first, _, rest = question.partition("\n")
+    for note in build.notes:
+        source = sources[note.card_id]
+        notetype = project.notetypes[note.note_type]
+        if note.subdeck != current:
+            current = note.subdeck
+            if note.subdeck != deck.name:
+                lines += [f"## {note.subdeck[len(deck.name) + 2:].replace('::', ' / ')}", ""]
+        fields, _ = field_texts(source, notetype)
+        texts = [reveal_cloze(f.text) if notetype.is_cloze and f.name in notetype.rule.cloze_fields else f.text
+                 for f in fields]
+        first, _, rest = texts[0].partition("\n")
         lines += [f"### {first}", ""]
-        if rest.strip():
-            lines += [_relink(rest.strip(), card.path, output), ""]
-        if answer.strip():
-            lines += [_relink(answer.strip(), card.path, output), ""]
+        for number, (field, text) in enumerate(zip(fields, [rest] + texts[1:])):
+            if text.strip():
+                label = [f"**{field.name}**", ""] if number >= 2 else []
+                lines += label + [_relink(text.strip(), source.path, output), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
 def reveal_cloze(text: str) -> str:
-    """`{{c1::answer::hint}}` -> `**answer**` (braces inside math are counted, so `}}` in a formula is fine)."""
-    out = []
-    pos = 0
-    while (match := CLOZE_START_RE.search(text, pos)) is not None:
-        out.append(text[pos:match.start()])
-        depth, i = 0, match.end()
-        while i < len(text):
-            if text.startswith("}}", i) and depth == 0:
-                break
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            i += 1
-        body = text[match.end():i]
-        out.append(f"**{_split_hint(body)}**")
-        pos = i + 2
-    out.append(text[pos:])
-    return "".join(out)
-
-
-def _split_hint(body: str) -> str:
-    depth = 0
-    for i, char in enumerate(body):
-        depth += {"{": 1, "}": -1}.get(char, 0)
-        if depth == 0 and body.startswith("::", i):
-            return body[:i]
-    return body
+    """`{{c1::answer::hint}}` -> `**answer**` (a `}}` inside a formula does not end a deletion)."""
+    return reveal(text, lambda d: f"**{text[d.answer_start:d.answer_start + len(d.answer)]}**", mathtex.mask_math(text))
 
 
 def _relink(text: str, card_path: Path, output: Path) -> str:
     """Image paths relative to the card file -> relative to the handout."""
     def fix(match: re.Match) -> str:
         src = match.group(2)
-        if EXTERNAL_RE.match(src):
+        if EXTERNAL_RE.match(src) or src.startswith("/"):
             return match.group(0)
         target = (card_path.parent / src).resolve()
         return match.group(1) + Path(os.path.relpath(target, output.parent.resolve())).as_posix() + match.group(3)
 
-    return IMAGE_RE.sub(fix, text)
+    return MARKDOWN_IMAGE_RE.sub(fix, text)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import BuildError, Problem
 from ..files import remove_stale, temp_for
-from ..parse import COMMENT_RE, split_lines, track_fence
+from ..parse import COMMENT_RE, card_starts, front_matter_end, split_lines
 from ..pipeline import Project
 
 ID_IN_COMMENT_RE = re.compile(r"(?:^|;)\s*id\s*:\s*([^;]*?)\s*(?:;|$)")
@@ -112,39 +112,33 @@ def _replace_all(rewrites: list[_Rewrite]) -> None:
 
 
 def _add_ids(text: str, shown: str, taken: set[str]) -> tuple[str, list[AddedId]]:
+    """The file's text with an id comment under every card heading that has none (the parser finds the cards)."""
     bom = BOM if text.startswith(BOM) else ""  # the parser reads the file as utf-8-sig
     lines = split_lines(text[len(bom):])
+    plain = [line.rstrip("\r\n") for line in lines]
     newline = "\r\n" if "\r\n" in text else "\n"
+    end = front_matter_end(plain)
+    starts, _ = card_starts(plain, 0 if end is None else end + 1)
     added: list[AddedId] = []
-    out: list[str] = []
-    fence: str | None = None
-    index = 0
-    if lines and lines[0].strip() == "---":  # front matter: copy as is
-        end = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), len(lines) - 1)
-        out += lines[: end + 1]
-        index = end + 1
-    while index < len(lines):
-        line = lines[index]
-        fence, opened = track_fence(line.rstrip("\r\n"), fence)
-        out.append(line)
-        index += 1
-        if fence is not None or opened or not line.startswith("## "):
-            continue
-        following = index
-        while following < len(lines) and not lines[following].strip():
+    inserted = 0  # lines added above the current card
+    for index in starts:
+        following = index + 1
+        while following < len(plain) and not plain[following].strip():
             following += 1
-        comment = COMMENT_RE.match(lines[following].strip()) if following < len(lines) else None
+        comment = COMMENT_RE.match(plain[following].strip()) if following < len(plain) else None
         if comment and ID_IN_COMMENT_RE.search(comment.group(1)):
             continue
-        slug = slug_for(line[3:].strip(), taken)
+        slug = slug_for(plain[index][3:].strip(), taken)
+        at = index + inserted
         if comment:
-            old = lines[following]
-            lines[following] = old.replace("<!--", f"<!-- id: {slug};", 1) if comment.group(1).strip() \
+            old = lines[following + inserted]
+            lines[following + inserted] = old.replace("<!--", f"<!-- id: {slug};", 1) if comment.group(1).strip() \
                 else old.replace(old.strip(), f"<!-- id: {slug} -->", 1)
-            added.append(AddedId(shown, len(out) + following - index + 1, slug))
+            added.append(AddedId(shown, following + inserted + 1, slug))
         else:
-            if not line.endswith(("\n", "\r")):
-                out[-1] = line + newline
-            out.append(f"<!-- id: {slug} -->" + newline)
-            added.append(AddedId(shown, len(out), slug))
-    return bom + "".join(out), added
+            if not lines[at].endswith(("\n", "\r")):
+                lines[at] += newline
+            lines.insert(at + 1, f"<!-- id: {slug} -->" + newline)
+            inserted += 1
+            added.append(AddedId(shown, at + 2, slug))
+    return bom + "".join(lines), added

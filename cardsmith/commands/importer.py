@@ -27,14 +27,16 @@ import yaml
 from ..anki.apkg import MEDIA_TOTAL_LIMIT, AnkiNote, AnkiNoteType, AnkiPackage, open_package, plain_file_name
 from ..boundary import Boundary
 from ..errors import LINE_BREAK_RE, BuildError, Problem, display_path
+from ..cardgen import CardRule, cloze_numbers
+from ..model import ResolvedNote
+from ..notetypes import FieldSpec, NoteType
 from ..parse import parse_text, valid_tag
-from ..render import CLOZE_RE, EXTERNAL_RE, Renderer
+from ..render import EXTERNAL_RE, IMG_RE, Renderer, image_source, with_source
+from ..resolve import field_texts
 from ..yamlfile import load_yaml, read_text
 from . import htmlmd
 from .stage import Stage
 
-IMG_RE = re.compile(r"""<img\b(?:[^>"']|"[^"]*"|'[^']*')*>""", re.I)
-SRC_RE = re.compile(r"""(\ssrc\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.I)
 MAIN = "main"  # the card file of the notes in the package's top deck
 
 
@@ -185,10 +187,11 @@ class _Media:
     def images(self, value: str, note: AnkiNote) -> str:
         """The field with each image pointing at media/<name>; an image it cannot have is left out."""
         def replace(tag: re.Match) -> str:
-            src = SRC_RE.search(tag.group(0))
-            if src is None:
+            found = image_source(tag.group(0))
+            if found is None:
                 return tag.group(0)
-            raw = html.unescape(next(g for g in src.groups()[1:] if g is not None))
+            attribute, written = found
+            raw = html.unescape(written)
             if EXTERNAL_RE.match(raw):
                 return tag.group(0)
             name = urllib.parse.unquote(raw)
@@ -197,9 +200,7 @@ class _Media:
                 self.result.warnings.append(_warning(self.data.shown, f"skipped image '{name}' of note "
                                                      f"'{note.guid}': {why}"))
                 return ""
-            start, end = src.span()
-            new_src = f'{src.group(1)}"{html.escape("media/" + name, quote=True)}"'
-            return tag.group(0)[:start] + new_src + tag.group(0)[end:]
+            return with_source(tag.group(0), attribute, html.escape("media/" + name, quote=True))
 
         return IMG_RE.sub(replace, value)
 
@@ -242,29 +243,30 @@ def _card_files(data: AnkiPackage, notes: list[AnkiNote], keys: dict[int, str], 
                 result.warnings.append(_warning(data.shown, f"skipped note '{note.guid}': its GUID is used by an "
                                                 "earlier note"))
                 continue
-            text = _card(note, keys[note.notetype_id], data.notetypes[note.notetype_id].cloze, media, renderer,
-                         staged, slugs, result, data.shown)
+            notetype = _read_back_type(keys[note.notetype_id], data.notetypes[note.notetype_id])
+            text = _card(note, notetype, media, renderer, staged, slugs, result, data.shown)
             if text is not None:
                 guids.add(note.guid)
                 lines.append(text)
                 count += 1
         text = "\n".join(lines).rstrip() + "\n"
         parsed = parse_text(text, staged, display_path(path, stage.root))
-        if parsed.problems or len(parsed.cards) != count:  # each card was checked alone: this cannot happen
+        if parsed.problems or len(parsed.notes) != count:  # each card was checked alone: this cannot happen
             raise BuildError(parsed.problems or [Problem(str(path), 0, "import made a card file that does not "
                                                          "read back (please report this)")])
         if count:
             stage.write_text(path, text)
 
 
-def _card(note: AnkiNote, key: str, cloze: bool, media: _Media, renderer: Renderer, staged: Path, slugs: set[str],
+def _card(note: AnkiNote, notetype: NoteType, media: _Media, renderer: Renderer, staged: Path, slugs: set[str],
           result: ImportResult, shown: str) -> str | None:
     """A note as card text that parses and renders back to the same card, or None (with a warning)."""
+    key, cloze = notetype.key, notetype.is_cloze
     fields = [media.images(value.replace("\x00", ""), note) for value in note.fields]
     converted = [htmlmd.to_markdown(value) for value in fields]
     question, answer = (text for text, _ in converted)
     why = ("empty question" if not question else "empty answer" if not answer and not cloze
-           else "a cloze note without a deletion" if cloze and not CLOZE_RE.search(question) else "")
+           else "a cloze note without a deletion" if cloze and not cloze_numbers(question) else "")
     if why:
         result.warnings.append(_warning(shown, f"skipped note '{note.guid}': {why}"))
         return None
@@ -275,7 +277,7 @@ def _card(note: AnkiNote, key: str, cloze: bool, media: _Media, renderer: Render
     problem = ""
     for attempt in [converted, raw] if converted != raw else [raw]:  # raw HTML lines, when Markdown would not do
         text = _card_text(card_id, key, tags, note.guid, attempt[0][0], attempt[1][0])
-        problem = _reads_back(text, (card_id, key, tuple(tags), note.guid), staged, renderer)
+        problem = _reads_back(text, (card_id, key, tuple(tags), note.guid), staged, renderer, notetype)
         if not problem:
             result.markdown_fields += sum(1 for text, lossless in attempt if lossless and text)
             result.html_fields += sum(1 for _, lossless in attempt if not lossless)
@@ -299,18 +301,27 @@ def _card_text(card_id: str, key: str, tags: list[str], guid: str, question: str
     return "\n".join(lines)
 
 
-def _reads_back(text: str, expected: tuple, staged: Path, renderer: Renderer) -> str:
+def _reads_back(text: str, expected: tuple, staged: Path, renderer: Renderer, notetype: NoteType) -> str:
     """Why the card text does not parse and render back as one card with the expected identity ('' if it does)."""
     parsed = parse_text(text, staged, staged.name)
     if parsed.problems:
         return parsed.problems[0].message
-    if len(parsed.cards) != 1:
-        return f"it reads as {len(parsed.cards)} cards"
-    card = parsed.cards[0]
-    if (card.card_id, card.note_type, card.tags, card.guid) != expected:
+    if len(parsed.notes) != 1:
+        return f"it reads as {len(parsed.notes)} cards"
+    source = parsed.notes[0]
+    if (source.card_id, source.note_type, source.tags, source.guid) != expected:
         return "its id comment does not read back (GUID or tags)"
-    _, problems = renderer.render(card)
+    fields, problems = field_texts(source, notetype)
+    if not problems:
+        _, problems = renderer.render(ResolvedNote(source, source.guid or "", fields, ""))
     return problems[0].message if problems else ""
+
+
+def _read_back_type(key: str, model: AnkiNoteType) -> NoteType:
+    """The imported note type as far as reading a card back needs it (its fields; its templates are not read)."""
+    fields = tuple(FieldSpec(name, field_id or 0) for name, field_id in model.fields)
+    return NoteType(key, model.notetype_id, model.name, "cloze" if model.cloze else "standard", fields, (), "",
+                    rule=CardRule(tuple(f.name for f in fields), model.cloze, ()))
 
 
 def _deck_file(root: Path, out: Path, deck_name: str, glob_dir: str, stage: Stage, result: ImportResult) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import re
 import secrets
 import shutil
 import tempfile
@@ -11,12 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import DeckConfig
+from ..cardgen import reveal
 from ..errors import BuildError, Problem
 from ..files import remove_stale
+from ..model import Note
 from ..notetypes import base_css
 from ..pipeline import Project
-from ..render import CLOZE_RE as DELETION_RE
-from ..render import RenderedCard
 from . import mathjax
 
 MARKER = ".cardsmith-preview"  # only a folder holding this file is ever replaced
@@ -24,7 +23,6 @@ MARKER = ".cardsmith-preview"  # only a folder holding this file is ever replace
 # carrying this page's random nonce, and what they load (MathJax's components) may run.
 CSP = ("script-src 'nonce-{nonce}' 'strict-dynamic'; object-src 'none'; frame-src 'none'; base-uri 'none'; "
        "form-action 'none'")
-CLOZE_RE = re.compile(r"\{\{c(\d+)::(.*?)\}\}", re.S)
 
 PAGE_CSS = """
 body { margin: 0; background: #f4f4f6; color: #1d1d1f; font-family: -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
@@ -42,6 +40,7 @@ body.nightMode { background: #1f1f21; color: #e6e6e6; }
 .pv-meta { font-size: 13px; padding: 4px 12px; opacity: .75; overflow-wrap: anywhere; }
 .pv-meta .pv-tag { margin-right: .6em; }
 .pv-sep { border: none; border-top: 1px dashed #c8c8c8; margin: 1em 0; }
+.pv-field { font-size: 13px; opacity: .7; margin-top: .8em; }
 .pv-entry[hidden], .pv-deck[hidden] { display: none; }
 """
 
@@ -117,30 +116,29 @@ def choose_deck(project: Project, name: str | None) -> DeckConfig:
     return found[0]
 
 
-def cloze_side(text: str, reveal: bool) -> str:
+def cloze_side(text: str, reveal_all: bool) -> str:
     """A cloze field as the preview shows it: every deletion blanked, or every deletion revealed."""
-    def replace(match: re.Match) -> str:
-        answer, _, hint = match.group(2).partition("::")
-        shown = answer if reveal else f"[{hint or '…'}]"
-        return f'<span class="cloze" data-cloze="{match.group(1)}">{shown}</span>'
+    def shown(deletion) -> str:
+        answer = deletion.answer if reveal_all else f"[{deletion.hint or '…'}]"
+        return f'<span class="cloze" data-cloze="{",".join(map(str, deletion.numbers))}">{answer}</span>'
 
-    return CLOZE_RE.sub(replace, text)
+    return reveal(text, shown)
 
 
 def write_preview(project: Project, deck_name: str | None, out: Path, allow_scripts: bool = False) -> PreviewResult:
-    """Render one deck's cards (from the pipeline) into out/index.html, with media and MathJax.
+    """Render one deck's notes (from the pipeline) into out/index.html, with media and MathJax.
 
     Scripts in card fields run only with `allow_scripts`; only `out` itself (a preview) is ever replaced.
     """
     deck = choose_deck(project, deck_name)
-    build, problems = project.prepare(deck)
+    builds, problems = project.prepare_all([deck])
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise BuildError(errors)
-    groups: dict[str, list[RenderedCard]] = {}
-    for rendered in build.cards:
-        subdeck = project.subdeck_of(deck, rendered.source.path, rendered.source)
-        groups.setdefault(subdeck.removeprefix(deck.name + "::") or deck.name, []).append(rendered)
+    build = builds[0]
+    groups: dict[str, list[Note]] = {}
+    for note in build.notes:
+        groups.setdefault(note.subdeck.removeprefix(deck.name + "::") or deck.name, []).append(note)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_stale(out)  # what a killed preview left (the project lock is held)
@@ -149,17 +147,17 @@ def write_preview(project: Project, deck_name: str | None, out: Path, allow_scri
         staging = workdir / "site"  # made with the user's umask (mkdtemp's folder is private)
         staging.mkdir()
         mathjax.copy_mathjax(staging / "_anki")
-        media = {m.name: m.source for card in build.cards for m in card.media}
+        media = build.media
         for name, source in media.items():
             shutil.copyfile(source, staging / name)
-        cards = sum(_card_count(project, c) for c in build.cards)
+        cards = sum(len(note.cards) for note in build.notes)
         nonce = "" if allow_scripts else secrets.token_urlsafe(18)
         (staging / "index.html").write_text(_page(project, deck, groups, cards, nonce), encoding="utf-8")
         (staging / MARKER).write_text("Written by `cardsmith preview`; replaced on every run.\n", encoding="utf-8")
         _replace(staging, out)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return PreviewResult(deck.name, out / "index.html", len(build.cards), cards, len(media))
+    return PreviewResult(deck.name, out / "index.html", len(build.notes), cards, len(media))
 
 
 def _replace(staging: Path, out: Path) -> None:
@@ -170,13 +168,6 @@ def _replace(staging: Path, out: Path) -> None:
     staging.replace(out)
 
 
-def _card_count(project: Project, card: RenderedCard) -> int:
-    notetype = project.notetypes[card.source.note_type]
-    if notetype.kind == "cloze":
-        return len(set(DELETION_RE.findall(card.fields[0]))) or 1
-    return len(notetype.templates)
-
-
 def _css(project: Project) -> str:
     """The note types' own CSS (shared part once), then the page's layout."""
     shared = base_css(project.root)
@@ -184,26 +175,35 @@ def _css(project: Project) -> str:
     return "\n".join([shared, *sorted(extras), PAGE_CSS])
 
 
-def _entry(project: Project, card: RenderedCard) -> str:
-    source = card.source
-    question, answer = card.fields
-    if project.notetypes[source.note_type].kind == "cloze":
-        question, answer = cloze_side(question, False), cloze_side(question, True) + (
-            f'<hr class="pv-sep">{answer}' if answer.strip() else "")
-    tags = " ".join(source.tags)
-    tag_html = "".join(f'<span class="pv-tag">#{html.escape(t)}</span>' for t in source.tags)
-    return (f'<article class="pv-entry" id="card-{html.escape(source.card_id)}" data-tags="{html.escape(tags)}">'
+def _entry(project: Project, note: Note) -> str:
+    """A note as the preview shows it: its first field as the question, its other fields as the answer (named
+    when the note type has more than two), a cloze field's deletions blanked, then revealed."""
+    notetype = project.notetypes[note.note_type]
+    cloze = set(notetype.rule.cloze_fields) if notetype.is_cloze else set()
+    names = notetype.field_names
+    question = cloze_side(note.fields[0], False) if names[0] in cloze else note.fields[0]
+    answer = [cloze_side(note.fields[0], True)] if names[0] in cloze else []
+    for name, value in zip(names[1:], note.fields[1:]):
+        if name in cloze:
+            value = cloze_side(value, True)
+        if value.strip() or not cloze:
+            answer.append(f'<div class="pv-field">{html.escape(name)}</div>{value}' if len(names) > 2 else value)
+    separator = '<hr class="pv-sep">' if cloze else ""
+    answer_html = separator.join(part for part in answer if part.strip() or not cloze)
+    tags = " ".join(note.tags)
+    tag_html = "".join(f'<span class="pv-tag">#{html.escape(t)}</span>' for t in note.tags)
+    return (f'<article class="pv-entry" id="card-{html.escape(note.card_id)}" data-tags="{html.escape(tags)}">'
             f'<div class="card"><div class="cs-card cs-question">{question}</div><hr class="pv-sep">'
-            f'<div class="cs-card cs-answer">{answer}</div></div>'
-            f'<div class="pv-meta">{html.escape(source.card_id)} · {html.escape(source.note_type)} · '
-            f'{html.escape(source.shown_path)}:{source.line} {tag_html}</div></article>')
+            f'<div class="cs-card cs-answer">{answer_html}</div></div>'
+            f'<div class="pv-meta">{html.escape(note.card_id)} · {html.escape(note.note_type)} · '
+            f'{html.escape(note.shown_path)}:{note.line} {tag_html}</div></article>')
 
 
-def _page(project: Project, deck: DeckConfig, groups: dict[str, list[RenderedCard]], cards: int, nonce: str) -> str:
+def _page(project: Project, deck: DeckConfig, groups: dict[str, list[Note]], cards: int, nonce: str) -> str:
     """The whole site in one page; with a `nonce`, a Content-Security-Policy lets only its own scripts run."""
     tags: dict[str, int] = {}
-    for card in (c for group in groups.values() for c in group):
-        for tag in card.source.tags:
+    for note in (n for group in groups.values() for n in group):
+        for tag in note.tags:
             parts = tag.split("::")
             for depth in range(1, len(parts) + 1):
                 tags["::".join(parts[:depth])] = tags.get("::".join(parts[:depth]), 0) + 1
@@ -211,7 +211,7 @@ def _page(project: Project, deck: DeckConfig, groups: dict[str, list[RenderedCar
     index, sections = [], []
     for number, (name, group) in enumerate(groups.items(), 1):
         anchor = f"deck-{number}"
-        count = sum(_card_count(project, c) for c in group)
+        count = sum(len(n.cards) for n in group)
         index.append(f'<li data-deck="{anchor}"><a href="#{anchor}">{html.escape(name)}</a>: '
                      f'<span class="pv-shown">{len(group)}</span> of {len(group)} notes, {count} cards</li>')
         sections.append(f'<section class="pv-deck" id="{anchor}"><h2>{html.escape(name)}</h2>'

@@ -1,6 +1,6 @@
 """`cardsmith sync`: put the decks' current build into a learner's collection directly.
 
-    shipped_decks  what a build would ship (the one adapter to the card model)
+    shipped_decks  what a build would ship (shipped_notes: the one adapter to the card model)
     Target.snapshot  what the collection holds of it   (anki_collection.py, ankiconnect.py)
     plan_deck      what changes                        (syncplan.py, pure)
     Target.apply   the changes, in one transaction where Anki allows it
@@ -19,6 +19,7 @@ from typing import Callable, Protocol, Sequence
 from ..config import DeckConfig
 from ..errors import BuildError, Problem
 from ..lockfile import read_lock
+from ..model import DeckBuild
 from ..package import NoteSpec, write_package
 from ..pipeline import Project
 from .syncplan import (Plan, RecordedNote, ShippedDeck, ShippedNote, Snapshot, field_hashes, notetype_problems,
@@ -69,33 +70,26 @@ def shipped_decks(project: Project, decks: Sequence[DeckConfig],
                   progress: Callable[[int], None] | None = None) -> list[ShippedDeck]:
     """What a build of each deck would ship, and what its releases shipped (from the lock file).
 
-    The one place that knows the card model: only this function changes when the model does.
     Raises BuildError with every problem of the sources, as a build does.
     """
-    builds, problems = [], []
-    for deck in decks:
-        build, found = project.prepare(deck, progress, for_build=True)
-        builds.append(build)
-        problems += found
-    problems += project.identity_problems(builds)
+    builds, problems = project.prepare_all(list(decks), progress)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise BuildError(errors)
     shipped = []
     for build in builds:
-        notes, media = [], {}
-        for note in build.notes:
-            notetype = project.notetypes[note.note_type]
-            padding = ("",) * (len(notetype.fields) - len(note.fields))
-            notes.append(ShippedNote(note.card_id, note.guid, note.note_type, note.fields + padding, note.tags,
-                                     note.subdeck, f"{note.shown_path}:{note.id_line}",
-                                     tuple(m.name for m in note.media)))
-            for item in note.media:
-                media[item.name] = item.source
+        notes = shipped_notes(build)
         used = sorted({n.notetype for n in notes})
-        shipped.append(ShippedDeck(build.config, tuple(notes), {k: project.notetypes[k] for k in used}, media,
+        shipped.append(ShippedDeck(build.config, notes, {k: project.notetypes[k] for k in used}, build.media,
                                    _released(project, build.config)))
     return shipped
+
+
+def shipped_notes(build: DeckBuild) -> tuple[ShippedNote, ...]:
+    """A deck's notes as a sync ships them: the one adapter from the card model to the sync's records."""
+    return tuple(ShippedNote(note.card_id, note.guid, note.note_type, note.fields, note.tags, note.subdeck,
+                             f"{note.shown_path}:{note.id_line}", tuple(m.name for m in note.media), note.cards)
+                 for note in build.notes)
 
 
 def _released(project: Project, deck: DeckConfig) -> dict[str, tuple[str, tuple[str, ...]]]:
@@ -197,8 +191,7 @@ def write_additions(path: Path, plan: Plan, notetype_mods: dict[str, int]) -> No
     """The plan's new notes as an .apkg, for Anki's own importer (it keeps GUIDs and note type ids)."""
     deck = plan.deck
     now = int(time.time())
-    notes = [NoteSpec(n.guid, n.notetype, n.fields, n.tags, n.deck, now,
-                      deck.notetypes[n.notetype].rule.cards(n.fields, bool(n.tags))) for n in plan.added]
+    notes = [NoteSpec(n.guid, n.notetype, n.fields, n.tags, n.deck, now, n.cards) for n in plan.added]
     used = sorted({n.notetype for n in plan.added})
     media = {name: deck.media[name] for n in plan.added for name in n.media}
     write_package(path, deck.config.deck_id, deck.config.name, deck.config.description, notes, deck.notetypes,

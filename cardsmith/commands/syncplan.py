@@ -24,7 +24,7 @@ from typing import Iterable, NamedTuple, Sequence
 from ..config import DeckConfig
 from ..errors import Problem
 from ..notetypes import NoteType
-from ..pipeline import DELETED_TAG, MOVED_TAG
+from ..release import DELETED_TAG, MOVED_TAG
 
 class ShippedNote(NamedTuple):
     """One note as the deck's current build would ship it.
@@ -41,6 +41,7 @@ class ShippedNote(NamedTuple):
     deck: str  # full deck name
     where: str  # `path:line`, for messages
     media: tuple[str, ...] = ()  # names of the media files its fields use (see ShippedDeck.media)
+    cards: tuple[int, ...] = (0,)  # the template ordinals of its cards (cardgen: those Anki makes)
 
 
 @dataclass(frozen=True)

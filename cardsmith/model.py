@@ -1,0 +1,137 @@
+"""The card model: what each stage hands the next, immutable.
+
+    parse    -> SourceNote    a card as written: id, tags, type key, and its text in Sections
+    resolve  -> ResolvedNote  its fields by name (the note type's order), GUID and full deck name
+    render   -> Rendered      each field's HTML and the media it uses
+    (cards)  -> Note          what every command consumes: HTML fields, GUID, deck, cards Anki makes
+    prepare  -> DeckBuild     a deck's notes in order, its files and every problem found
+
+Notes are tuples (NamedTuple): a large deck has a hundred thousand of them, and a tuple is made and
+read back from the cache several times faster than an object.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+from .config import DeckConfig
+from .errors import Problem
+
+
+class Section(NamedTuple):
+    """A part of a card as parse splits it, before its note type is known.
+
+    The first is the heading (with the lines of a long question), the second what follows the id
+    comment (or the `---` of a long question); each later one starts at a top-level `### Name` line
+    (`name` is Name, `text` begins with that line: resolve puts it back where Name is no field).
+    """
+
+    name: str | None
+    text: str  # as written (not stripped), lines joined with "\n"
+    line: int  # of its first line
+
+
+@dataclass(frozen=True)
+class SourceNote:
+    """One card as written in a Markdown file."""
+
+    card_id: str
+    path: Path            # the card file
+    shown_path: str       # the path as printed in messages
+    line: int             # line of the `## ` heading
+    id_line: int          # line of the id comment
+    note_type: str        # the `type:` of its id comment or file (a folder in templates/)
+    tags: tuple[str, ...]
+    subdeck: str | None   # its file's front matter `subdeck:`
+    guid: str | None      # an explicit Anki GUID (for decks imported from Anki)
+    sections: tuple[Section, ...]
+
+
+class FieldText(NamedTuple):
+    """One field of a note as written: Markdown, or HTML as is (`format`), and where it starts (0: not written)."""
+
+    name: str
+    text: str
+    line: int
+    format: str = "markdown"
+
+
+@dataclass(frozen=True)
+class ResolvedNote:
+    """A card with its note type's fields filled by name, its identity and its place: what render needs."""
+
+    source: SourceNote
+    guid: str
+    fields: tuple[FieldText, ...]
+    subdeck: str  # the full deck name
+
+    @property
+    def card_id(self) -> str:
+        return self.source.card_id
+
+
+@dataclass(frozen=True)
+class Media:
+    """A local file packaged into the deck under a content-hashed name."""
+
+    name: str
+    source: Path
+
+
+class Rendered(NamedTuple):
+    """A note's fields as HTML, and the media files they use."""
+
+    fields: tuple[str, ...]
+    media: tuple[Media, ...]
+
+
+class Note(NamedTuple):
+    """A note as every command uses it: rendered, identified, placed, with the cards Anki makes of it."""
+
+    card_id: str
+    guid: str
+    note_type: str
+    fields: tuple[str, ...]  # HTML, one per field of its note type, in the note type's order
+    tags: tuple[str, ...]
+    subdeck: str  # the full deck name
+    media: tuple[Media, ...]
+    cards: tuple[int, ...]  # the template ordinals of its cards (cardgen)
+    content_hash: str
+    shown_path: str  # where the card is written, for messages
+    id_line: int
+    field_lines: tuple[int, ...]  # where each field starts in the card file (0: not written)
+
+    @property
+    def line(self) -> int:
+        """The line of the card's heading."""
+        return self.field_lines[0]
+
+
+@dataclass(frozen=True)
+class DeckBuild:
+    """One deck, prepared: its notes in order, its card files, and every problem (errors and warnings) found."""
+
+    config: DeckConfig
+    notes: tuple[Note, ...]
+    files: tuple[Path, ...]
+    problems: tuple[Problem, ...]
+    seconds: float = 0.0  # time spent preparing it
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def media(self) -> dict[str, Path]:
+        """Every media file the notes use, by its name in the package."""
+        return {m.name: m.source for note in self.notes for m in note.media}
+
+
+def content_hash(note_type: str, fields: tuple[str, ...], tags: tuple[str, ...]) -> str:
+    """The hash the lock file keeps per card: it changes exactly when what Anki receives changes."""
+    text = json.dumps([note_type, fields, sorted(tags)], ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
