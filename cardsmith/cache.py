@@ -140,7 +140,7 @@ class RenderCache:
         NUL separates the parts: no card text (the parser refuses NUL) or path can hold one.
         """
         digest = self._base.copy()
-        digest.update("\0".join([str(note.source.path.parent)] + [f"{f.format}\0{f.text}" for f in note.fields]).encode())
+        digest.update("\0".join([str(note.path.parent)] + [f"{f.format}\0{f.text}" for f in note.fields]).encode())
         return digest.hexdigest()
 
     def _say(self, kind: str, message: str) -> None:
@@ -239,7 +239,7 @@ class RenderCache:
 
     def put_many(self, entries: dict[str, tuple[ResolvedNote, Rendered]]) -> None:
         """Store rendered notes under their keys."""
-        self._store("fields", ((key, f"{note.source.path}\0{note.card_id}", cachecodec.encode_fields(*rendered))
+        self._store("fields", ((key, f"{note.path}\0{note.card_id}", cachecodec.encode_fields(*rendered))
                                for key, (note, rendered) in entries.items()))
 
     def load_files(self, files: list[tuple[Path, str]], renderer: Renderer, parse: Callable[..., ParsedFile],

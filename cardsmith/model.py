@@ -60,18 +60,22 @@ class FieldText(NamedTuple):
     format: str = "markdown"
 
 
-@dataclass(frozen=True)
-class ResolvedNote:
-    """A card with its note type's fields filled by name, its identity and its place: what render needs."""
+class ResolvedNote(NamedTuple):
+    """A card with its note type's fields filled by name, its identity and its place: what render needs.
 
-    source: SourceNote
+    Its source's sections are in its fields and not kept (a large deck's Markdown would be in memory twice).
+    """
+
+    card_id: str
+    note_type: str
+    tags: tuple[str, ...]
+    path: Path            # the card file (its images and sounds are relative to its folder)
+    shown_path: str
+    line: int             # of the card's heading
+    id_line: int
     guid: str
     fields: tuple[FieldText, ...]
-    subdeck: str  # the full deck name
-
-    @property
-    def card_id(self) -> str:
-        return self.source.card_id
+    subdeck: str          # the full deck name
 
 
 @dataclass(frozen=True)

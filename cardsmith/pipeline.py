@@ -8,6 +8,7 @@ consumes its result: `build` releases and packages it, `check` plans the release
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -91,7 +92,9 @@ class Project:
         resolver = Resolver(deck, self.notetypes)
         seen: dict[str, tuple[str, int]] = {}  # card id -> where it is first used
         pending: list[ResolvedNote] = []  # to render, in order
-        chosen: list[tuple[Loaded, list[Note] | list[ResolvedNote], list[Problem]]] = []  # per file
+        # per file: where the cache keeps it built, its notes (built) or notes to render, its problems, and how
+        # many cards it has (its parse is not kept: a large deck's Markdown would be in memory twice)
+        chosen: list[tuple[Loaded, list[Note] | list[ResolvedNote], list[Problem], int]] = []
         ends: list[int] = []  # notes to render up to each file, for progress
         for loaded in self.load(deck):
             found: list[Problem] = []
@@ -99,7 +102,7 @@ class Project:
                 notes, warnings = loaded.built
                 found += warnings
                 chosen.append((loaded, [n for n in notes if _first(n.card_id, n.shown_path, n.id_line, seen, found)],
-                               found))
+                               found, len(notes)))
             else:
                 parsed = loaded.parsed
                 assert parsed is not None
@@ -111,12 +114,13 @@ class Project:
                     if note and _first(source.card_id, source.shown_path, source.id_line, seen, found):
                         resolved.append(note)
                 pending += resolved
-                chosen.append((loaded, resolved, found))
+                chosen.append((replace(loaded, parsed=None), resolved, found, len(parsed.notes)))
             ends.append(len(pending))
         rendered = iter(render_notes(self.renderer, pending, self.cache, file_progress(progress, ends)))
+        del pending
         notes: list[Note] = []
         keep = []  # files to store built: all their cards became notes, and nothing was wrong in them
-        for loaded, items, found in chosen:
+        for loaded, items, found, count in chosen:
             if loaded.built is not None:
                 notes += items  # type: ignore[arg-type]
                 problems += found
@@ -126,14 +130,13 @@ class Project:
                 result, said = next(rendered)
                 found += said
                 if result is not None:
-                    note, said = make_note(resolved, result, self.notetypes[resolved.source.note_type])
+                    note, said = make_note(resolved, result, self.notetypes[resolved.note_type])
                     found += said
                     if note is not None:
                         made.append(note)
             notes += made
             problems += found
-            if loaded.parsed is not None and len(made) == len(loaded.parsed.notes) and \
-                    not any(p.severity == "error" for p in found):
+            if len(made) == count and not any(p.severity == "error" for p in found):
                 keep.append((loaded, made, found))
         if keep and self.cache:
             self.cache.store_built(keep)

@@ -137,7 +137,7 @@ class Renderer:
         problems: list[Problem] = []
         media: list[Media] = []
         parts = []
-        folder, shown = note.source.path.parent, note.source.shown_path
+        folder, shown = note.path.parent, note.shown_path
         for field in note.fields:
             if not field.text:
                 parts.append("")

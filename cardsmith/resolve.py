@@ -65,7 +65,13 @@ class Resolver:
         fields, problems = field_texts(source, notetype, self._owners)
         if any(p.severity == "error" for p in problems):
             return None, problems
-        return ResolvedNote(source, guid(self.deck, source), fields, self.subdeck(source)), problems
+        return resolved(source, guid(self.deck, source), fields, self.subdeck(source)), problems
+
+
+def resolved(source: SourceNote, guid_: str, fields: tuple[FieldText, ...], subdeck: str) -> ResolvedNote:
+    """The ResolvedNote of a card (its sections, now fields, left behind)."""
+    return ResolvedNote(source.card_id, source.note_type, source.tags, source.path, source.shown_path, source.line,
+                        source.id_line, guid_, fields, subdeck)
 
 
 def field_texts(source: SourceNote, notetype: NoteType, owners: dict[str, list[str]] | None = None
@@ -154,21 +160,19 @@ def _one_edit(a: str, b: str) -> bool:
 def make_note(resolved: ResolvedNote, rendered: Rendered, notetype: NoteType) -> tuple[Note | None, list[Problem]]:
     """The note a rendered card becomes, with the cards Anki makes of it; None (with the problems) if it makes
     no card because a field every card needs is empty."""
-    source = resolved.source
     problems = card_problems(notetype, resolved, rendered.fields)
     if any(p.severity == "error" for p in problems):
         return None, problems
-    cards = notetype.rule.cards(rendered.fields, bool(source.tags))
-    note = Note(source.card_id, resolved.guid, source.note_type, rendered.fields, source.tags, resolved.subdeck,
-                rendered.media, cards, content_hash(source.note_type, rendered.fields, source.tags),
-                source.shown_path, source.id_line, tuple(f.line for f in resolved.fields))
+    cards = notetype.rule.cards(rendered.fields, bool(resolved.tags))
+    note = Note(resolved.card_id, resolved.guid, resolved.note_type, rendered.fields, resolved.tags, resolved.subdeck,
+                rendered.media, cards, content_hash(resolved.note_type, rendered.fields, resolved.tags),
+                resolved.shown_path, resolved.id_line, tuple(f.line for f in resolved.fields))
     return note, problems
 
 
 def card_problems(notetype: NoteType, resolved: ResolvedNote, fields: tuple[str, ...]) -> list[Problem]:
     """Why the note makes no card (an error when a field every card needs is empty), or nothing."""
-    source = resolved.source
-    shown, line = source.shown_path, source.line
+    shown, line = resolved.shown_path, resolved.line
     if notetype.is_cloze:
         cloze = [value for name, value in zip(notetype.field_names, fields) if name in notetype.rule.cloze_fields]
         numbers = [int(n) for value in cloze for match in CLOZE_OPEN_RE.finditer(value)
@@ -178,10 +182,10 @@ def card_problems(notetype: NoteType, resolved: ResolvedNote, fields: tuple[str,
         if not any(cloze_numbers(value) for value in cloze):
             return [Problem(shown, line, "cloze card has no deletion: mark the hidden part as {{c1::...}}")]
         return []
-    if notetype.rule.generated(fields, bool(source.tags)):
+    if notetype.rule.generated(fields, bool(resolved.tags)):
         return []
     names = notetype.field_names
-    empty = [name for name in notetype.rule.required(bool(source.tags))
+    empty = [name for name in notetype.rule.required(bool(resolved.tags))
              if field_is_empty(fields[names.index(name)])]
     if empty:
         return [Problem(shown, line, f"field{'s' if len(empty) > 1 else ''} {', '.join(repr(e) for e in empty)} "

@@ -42,7 +42,7 @@ def render_parallel(renderer: Renderer, notes: list[ResolvedNote], workers: int,
                 finished += 1
         except BrokenProcessPool:
             pool.shutdown(wait=True)  # the pool's own thread reaps the workers: their exit codes are known after
-            source = notes[finished].source
+            source = notes[finished]
             raise BuildError([Problem(source.shown_path, source.line, (
                 f"{_dead_worker(processes)} while rendering the cards from here on; nothing was written. Build "
                 "again (with CARDSMITH_JOBS=1 to render in one process, which needs less memory)"))]) from None

@@ -28,11 +28,10 @@ from ..anki.apkg import MEDIA_TOTAL_LIMIT, AnkiNote, AnkiNoteType, AnkiPackage, 
 from ..boundary import Boundary
 from ..errors import LINE_BREAK_RE, BuildError, Problem, display_path
 from ..cardgen import CardRule, cloze_numbers
-from ..model import ResolvedNote
 from ..notetypes import FieldSpec, NoteType
 from ..parse import parse_text, valid_tag
 from ..render import EXTERNAL_RE, IMG_RE, Renderer, image_source, with_source
-from ..resolve import field_texts
+from ..resolve import field_texts, resolved
 from ..yamlfile import load_yaml, read_text
 from . import htmlmd
 from .stage import Stage
@@ -313,7 +312,7 @@ def _reads_back(text: str, expected: tuple, staged: Path, renderer: Renderer, no
         return "its id comment does not read back (GUID or tags)"
     fields, problems = field_texts(source, notetype)
     if not problems:
-        _, problems = renderer.render(ResolvedNote(source, source.guid or "", fields, ""))
+        _, problems = renderer.render(resolved(source, source.guid or "", fields, ""))
     return problems[0].message if problems else ""
 
 
