@@ -416,3 +416,92 @@ def test_a_note_that_makes_no_card_is_warned_about(project):
             "adds an empty card 1); fill the fields its templates need (fields: Front, Back, Hint, Extra)") in result.output
     build = project.build()  # a warning: Anki adds card 1, and so does the package
     assert "1 cards, 1 notes" in build.output
+
+
+def test_deleted_cards_of_any_note_type_are_shipped_as_tombstones(project, collection, tmp_path):
+    """A deleted card's note is shipped with "deleted" in every field its cards show (in a deletion, for a cloze
+    type): it keeps its note type, so it updates in place, and every card Anki makes of it says so."""
+    write(project)
+    project.write({
+        "templates/reverse-only/notetype.yaml": """
+            id: 1700000601
+            name: Reverse only
+            fields:
+              - {name: Front, id: 1700000602}
+              - {name: Back, id: 1700000603}
+            templates:
+              - {name: Card 1, id: 1700000605, front: front.html, back: back.html}
+            """,
+        "templates/reverse-only/front.html": "{{Back}}", "templates/reverse-only/back.html": "{{Front}}",
+        "cards/test/reverse.md": "## Ebb\n<!-- id: ebb; type: reverse-only -->\n\nThe tide going out.\n"})
+    project.build()
+    import_apkg(collection, project.dist / "test.apkg")
+    deleted = ["inu", "capital", "both-ways", "ebb"]
+    kept = {card_id: note_by(collection, card_id).id for card_id in deleted}
+    vocab = project.root / "cards/test/vocab.md"
+    vocab.write_text(vocab.read_text(encoding="utf-8").split("## 犬")[0], encoding="utf-8")
+    other = project.root / "cards/test/other.md"
+    text = other.read_text(encoding="utf-8")
+    other.write_text(text[text.index("## What is the derivative"):text.index("## What does ReLU")]
+                     + text[text.index("## What is [$]"):], encoding="utf-8")
+    (project.root / "cards/test/reverse.md").unlink()
+    result = project.build("--allow-deletions")
+    assert "4 deleted" in result.output
+    log = import_apkg(collection, project.dist / "test.apkg")
+    assert len(log.updated) == 4 and not log.conflicting and not log.new
+    for card_id in deleted:
+        note = note_by(collection, card_id)
+        assert note.id == kept[card_id] and note.tags == ["cardsmith::deleted"], card_id
+        cards = sorted((collection.get_card(c) for c in note.card_ids()), key=lambda card: card.ord)
+        # A cloze tombstone says it on the answer (its front hides the deletion). The learner's other cloze cards,
+        # c2 and on, show Anki's "no cloze" notice: the lock does not record which deletions a released note had.
+        sides = [card.question() for card in cards] if card_id != "capital" else [cards[0].answer()]
+        assert all("This card was deleted from the deck" in side for side in sides), card_id
+    (tmp_path / "fresh").mkdir()
+    from anki.collection import Collection
+
+    fresh = Collection(str(tmp_path / "fresh" / "collection.anki2"))
+    try:
+        import_apkg(fresh, project.dist / "test.apkg")
+        for card_id in deleted:  # a learner's first import: the cards Anki makes of each tombstone, in Deleted cards
+            note = note_by(fresh, card_id)
+            cards = [fresh.get_card(c) for c in note.card_ids()]
+            assert sorted(c.ord for c in cards) == anki_makes(fresh, note), card_id
+            assert {fresh.decks.name(c.did) for c in cards} == {"Test Deck::Deleted cards"}
+        assert note_by(fresh, "capital")["Text"].startswith("{{c1::<p><b>This card was deleted")
+    finally:
+        fresh.close()
+
+
+def test_suspended_tombstones_are_not_kept_by_ankis_default_import(project, tmp_path):
+    """Why tombstones are shipped as new cards, not suspended: Anki's importer keeps a card's queue only when it
+    imports scheduling, which a learner's first import of a shared deck does not (checked with Anki 26.9.3)."""
+    from anki.collection import Collection
+
+    project.write({"cards/test/a.md": "## Gone?\n<!-- id: gone -->\n\nYes.\n\n## Kept?\n<!-- id: kept -->\n\nYes.\n"})
+    project.build()
+    project.write({"cards/test/a.md": "## Kept?\n<!-- id: kept -->\n\nYes.\n"})
+    project.build("--allow-deletions")
+    unpacked = tmp_path / "unpacked"
+    with zipfile.ZipFile(project.dist / "test.apkg") as archive:
+        archive.extractall(unpacked)
+    conn = sqlite3.connect(unpacked / "collection.anki2")
+    conn.execute("UPDATE cards SET queue = -1 WHERE nid IN (SELECT id FROM notes WHERE tags LIKE '%cardsmith::deleted%')")
+    conn.commit()
+    conn.close()
+    suspended = tmp_path / "suspended.apkg"
+    with zipfile.ZipFile(suspended, "w") as archive:
+        for path in unpacked.iterdir():
+            archive.write(path, path.name)
+    queues = {}
+    for scheduling in (False, True):
+        (tmp_path / str(scheduling)).mkdir()
+        col = Collection(str(tmp_path / str(scheduling) / "collection.anki2"))
+        from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
+
+        col.import_anki_package(ImportAnkiPackageRequest(
+            package_path=str(suspended), options=ImportAnkiPackageOptions(with_scheduling=scheduling)))
+        queues[scheduling] = col.db.list("SELECT c.queue FROM cards c JOIN notes n ON n.id = c.nid "
+                                         "WHERE n.tags LIKE '%cardsmith::deleted%'")
+        col.close()
+    assert queues == {False: [0], True: [-1]}
