@@ -320,6 +320,7 @@ def _card_rule(names: list[str], cloze: bool, templates: tuple[TemplateSpec, ...
                problems: list[Problem]) -> CardRule | None:
     """The note type's card rule, or None with the problems of templates Anki could not make cards from."""
     known = set(names) | set(cardgen.SPECIAL_FIELDS) | {"FrontSide"}
+    everything = frozenset(names) | frozenset(cardgen.SPECIAL_FIELDS)
     found = len(problems)
     fronts = []
     for template in templates:
@@ -334,6 +335,9 @@ def _card_rule(names: list[str], cloze: bool, templates: tuple[TemplateSpec, ...
                 problems.append(Problem(shown, line, f"template '{template.name}', {side}: "
                                         f"{', '.join('{{' + u + '}}' for u in unknown)} names no field of this note "
                                         f"type (fields: {', '.join(names)})"))
+            elif side == "front" and not cloze and not cardgen.renders(nodes, everything):
+                problems.append(Problem(shown, line, f"template '{template.name}': its front shows no field, so "
+                                        "Anki never makes its card"))
             if side == "front":
                 fronts.append(nodes)
     if len(problems) > found:
@@ -345,9 +349,4 @@ def _card_rule(names: list[str], cloze: bool, templates: tuple[TemplateSpec, ...
     elif cloze and not rule.cloze_fields:
         problems.append(Problem(shown, line, f"template '{templates[0].name}': the front of a cloze note type shows "
                                 "its deletions with {{cloze:Field}} (fields: " + ", ".join(names) + ")"))
-    everything = frozenset(names) | frozenset(cardgen.SPECIAL_FIELDS)
-    for template, front in zip(templates, fronts):
-        if not cloze and not cardgen.renders(front, everything):
-            problems.append(Problem(shown, line, f"template '{template.name}': its front shows no field, so Anki "
-                                    "never makes its card"))
     return rule if len(problems) == found else None

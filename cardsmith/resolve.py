@@ -146,7 +146,8 @@ def _unknown_field(name: str, line: int, source: SourceNote, notetype: NoteType,
 
 
 def _one_edit(a: str, b: str) -> bool:
-    """Whether two names differ by at most one inserted, deleted or replaced character."""
+    """Whether two names differ by at most one typo: a character inserted, deleted or replaced, or two neighbours
+    swapped."""
     if abs(len(a) - len(b)) > 1:
         return False
     if len(a) > len(b):
@@ -154,6 +155,8 @@ def _one_edit(a: str, b: str) -> bool:
     start = 0
     while start < len(a) and a[start] == b[start]:
         start += 1
+    if len(a) == len(b) and a[start + 2:] == b[start + 2:] and a[start:start + 2] == b[start:start + 2][::-1]:
+        return True
     return a[start + (len(a) == len(b)):] == b[start + 1:]
 
 
