@@ -344,3 +344,21 @@ def test_unresolvable_conflict_is_refused_with_its_line(released):
     assert "decks/test.lock:7: cannot read this line of a conflicted lock" in output
     assert output.startswith("decks/test.lock:1: the lock has git merge-conflict markers cardsmith cannot resolve: "
                              "resolve them by hand")
+
+
+def test_check_reports_what_the_build_would_refuse(released):
+    """`check` plans each deck's release from its lock as a build does (and writes nothing): a lock of another deck,
+    or a build that would delete most of the deck, fails `check` too."""
+    released.write({"decks/other.yaml": OTHER_DECK, "cards/other/o.md": cards("card-a", "card-b")})
+    released.build("other")
+    mine = lock_text(released)
+    (released.root / "decks/test.lock").write_text(lock_text(released, "other"), encoding="utf-8")
+    result = released.run("check")
+    assert result.exit_code == 1
+    assert "decks/test.lock:1: this lock belongs to the deck with id 1987654321" in result.output
+    (released.root / "decks/test.lock").write_text(mine, encoding="utf-8")
+    released.write({"cards/test/a.md": cards("card-a")})
+    result = released.run("check")
+    assert result.exit_code == 1
+    assert "decks/test.yaml:1: this build would delete 3 of the deck's 4 released cards" in result.output
+    assert lock_text(released) == mine and released.run("check").exit_code == 1  # nothing written
