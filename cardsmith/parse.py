@@ -10,6 +10,7 @@ card ends at the next `## ` heading. Headings, `---` and `###` lines inside code
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,28 @@ class ParsedFile:
     path: Path
     notes: tuple[SourceNote, ...] = ()
     problems: tuple[Problem, ...] = ()
+
+
+def slug(text: str, limit: int = 48, words: int | None = None) -> str:
+    """`text` as lower-case ASCII words joined by `-` (accents folded away): at most `words` words, cut at a word
+    within `limit` characters. The one slug rule: card ids, card file, deck file and note type folder names."""
+    ascii_text = unicodedata.normalize("NFKD", re.sub(r"[\W_]+", " ", text)).encode("ascii", "ignore").decode().lower()
+    found = re.findall(r"[a-z0-9]+", ascii_text)[:words]
+    result = ""
+    for word in found:
+        if len(result) + len(word) + 1 > limit:
+            break
+        result = f"{result}-{word}" if result else word
+    return result or "-".join(found)[:limit].strip("-")
+
+
+def unique(candidate: str, taken: set[str]) -> str:
+    """`candidate`, or `candidate-2`, `-3`, … the first that is not in `taken` (which it joins)."""
+    name, number = candidate, 2
+    while name in taken:
+        name, number = f"{candidate}-{number}", number + 1
+    taken.add(name)
+    return name
 
 
 def valid_tag(tag: str) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cardsmith.commands.htmlmd import lines_of, render, to_markdown
-from cardsmith.commands.importer import _slug, _unique
+from cardsmith.parse import slug, unique
 from conftest import assert_integrity, import_apkg
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
@@ -129,8 +129,8 @@ def test_html_kept_as_one_raw_line_when_markdown_would_change_it(html):
 
 def test_slugs_are_unique_and_readable():
     taken: set[str] = set()
-    assert _unique(_slug("What is the Kullback–Leibler divergence, in words?"), taken) == \
+    assert unique(slug("What is the Kullback–Leibler divergence, in words?"), taken) == \
         "what-is-the-kullback-leibler-divergence-in-words"
-    assert _unique(_slug("What is the Kullback–Leibler divergence, in words?"), taken) == \
+    assert unique(slug("What is the Kullback–Leibler divergence, in words?"), taken) == \
         "what-is-the-kullback-leibler-divergence-in-words-2"
-    assert len(_slug("word " * 40)) <= 48
+    assert len(slug("word " * 40)) <= 48

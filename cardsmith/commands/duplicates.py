@@ -18,9 +18,10 @@ from difflib import SequenceMatcher
 from itertools import combinations
 from typing import Iterator, Sequence
 
+from ..cardgen import CLOZE_OPEN_RE, reveal
+
 THRESHOLD = 0.85
 TAG_RE = re.compile(r"<[^>]*>")
-CLOZE_RE = re.compile(r"\{\{c\d+::|::[^{}]*\}\}|\}\}")
 LINK_RE = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 TOKEN_RE = re.compile(r"[^\W_]+")
 STOPWORDS = frozenset("""
@@ -43,7 +44,8 @@ class Match:
 
 def tokens(text: str) -> list[str]:
     """Normalised tokens of a question (see the module docstring)."""
-    text = CLOZE_RE.sub(" ", text)
+    if "{{c" in text:  # a deletion counts as its answer (its hint and markup are not the question)
+        text = CLOZE_OPEN_RE.sub(" ", reveal(text, lambda deletion: f" {deletion.answer} "))
     text = LINK_RE.sub(r" \1 ", text)
     text = TAG_RE.sub(" ", text)
     words = TOKEN_RE.findall(text.lower())

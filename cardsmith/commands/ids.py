@@ -16,11 +16,15 @@ from pathlib import Path
 
 from ..errors import BuildError, Problem
 from ..files import remove_stale, temp_for
-from ..parse import COMMENT_RE, card_starts, front_matter_end, split_lines
+from .. import mathtex
+from ..cardgen import reveal
+from ..parse import COMMENT_RE, card_starts, front_matter_end, slug, split_lines, unique
 from ..pipeline import Project
 
 ID_IN_COMMENT_RE = re.compile(r"(?:^|;)\s*id\s*:\s*([^;]*?)\s*(?:;|$)")
 MAX_WORDS = 6
+MAX_CHARS = 60
+MARKUP_RE = re.compile(r"<[^>]+>|!\[[^\]]*\]\([^)]*\)|&[#\w]+;|\\")  # tags, images, entities, escapes
 BOM = "\ufeff"
 
 
@@ -35,16 +39,12 @@ class AddedId:
 
 
 def slug_for(question: str, taken: set[str]) -> str:
-    """A readable slug from a question, unique among `taken` (which it joins)."""
-    text = re.sub(r"\$[^$]*\$", " ", question)          # formulas make poor slugs
-    text = re.sub(r"\{\{c\d+::(.*?)(?:::[^}]*)?\}\}", r"\1", text)
-    words = re.findall(r"[a-z0-9]+", text.lower())
-    base = "-".join(words[:MAX_WORDS])[:60].strip("-") or "card"
-    slug, n = base, 2
-    while slug in taken:
-        slug, n = f"{base}-{n}", n + 1
-    taken.add(slug)
-    return slug
+    """A readable card id from a question (Markdown): its first words, without formulas (they make poor ids),
+    markup, or a deletion's hint; unique among `taken` (which it joins)."""
+    text = reveal(question, lambda deletion: deletion.answer, mathtex.mask_math(question))
+    text = mathtex.mask_math(text)
+    text = MARKUP_RE.sub(" ", text)
+    return unique(slug(text, MAX_CHARS, MAX_WORDS) or "card", taken)
 
 
 @dataclass(frozen=True)

@@ -29,11 +29,12 @@ from ..boundary import Boundary
 from ..errors import LINE_BREAK_RE, BuildError, Problem, display_path
 from ..cardgen import CardRule, cloze_numbers
 from ..notetypes import FieldSpec, NoteType
-from ..parse import parse_text, valid_tag
+from ..parse import parse_text, slug, unique, valid_tag
 from ..render import EXTERNAL_RE, IMG_RE, Renderer, image_source, with_source
 from ..resolve import field_texts, resolved
 from ..yamlfile import load_yaml, read_text
 from . import htmlmd
+from .ids import slug_for
 from .stage import Stage
 
 MAIN = "main"  # the card file of the notes in the package's top deck
@@ -144,7 +145,7 @@ def _notetypes(data: AnkiPackage, root: Path, stage: Stage) -> dict[int, str]:
 
 def _notetype_key(model: AnkiNoteType, root: Path, taken: set[str]) -> str:
     """A new folder name in templates/: anki-<name>, ending in -cloze exactly for cloze types."""
-    base = "anki-" + (_slug(model.name) or "notetype")
+    base = "anki-" + (slug(model.name) or "notetype")
     if base.endswith("cloze") and not model.cloze:
         base += "-standard"
     suffix = "-cloze" if model.cloze and not base.endswith("cloze") else ""
@@ -231,7 +232,7 @@ def _card_files(data: AnkiPackage, notes: list[AnkiNote], keys: dict[int, str], 
         if deck_name == root_deck:
             name, lines = MAIN, []
         else:
-            name = _unique(_file_slug(subdeck), names)  # lower case: distinct on any file system
+            name = unique(_file_slug(subdeck), names)  # lower case: distinct on any file system
             front = yaml.safe_dump({"subdeck": subdeck}, allow_unicode=True, width=float("inf")).strip()
             lines = ["---", front, "---", ""]
         path = out / f"{name}.md"
@@ -271,7 +272,7 @@ def _card(note: AnkiNote, notetype: NoteType, media: _Media, renderer: Renderer,
         return None
     tags = [t for t in note.tags if valid_tag(t) and ";" not in t]  # `;` would split the id comment
     left_out = [t for t in note.tags if t not in tags]
-    card_id = _unique(_slug(_plain(question)) or "card", slugs)
+    card_id = slug_for(question, slugs)
     raw = [(htmlmd.raw_html(value), False) if value.strip() else ("", True) for value in fields]
     problem = ""
     for attempt in [converted, raw] if converted != raw else [raw]:  # raw HTML lines, when Markdown would not do
@@ -325,7 +326,7 @@ def _read_back_type(key: str, model: AnkiNoteType) -> NoteType:
 
 def _deck_file(root: Path, out: Path, deck_name: str, glob_dir: str, stage: Stage, result: ImportResult) -> None:
     pattern = f"{glob.escape(glob_dir)}/*.md"
-    path = root / "decks" / f"{_slug(out.name) or 'imported'}.yaml"
+    path = root / "decks" / f"{slug(out.name) or 'imported'}.yaml"
     if os.path.lexists(path):
         result.warnings.append(Problem(display_path(path, root), 1, f"exists, left as it is; its 'cards' should "
                                        f"include {pattern}", "warning"))
@@ -336,31 +337,7 @@ def _deck_file(root: Path, out: Path, deck_name: str, glob_dir: str, stage: Stag
                      + text)
 
 
-def _plain(markdown_text: str) -> str:
-    text = re.sub(r"<[^>]+>|\{\{c\d+::|::[^}]*\}\}|\}\}|!\[[^\]]*\]\([^)]*\)", " ", markdown_text)
-    return re.sub(r"\$[^$]*\$|&[#\w]+;|\\", " ", text)
-
-
-def _slug(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", re.sub(r"[\W_]+", " ", text)).encode("ascii", "ignore").decode().lower()
-    words = re.findall(r"[a-z0-9]+", ascii_text)
-    slug = ""
-    for word in words:
-        if len(slug) + len(word) + 1 > 48:
-            break
-        slug = f"{slug}-{word}" if slug else word
-    return slug or "-".join(words)[:48].strip("-")
-
-
 def _file_slug(name: str) -> str:
     """A card file name for a subdeck: its ASCII slug, else its own letters (never empty or hidden)."""
     words = re.findall(r"\w+", unicodedata.normalize("NFKC", name).casefold())
-    return _slug(name.replace("::", " ")) or "-".join(words)[:48].strip("-_") or "subdeck"
-
-
-def _unique(slug: str, taken: set[str]) -> str:
-    candidate, number = slug, 2
-    while candidate in taken:
-        candidate, number = f"{slug}-{number}", number + 1
-    taken.add(candidate)
-    return candidate
+    return slug(name.replace("::", " ")) or "-".join(words)[:48].strip("-_") or "subdeck"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import LINE_BREAK_RE, BuildError, Problem
+from ..parse import slug
 
 # The default templates ship inside the package (a copy of the repo's templates/, kept equal by a test),
 # so `cardsmith init` works from any install, editable or not.
@@ -134,15 +135,15 @@ def create_project(directory: Path, name: str | None = None, spec: str | None = 
         spec, origin = installed_spec()
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise BuildError([Problem(str(directory), 0, "exists and is not empty; init writes only into a new folder")])
-    slug = re.sub(r"[^a-z0-9]+", "-", (name or directory.resolve().name).lower()).strip("-") or "deck"
+    deck_slug = slug(name or directory.resolve().name) or "deck"
     deck_name = name or directory.resolve().name.replace("-", " ").replace("_", " ").strip().title() or "My Deck"
     rng = random.SystemRandom()
     files = {
-        f"cards/{slug}/01-example.md": EXAMPLE,
-        f"decks/{slug}.yaml": (f"# Anki knows the deck by its name and id: both are fixed once released.\n"
-                               f"name: {_yaml_string(deck_name)}\nid: {rng.randrange(1 << 30, 1 << 31)}\n"
-                               f"description: Built with cardsmith from Markdown sources.\ncards:\n  - {slug}/*.md\n"
-                               f"subdecks: per-file\n"),
+        f"cards/{deck_slug}/01-example.md": EXAMPLE,
+        f"decks/{deck_slug}.yaml": (f"# Anki knows the deck by its name and id: both are fixed once released.\n"
+                                    f"name: {_yaml_string(deck_name)}\nid: {rng.randrange(1 << 30, 1 << 31)}\n"
+                                    f"description: Built with cardsmith from Markdown sources.\ncards:\n"
+                                    f"  - {deck_slug}/*.md\nsubdecks: per-file\n"),
         "Makefile": MAKEFILE,
         ".github/workflows/build.yml": WORKFLOW.replace("__SPEC__", _yaml_string(spec or "")),
         ".gitignore": "dist/\n.test-dist/\n.cache/\n",
