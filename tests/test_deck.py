@@ -144,6 +144,15 @@ def test_build_counts_every_card(built):
     assert built["report"]["media"] == len(list((CARD_DIR / "img").glob("*.png")))
 
 
+def test_the_committed_lock_is_this_builds(built):
+    """Every card's HTML, GUID, note type and deck are what was released: the build changes nothing in the lock
+    (any change in how a field renders would show here, and give learners an update)."""
+    assert built["lock"] == json.loads((REPO / "decks" / "deep-learning.lock").read_text())
+    report = built["report"]
+    assert not (report["new"] or report["changed"] or report["deleted"] or report["moved"])
+    assert report["unchanged"] == len(CARDS)
+
+
 def test_every_note_imports(built, imported):
     col, log = imported
     tombstones = len(built["lock"].get("deleted", {}))
