@@ -505,3 +505,41 @@ def test_suspended_tombstones_are_not_kept_by_ankis_default_import(project, tmp_
                                          "WHERE n.tags LIKE '%cardsmith::deleted%'")
         col.close()
     assert queues == {False: [0], True: [-1]}
+
+
+def test_export_and_preview_show_every_field(project, collection, tmp_path):
+    """csv rows of note types with different numbers of fields import into the same notes as the package; the
+    handout and the preview show every field."""
+    from anki.collection import Collection, ImportCsvRequest
+
+    write(project)
+    project.build()
+    import_apkg(collection, project.dist / "test.apkg")
+    expected = {nid: (collection.get_note(nid).guid, collection.get_note(nid).fields) for nid in collection.find_notes("")}
+    assert project.run("export", "--format", "csv").exit_code == 0
+    text = (project.dist / "test.csv").read_text(encoding="utf-8")
+    assert "#tags column:9\n" in text  # guid, note type, deck, five fields (the widest type), tags
+    (tmp_path / "csv").mkdir()
+    col = Collection(str(tmp_path / "csv" / "collection.anki2"))
+    try:
+        import_apkg(col, project.dist / "test.apkg")
+        col.remove_notes(col.find_notes(""))
+        metadata = col.get_csv_metadata(str(project.dist / "test.csv"), None)
+        log = col.import_csv(ImportCsvRequest(path=str(project.dist / "test.csv"), metadata=metadata)).log
+        assert len(log.new) == 6 and not log.missing_notetype
+        got = sorted((col.get_note(n).guid, col.get_note(n).fields) for n in col.find_notes(""))
+        assert got == sorted(expected.values())
+    finally:
+        col.close()
+
+    assert project.run("export", "--format", "markdown").exit_code == 0
+    handout = (project.dist / "test.md").read_text(encoding="utf-8")
+    assert "### 猫\n\nねこ\n\n**Meaning**\n\ncat\n\n**Audio**\n\n[sound:neko.mp3]\n" in handout
+    assert "### The capital of **France** is **Paris**.\n\nA European capital.\n\n**Source**\n\n*An atlas*, page 12." \
+        in handout
+    preview = project.run("preview")
+    assert preview.exit_code == 0, preview.output
+    assert preview.output.startswith("Test Deck: 10 cards, 6 notes, 3 media")
+    page = (project.dist / "preview" / "index.html").read_text(encoding="utf-8")
+    assert '<div class="pv-field">Meaning</div><p>cat</p>' in page
+    assert '<span class="cloze" data-cloze="1">[…]</span>' in page and '<div class="pv-field">Source</div>' in page
