@@ -89,7 +89,7 @@ def _media(rows: Any) -> tuple[Media, ...]:
     return tuple(Media(name, Path(source)) for name, source in rows)
 
 
-# A parsed card file: its SourceCards and Problems, as columns (one list per dataclass field) ---------
+# A parsed card file: its SourceNotes and Problems, as columns (one list per dataclass field) ---------
 
 def _column_decoder(hint: Any) -> Callable[[Any], list]:
     """Check and convert one field's column; each check runs at C speed (a card file can hold thousands)."""

@@ -28,7 +28,7 @@ _CARD_KEYS = {"guid", "hash", "mod", "subdeck", "type"}  # a card's record, unle
 
 
 class Entry(Protocol):
-    """What the ledger needs to know about one card in this build (pipeline.Note is one)."""
+    """What the ledger needs to know about one card in this build (model.Note is one)."""
 
     @property
     def card_id(self) -> str: ...

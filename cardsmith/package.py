@@ -1,6 +1,7 @@
-"""Write an .apkg: genanki's collection schema and objects, written so that the same input
-gives the same bytes (fixed ids, times, zip entry dates and media order), and atomically (a
-failed build leaves the previous package in place)."""
+"""A release's notes -> dist/<deck>.apkg (stage 6): genanki's collection schema, the note types as Anki stores
+them, each note with the cards cardgen says Anki makes, written so that the same input gives the same
+bytes (fixed ids, times, zip entry dates and media order), and atomically (a failed build leaves the
+previous package in place)."""
 
 from __future__ import annotations
 

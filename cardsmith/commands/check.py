@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from dataclasses import field as default
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from .. import mathtex
 from ..cardgen import CLOZE_OPEN_RE, cloze_numbers
@@ -69,15 +69,10 @@ def check_project(root: Path, strict: bool = False,
                           f"{len(build.notes)} cards parsed and rendered")
     problems += _unmatched_files(project, builds, problems)
     files = list(dict.fromkeys(path for build in builds for path in build.files))
-    checked = _sources(project, builds)
-    problems += _empty_files(project, files, [source for source, _, _ in checked], problems)
-    for source, fields, note in checked:
-        notetype = project.notetypes[source.note_type]
-        problems += collapse_repeats(_source_problems(source, fields, notetype))
-        if note is not None:
-            problems += collapse_repeats(_rendered_problems(note, fields))
-    problems += _duplicate_questions([(source, fields[0].text) for source, fields, _ in checked])
-    report.log.append(f"checked {len(checked)} cards for near-duplicate questions, cloze numbering, math "
+    questions, with_cards = _lint(project, builds, problems)
+    problems += _empty_files(project, files, with_cards, problems)
+    problems += _duplicate_questions(questions)
+    report.log.append(f"checked {len(questions)} cards for near-duplicate questions, cloze numbering, math "
                       "delimiters, unclosed HTML and external resources")
     if not any(p.severity == "error" for p in problems):  # as a build goes on to the release: planned, not written
         try:
@@ -89,19 +84,37 @@ def check_project(root: Path, strict: bool = False,
     return _finish(report, strict)
 
 
-def _sources(project: Project, builds: list[DeckBuild]) -> list[tuple[SourceNote, tuple[FieldText, ...], Note | None]]:
-    """Every card of a known note type as written (its file parsed, through the memo), its fields, and its note
-    (None when it did not become one). A file taken by two decks (an error said already) is checked once."""
-    found: dict[tuple[Path, int], tuple[SourceNote, tuple[FieldText, ...], Note | None]] = {}
+class Question(NamedTuple):
+    """A card's question, and where the card is (for the near-duplicate check)."""
+
+    card_id: str
+    shown_path: str
+    line: int
+    text: str
+
+
+def _lint(project: Project, builds: list[DeckBuild], problems: list[Problem]) -> tuple[list[Question], set[Path]]:
+    """Add the warnings on every card as written (its file parsed, through the memo) and on its note's HTML;
+    return the cards' questions and the files that have cards. A file taken by two decks (an error said
+    already) is checked once; a card of an unknown note type only for its question."""
+    questions: dict[tuple[Path, int], Question] = {}
+    with_cards: set[Path] = set()
     for build in builds:
         notes = {(note.shown_path, note.id_line): note for note in build.notes}
         for loaded in project.load(build.config, built=False):
             for source in loaded.parsed.notes if loaded.parsed else ():
+                with_cards.add(source.path)
                 notetype = project.notetypes.get(source.note_type)
-                if notetype is not None and (source.path, source.line) not in found:
-                    fields, _ = field_texts(source, notetype)
-                    found[source.path, source.line] = (source, fields, notes.get((source.shown_path, source.id_line)))
-    return list(found.values())
+                if notetype is None or (source.path, source.line) in questions:
+                    continue
+                fields, _ = field_texts(source, notetype)
+                problems += collapse_repeats(_source_problems(source, fields, notetype))
+                note = notes.get((source.shown_path, source.id_line))
+                if note is not None:
+                    problems += collapse_repeats(_rendered_problems(note, fields))
+                questions[source.path, source.line] = Question(source.card_id, source.shown_path, source.line,
+                                                               fields[0].text)
+    return list(questions.values()), with_cards
 
 
 def _finish(report: CheckReport, strict: bool) -> CheckReport:
@@ -130,9 +143,7 @@ def _unmatched_files(project: Project, builds: list[DeckBuild], problems: list[P
             if path.is_file() and path.resolve() not in used and project.shown(path) not in refused]
 
 
-def _empty_files(project: Project, files: list[Path], sources: list[SourceNote],
-                 problems: list[Problem]) -> list[Problem]:
-    with_cards = {source.path for source in sources}
+def _empty_files(project: Project, files: list[Path], with_cards: set[Path], problems: list[Problem]) -> list[Problem]:
     with_problems = {p.path for p in problems}
     return [Problem(project.shown(path), 1, "no cards in this file (a card starts with a `## ` heading)", "warning")
             for path in files if path not in with_cards and project.shown(path) not in with_problems]
@@ -224,16 +235,16 @@ def _line_of(text: str, needle: str) -> int:
     return text.count("\n", 0, index) if index >= 0 else 0
 
 
-def _duplicate_questions(cards: list[tuple[SourceNote, str]]) -> list[Problem]:
+def _duplicate_questions(questions: list[Question]) -> list[Problem]:
     """One warning per question that repeats an earlier one, naming the closest earlier card."""
-    ordered = sorted(cards, key=lambda c: (c[0].shown_path, c[0].line))
+    ordered = sorted(questions, key=lambda q: (q.shown_path, q.line))
     best: dict[int, list[tuple[float, int]]] = {}
-    for match in near_duplicates([question for _, question in ordered]):
+    for match in near_duplicates([question.text for question in ordered]):
         best.setdefault(match.later, []).append((-match.ratio, match.earlier))
     problems = []
     for index, found in sorted(best.items()):
         ratio, earlier = min(found)
-        first, later = ordered[earlier][0], ordered[index][0]
+        first, later = ordered[earlier], ordered[index]
         what = "the same question as" if ratio == -1.0 else f"nearly the same question ({-ratio:.0%}) as"
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
         problems.append(Problem(later.shown_path, later.line,
