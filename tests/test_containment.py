@@ -143,3 +143,17 @@ def test_project_reached_through_a_symlink_builds(project, tmp_path):
 
     result = Project(link).build()
     assert "1 media" in result.output
+
+
+def test_sound_outside_the_project_is_refused(project, secret):
+    project.write({"cards/test/a.md": card("[sound:../../../secret.png]")})
+    assert_refused(project, "cards/test/a.md:4: sound '../../../secret.png' is outside the project")
+
+
+def test_latex_file_outside_the_project_is_refused(project, secret):
+    spec = project.root / "templates/basic/notetype.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8") + "latex: {preamble: ../../../secret.png}\n", encoding="utf-8")
+    line = len(spec.read_text(encoding="utf-8").splitlines())
+    project.write({"cards/test/a.md": "## What is a tensor?\n<!-- id: tensor -->\n\nAn array.\n"})
+    assert_refused(project, f"templates/basic/notetype.yaml:{line}: LaTeX file '../../../secret.png' is outside the "
+                            "project")

@@ -1,5 +1,5 @@
 """The shipped Deep Learning Interview Questions deck: it builds, imports into real Anki, its code runs,
-every seed question is covered, its figures exist, and the README's category table matches the build."""
+every seed question is covered, its figures exist, and docs/deck.md's category table matches the build."""
 
 from __future__ import annotations
 
@@ -314,9 +314,9 @@ def test_every_image_exists_and_the_figure_script_exists():
     assert (REPO / "scripts" / "make_figures.py").is_file()
 
 
-# --- README: the category table matches the build ------------------------------------------------
+# --- docs/deck.md: the category table matches the build ------------------------------------------------
 
-def test_readme_category_table_matches_the_build(imported):
+def test_deck_page_category_table_matches_the_build(imported):
     col, _ = imported
     cards, notes = Counter(), defaultdict(set)
     for cid in col.find_cards(""):
@@ -326,8 +326,8 @@ def test_readme_category_table_matches_the_build(imported):
         notes[subdeck].add(card.nid)
     built = {subdeck: (cards[subdeck], len(notes[subdeck])) for subdeck in cards}
 
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## The Deep Learning deck", 1)[1].split("\n## ", 1)[0]
+    page = (REPO / "docs" / "deck.md").read_text(encoding="utf-8")
+    section = page.split("# The Deep Learning deck", 1)[1].split("\n## ", 1)[0]
     table = {}
     for row in re.findall(r"^\|(.+)\|\s*$", section, flags=re.M):
         cells = [c.strip().strip("*") for c in row.split("|")]
