@@ -16,7 +16,7 @@ import genanki
 from .cardgen import CLOZE_OPEN_RE, cloze_numbers, field_is_empty
 from .config import DeckConfig
 from .errors import Problem
-from .model import FieldText, Note, Rendered, ResolvedNote, SourceNote, content_hash
+from .model import FieldText, Note, Rendered, ResolvedNote, Section, SourceNote, content_hash
 from .notetypes import NoteType
 
 
@@ -65,13 +65,13 @@ class Resolver:
         fields, problems = field_texts(source, notetype, self._owners)
         if any(p.severity == "error" for p in problems):
             return None, problems
-        return resolved(source, guid(self.deck, source), fields, self.subdeck(source)), problems
+        return resolved_note(source, guid(self.deck, source), fields, self.subdeck(source)), problems
 
 
-def resolved(source: SourceNote, guid_: str, fields: tuple[FieldText, ...], subdeck: str) -> ResolvedNote:
+def resolved_note(source: SourceNote, note_guid: str, fields: tuple[FieldText, ...], subdeck: str) -> ResolvedNote:
     """The ResolvedNote of a card (its sections, now fields, left behind)."""
     return ResolvedNote(source.card_id, source.note_type, source.tags, source.path, source.shown_path, source.line,
-                        source.id_line, guid_, fields, subdeck)
+                        source.id_line, note_guid, fields, subdeck)
 
 
 def field_texts(source: SourceNote, notetype: NoteType, owners: dict[str, list[str]] | None = None
@@ -119,7 +119,7 @@ def field_texts(source: SourceNote, notetype: NoteType, owners: dict[str, list[s
     return fields, problems
 
 
-def _first_line(section) -> int:
+def _first_line(section: Section) -> int:
     """The line of a section's first written line (its own line when it holds nothing)."""
     text = section.text
     if not text.strip():

@@ -125,8 +125,8 @@ def assert_renders_cleanly(card) -> tuple[str, str]:
 def question_and_answer(path: Path, question: str, answer: str, answer_line: int = 3):
     """A two-field note as resolve makes it (Front, Back), for the render stage alone."""
     from cardsmith.model import FieldText, Section, SourceNote
-    from cardsmith.resolve import resolved
+    from cardsmith.resolve import resolved_note
 
     source = SourceNote("x", path, path.name, 1, 2, "basic", (), None, None,
                         (Section(None, question, 1), Section(None, answer, answer_line)))
-    return resolved(source, "guid", (FieldText("Front", question, 1), FieldText("Back", answer, answer_line)), "Deck")
+    return resolved_note(source, "guid", (FieldText("Front", question, 1), FieldText("Back", answer, answer_line)), "Deck")

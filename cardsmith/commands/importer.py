@@ -31,7 +31,7 @@ from ..cardgen import CardRule, cloze_numbers
 from ..notetypes import FieldSpec, NoteType
 from ..parse import parse_text, slug, unique, valid_tag
 from ..render import EXTERNAL_RE, IMG_RE, Renderer, image_source, with_source
-from ..resolve import field_texts, resolved
+from ..resolve import field_texts, resolved_note
 from ..yamlfile import load_yaml, read_text
 from . import htmlmd
 from .ids import slug_for
@@ -313,7 +313,7 @@ def _reads_back(text: str, expected: tuple, staged: Path, renderer: Renderer, no
         return "its id comment does not read back (GUID or tags)"
     fields, problems = field_texts(source, notetype)
     if not problems:
-        _, problems = renderer.render(resolved(source, source.guid or "", fields, ""))
+        _, problems = renderer.render(resolved_note(source, source.guid or "", fields, ""))
     return problems[0].message if problems else ""
 
 
