@@ -10,12 +10,12 @@ import csv
 import io
 import os
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import DeckConfig
 from .errors import BuildError, Problem
+from .files import copy_atomic, write_atomic
 from .pipeline import DeckBuild, Project
 
 FORMATS = {"csv": ("comma", ",", ".csv"), "tsv": ("tab", "\t", ".tsv"), "markdown": ("", "", ".md")}
@@ -65,7 +65,7 @@ def export_decks(project: Project, fmt: str, out_dir: Path, only: list[str] | No
         else:
             text = text_import(project, build, fmt)
             media_dir = _copy_media(build, out_dir / f"{build.config.slug}-media")
-        output.write_text(text, encoding="utf-8", newline="")
+        write_atomic(output, [text])  # through a temporary file: a symlink there is replaced, never written through
         results.append(ExportResult(build.config, output, len(build.cards), media_dir))
     return results
 
@@ -94,7 +94,7 @@ def _copy_media(build: DeckBuild, media_dir: Path) -> Path | None:
         return None
     media_dir.mkdir(parents=True, exist_ok=True)
     for name, source in sorted(media.items()):
-        shutil.copyfile(source, media_dir / name)
+        copy_atomic(source, media_dir / name)
     return media_dir
 
 
