@@ -164,7 +164,8 @@ class RenderCache:
                 return self._conn
             self.directory.mkdir(parents=True, exist_ok=True)
             for old in self.directory.glob("render-v*.sqlite*"):  # caches of earlier formats
-                if not old.name.startswith(path.name):
+                # A symbolic link (committed by a repository) would make SQLite write outside the project.
+                if not old.name.startswith(path.name) or old.is_symlink():
                     old.unlink(missing_ok=True)
             try:
                 self._conn = _open(path)

@@ -21,6 +21,7 @@ except ImportError:  # Windows: no flock; runs in one project are then not seria
     fcntl = None  # type: ignore[assignment]
 
 LOCK_NAME = "project.lock"
+_held: set[int] = set()  # descriptors of project locks this process holds (a forked worker closes them)
 
 
 def temp_for(target: Path, suffix: str = ".tmp") -> Path:
@@ -90,6 +91,42 @@ def lock_path(root: Path) -> Path:
     return root / ".cache" / "cardsmith" / LOCK_NAME
 
 
+def refuse_symlinks(root: Path, target: Path) -> None:
+    """Raise BuildError if `target`, or a folder between the project folder `root` and it, is a symbolic
+    link: a repository can commit one where cardsmith writes, to make it write outside the project."""
+    from .errors import BuildError, Problem, display_path
+
+    path = root
+    for part in target.relative_to(root).parts:
+        path = path / part
+        if path.is_symlink():
+            raise BuildError([Problem(display_path(path, root), 0, "is a symbolic link: cardsmith never writes "
+                                      "through one (it would write outside the project); remove it")])
+
+
+def copy_atomic(source: Path, target: Path) -> None:
+    """Copy a file to `target` through a temporary file and a rename (a symlink at `target` is replaced, never
+    written through)."""
+    remove_stale(target)
+    tmp = temp_for(target)
+    try:
+        shutil.copyfile(source, tmp)
+        os.chmod(tmp, 0o666 & ~umask())
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def close_inherited_locks() -> None:
+    """In a forked worker process: close the project lock it inherited, so that the lock is the command's
+    alone (a worker outliving a killed command would otherwise keep every later run waiting)."""
+    for fd in list(_held):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _held.clear()
+
+
 @contextlib.contextmanager
 def project_lock(root: Path, waiting: Callable[[str], None] | None = None) -> Iterator[None]:
     """Hold the project-wide lock: a second command that writes (build, ids, import, preview, export, sync)
@@ -102,8 +139,10 @@ def project_lock(root: Path, waiting: Callable[[str], None] | None = None) -> It
         yield
         return
     path = lock_path(root)
+    refuse_symlinks(root, path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    _held.add(fd)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -116,4 +155,5 @@ def project_lock(root: Path, waiting: Callable[[str], None] | None = None) -> It
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield
     finally:
+        _held.discard(fd)
         os.close(fd)  # releases the lock

@@ -6,13 +6,18 @@ concurrent.futures notices a dead worker, where multiprocessing.Pool waits forev
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
+import sys
 from typing import Iterator
 
 from .errors import BuildError, Problem
+from .files import close_inherited_locks
 from .model import Rendered, ResolvedNote
 from .render import Renderer
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h: the signal a process gets when its parent dies
 _worker_renderer: Renderer | None = None  # set before the fork: each worker inherits it
 
 
@@ -31,7 +36,8 @@ def render_parallel(renderer: Renderer, notes: list[ResolvedNote], workers: int,
 
     global _worker_renderer
     _worker_renderer = renderer
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker,
+                               initargs=(os.getpid(),))
     finished = 0
     try:
         results = pool.map(_render_in_worker, notes, chunksize=chunk)
@@ -49,6 +55,19 @@ def render_parallel(renderer: Renderer, notes: list[ResolvedNote], workers: int,
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         _worker_renderer = None
+
+
+def _start_worker(parent: int) -> None:
+    """In a new worker: let go of the project lock, and die with the command (a worker left running after
+    the command was killed would hold the lock, and wait forever on a queue nobody reads)."""
+    close_inherited_locks()
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the command died before the line above took effect
+        os._exit(1)
 
 
 def _dead_worker(processes: dict) -> str:

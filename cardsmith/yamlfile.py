@@ -33,10 +33,13 @@ class LineDict(dict):
 # Values YAML aliases may add in one document: `*alias` repeats a whole node, so nine nested
 # aliases of ten items each (a "billion laughs" bomb) would build 10**9 values.
 ALIAS_BUDGET = 10_000
+# Characters of text aliases may repeat in one document: a few aliases of one long string (100 KB
+# repeated 4,000 times) build gigabytes without many values.
+ALIAS_TEXT_BUDGET = 1_000_000
 
 
 class AliasBomb(Exception):
-    """Aliases expand beyond ALIAS_BUDGET; `line` (from 0) is where the anchor they repeat was defined."""
+    """Aliases expand beyond ALIAS_BUDGET or ALIAS_TEXT_BUDGET; `line` (from 0) is where the anchor they repeat was defined."""
 
     def __init__(self, line: int):
         super().__init__(line)
@@ -49,6 +52,7 @@ class _Built:
 
     nodes: set[int] = field(default_factory=set)
     repeated: int = 0
+    repeated_text: int = 0
 
 
 def _construct(node: yaml.Node, loader: yaml.SafeLoader, built: _Built, alias_line: int | None = None) -> Any:
@@ -58,7 +62,9 @@ def _construct(node: yaml.Node, loader: yaml.SafeLoader, built: _Built, alias_li
         alias_line = node.start_mark.line
     if alias_line is not None:
         built.repeated += 1
-        if built.repeated > ALIAS_BUDGET:
+        if isinstance(node, yaml.ScalarNode):
+            built.repeated_text += len(node.value)
+        if built.repeated > ALIAS_BUDGET or built.repeated_text > ALIAS_TEXT_BUDGET:
             raise AliasBomb(alias_line)
     built.nodes.add(id(node))
     if isinstance(node, yaml.MappingNode):
@@ -96,7 +102,8 @@ def load_yaml(text: str, path: str, first_line: int = 1) -> tuple[Any, list[Prob
         return None, [Problem(path, line, f"invalid YAML: {reason}")]
     except AliasBomb as exc:
         return None, [Problem(path, first_line + exc.line, f"invalid YAML: aliases of the anchor on this line "
-                              f"(and others) expand to more than {ALIAS_BUDGET:,} values: an alias bomb?")]
+                              f"(and others) expand to more than {ALIAS_BUDGET:,} values or {ALIAS_TEXT_BUDGET:,} characters: "
+                              "an alias bomb?")]
     except RecursionError:
         return None, [Problem(path, first_line, "invalid YAML: nested too deeply")]
     finally:

@@ -18,6 +18,8 @@ import time
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from cardsmith.files import project_lock
 
 from conftest import REPO
@@ -74,6 +76,45 @@ def test_killed_render_worker_ends_the_build_with_an_error(project):
                      r"\(with CARDSMITH_JOBS=1 to render in one process, which needs less memory\)$", output, re.M), output
     assert "Traceback" not in output
     assert [(project.root / p).read_bytes() for p in ("dist/test.apkg", "decks/test.lock")] == before
+
+
+SLOW_WORKERS = """
+    import os, sys, time
+    from cardsmith import cache, render
+    cache.PARALLEL_MIN, cache.CHUNK = 2, 1
+    parent, original = os.getpid(), render.Renderer.render
+    def render_slowly(self, card):
+        if os.getpid() != parent:
+            print(f"worker {os.getpid()} rendering", file=sys.stderr, flush=True)
+            time.sleep(60)
+        return original(self, card)
+    render.Renderer.render = render_slowly
+"""
+
+
+def alive(pid: int) -> bool:
+    """Whether a process runs (a zombie, dead but not reaped, counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers die with the command through prctl (Linux)")
+def test_render_workers_die_with_a_killed_build_and_free_the_project(project):
+    """kill -9 of the command (or `timeout`'s SIGTERM) must not leave workers that hold the project lock."""
+    project.write({"cards/test/a.md": cards(12)})
+    process = cardsmith(project.root, "build", prelude=SLOW_WORKERS, env={"CARDSMITH_JOBS": "2"})
+    line = wait_for_line(process, "rendering")
+    worker = int(line.split()[1])
+    os.kill(process.pid, signal.SIGKILL)
+    process.communicate()
+    deadline = time.monotonic() + 10
+    while alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(worker)
+    code, output = finish(cardsmith(project.root, "build"))
+    assert code == 0 and "waiting" not in output, output
 
 
 def wait_for_line(process: subprocess.Popen, text: str) -> str:

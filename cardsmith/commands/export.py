@@ -10,7 +10,6 @@ import csv
 import io
 import os
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from .. import mathtex
 from ..cardgen import reveal
 from ..config import DeckConfig
 from ..errors import BuildError, Problem
+from ..files import copy_atomic, write_atomic
 from ..model import DeckBuild
 from ..pipeline import Project
 from ..render import EXTERNAL_RE
@@ -64,7 +64,7 @@ def export_decks(project: Project, fmt: str, out_dir: Path, only: list[str] | No
         else:
             text = text_import(project, build, fmt)
             media_dir = _copy_media(build, out_dir / f"{build.config.slug}-media")
-        output.write_text(text, encoding="utf-8", newline="")
+        write_atomic(output, [text])  # through a temporary file: a symlink there is replaced, never written through
         results.append(ExportResult(build.config, output, len(build.notes), media_dir))
     return results
 
@@ -95,7 +95,7 @@ def _copy_media(build: DeckBuild, media_dir: Path) -> Path | None:
         return None
     media_dir.mkdir(parents=True, exist_ok=True)
     for name, source in sorted(media.items()):
-        shutil.copyfile(source, media_dir / name)
+        copy_atomic(source, media_dir / name)
     return media_dir
 
 

@@ -14,10 +14,10 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import BuildError, Problem
-from ..files import remove_stale, temp_for
 from .. import mathtex
 from ..cardgen import reveal
+from ..errors import BuildError, Problem
+from ..files import remove_stale, temp_for
 from ..parse import COMMENT_RE, card_starts, front_matter_end, slug, split_lines, unique
 from ..pipeline import Project
 

@@ -26,8 +26,8 @@ import yaml
 
 from ..anki.apkg import MEDIA_TOTAL_LIMIT, AnkiNote, AnkiNoteType, AnkiPackage, open_package, plain_file_name
 from ..boundary import Boundary
-from ..errors import LINE_BREAK_RE, BuildError, Problem, display_path
 from ..cardgen import CardRule, cloze_numbers
+from ..errors import LINE_BREAK_RE, BuildError, Problem, display_path
 from ..notetypes import FieldSpec, NoteType
 from ..parse import parse_text, slug, unique, valid_tag
 from ..render import EXTERNAL_RE, IMG_RE, Renderer, image_source, with_source

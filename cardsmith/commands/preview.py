@@ -9,8 +9,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import DeckConfig
 from ..cardgen import reveal
+from ..config import DeckConfig
 from ..errors import BuildError, Problem
 from ..files import remove_stale
 from ..model import Note
@@ -161,6 +161,9 @@ def write_preview(project: Project, deck_name: str | None, out: Path, allow_scri
 
 
 def _replace(staging: Path, out: Path) -> None:
+    if out.is_symlink():
+        raise BuildError([Problem(str(out), 1, "is a symbolic link: preview writes only into a folder of its own, "
+                                  "never through a link")])
     if out.exists():
         if not (out / MARKER).exists() and any(out.iterdir()):
             raise BuildError([Problem(str(out), 1, "not a preview folder written by cardsmith: refusing to replace it")])

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BuildError, Problem, display_path
+from ..files import write_atomic
 from .syncplan import RecordedNote
 
 FORMAT = 1
@@ -80,10 +80,9 @@ def save_record(record: SyncRecord, decks: dict[int, tuple[str, dict[str, Record
         changed = True
     if changed:
         record.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = record.path.with_name(f".{record.path.name}.tmp")
-        # The C encoder (no indent): 10,000 notes in 30 ms.
-        tmp.write_text(json.dumps(record.data, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(tmp, record.path)
+        # The C encoder (no indent): 10,000 notes in 30 ms. Through a temporary file of a unique name: a
+        # symlink planted at the record's path is replaced, never written through.
+        write_atomic(record.path, [json.dumps(record.data, ensure_ascii=False, sort_keys=True) + "\n"])
 
 
 def _entry(note: RecordedNote) -> dict:
