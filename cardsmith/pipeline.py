@@ -99,10 +99,10 @@ class Project:
         for loaded in self.load(deck):
             found: list[Problem] = []
             if loaded.built is not None:
-                notes, warnings = loaded.built
+                built, warnings = loaded.built
                 found += warnings
-                chosen.append((loaded, [n for n in notes if _first(n.card_id, n.shown_path, n.id_line, seen, found)],
-                               found, len(notes)))
+                chosen.append((loaded, [n for n in built if _first(n.card_id, n.shown_path, n.id_line, seen, found)],
+                               found, len(built)))
             else:
                 parsed = loaded.parsed
                 assert parsed is not None
