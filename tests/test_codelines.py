@@ -33,3 +33,20 @@ def test_each_code_line_is_an_element_with_its_indentation():
     text = [html.unescape(re.sub(r"<[^>]+>", "", block)) for block in blocks]
     assert text == ["def f(x):\n    return '<a>' if x else \"&\"\n\n  # two spaces\n", "an indented block\n"]
     assert page.count("\n</span>") == 5  # each line element ends with its line's newline
+
+
+def test_reused_formatters_and_lexers_give_the_same_html():
+    """render.ReusedHighlighting keeps one Pygments formatter per set of options and one lexer per language; the
+    HTML is the one pymdownx gives when it makes both anew for every block (compared in a fresh process)."""
+    import subprocess
+    import sys
+
+    text = ("```python\nx = 1  # one\n```\n\n```python hl_lines=\"2\"\na = 1\nb = 2\n```\n\n```bash\necho $HOME\n```\n\n"
+            "```\nplain\n```\n\n```python\nprint('again')\n```\n")
+    code = ("import sys, markdown\nfrom cardsmith import render\n"
+            "if sys.argv[1] == 'plain': render.MARKDOWN_EXTENSIONS.remove('cardsmith.render:ReusedHighlighting')\n"
+            "md = markdown.Markdown(extensions=render.MARKDOWN_EXTENSIONS, extension_configs=render.MARKDOWN_CONFIG)\n"
+            f"print(md.convert({text!r}) + md.reset().convert({text!r}))")
+    reused, plain = (subprocess.run([sys.executable, "-c", code, mode], capture_output=True, text=True, check=True).stdout
+                     for mode in ("reuse", "plain"))
+    assert reused == plain and reused.count('class="highlight"') == 10 and "hll" in reused
