@@ -22,9 +22,11 @@ from pygments.lexers import get_lexer_by_name
 
 from bench.generate import generate
 from cardsmith import mathtex
+from cardsmith.notetypes import load_notetypes
 from cardsmith.parse import parse_file
 from cardsmith.boundary import Boundary
 from cardsmith.render import Renderer
+from cardsmith.resolve import field_texts
 
 FENCE_RE = re.compile(r"^```(\w+)\n(.*?)^```\s*$", re.M | re.S)
 FORMATTER = HtmlFormatter(cssclass="highlight")
@@ -74,8 +76,9 @@ def main(count: int) -> None:
 
     root = Path(tempfile.mkdtemp()) / "project"
     generate(root, count)
-    cards = [c for path in sorted((root / "cards").rglob("*.md")) for c in parse_file(path, str(path)).cards]
-    texts = [t for c in cards for t in (c.question, c.answer)]
+    notetypes = load_notetypes(root)
+    cards = [n for path in sorted((root / "cards").rglob("*.md")) for n in parse_file(path, str(path)).notes]
+    texts = [field.text for card in cards for field in field_texts(card, notetypes[card.note_type])[0]]
     renderer = Renderer(Boundary(root))
     mist = mistune.create_markdown(plugins=["table"])
     engines = {

@@ -64,3 +64,15 @@ def _notes(apkg: Path, tmp: Path) -> set[tuple[str, str]]:
         return set(conn.execute("SELECT guid, flds FROM notes"))
     finally:
         conn.close()
+
+
+def test_alternative_engines_run_on_the_card_model():
+    """`make bench` also measures other Markdown engines on the same cards (bench/alternative.py; its engines
+    are the `bench` extra, so without them there is nothing to run)."""
+    pytest.importorskip("cmarkgfm")
+    pytest.importorskip("mistune")
+    result = subprocess.run([sys.executable, "-m", "bench.alternative", "60"], capture_output=True, text=True,
+                            cwd=REPO, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^60 cards \(120 Markdown fields\), ms of CPU per card:", result.stdout, re.M)
+    assert result.stdout.count(": ") >= 4
