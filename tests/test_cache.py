@@ -435,3 +435,15 @@ def test_damaged_cache_file_is_replaced(two_files, damage):
     again = two_files.build()
     assert "the render cache" not in again.output  # replaced: the next build finds it whole
     assert json.loads((two_files.root / "decks" / "test.lock").read_text())["cards"].keys() == json.loads(lock)["cards"].keys()
+
+
+def test_workers_only_on_idle_cores(monkeypatch):
+    """Render workers: CARDSMITH_JOBS when set, else the cores this process may use that the load leaves idle
+    (a worker on a busy core slows a build down), and always at least one."""
+    monkeypatch.delenv(cache.JOBS_ENV, raising=False)
+    monkeypatch.setattr(cache.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    for load, expected in ((0.05, 2), (0.6, 1), (1.7, 1), (9.0, 1)):
+        monkeypatch.setattr(cache.os, "getloadavg", lambda load=load: (load, load, load))
+        assert cache.jobs() == expected, load
+    monkeypatch.setenv(cache.JOBS_ENV, "3")
+    assert cache.jobs() == 3
