@@ -46,7 +46,7 @@ class FieldSpec:
     name: str
     id: int
     format: str = "markdown"  # or "html": the text is the field's HTML, kept verbatim
-    font: str = "Arial"
+    font: str = "Liberation Sans"  # what every cardsmith note type has carried (genanki's default)
     size: int = 20
     rtl: bool = False
     description: str = ""
@@ -208,7 +208,8 @@ def _keys(folder: Path, root: Path, boundary: Boundary, shown: str) -> dict[str,
         "id": Key("a fixed integer id, chosen once", integer("a fixed integer", *ID_RANGE), required=True),
         "format": Key("`markdown` (default) or `html` (the text is the field's HTML, kept verbatim)",
                       one_of(*FORMATS), default="markdown"),
-        "font": Key("the editor's font for the field in Anki (default Arial)", nonempty_string, default="Arial"),
+        "font": Key("the editor's font for the field in Anki (default Liberation Sans)", nonempty_string,
+                    default="Liberation Sans"),
         "size": Key("the editor's font size (default 20)", integer("a positive integer"), default=20),
         "rtl": Key("whether the field is written right to left (default false)", boolean, default=False),
         "description": Key("the hint Anki's editor shows in the empty field", string, default=""),

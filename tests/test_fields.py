@@ -226,7 +226,7 @@ def test_any_note_type_builds_and_imports_with_the_cards_anki_makes(project, col
 
     # The note types as declared: options, sort field, LaTeX preamble, SVG.
     vocab = collection.models.by_name("Vocabulary")
-    assert (vocab["flds"][0]["font"], vocab["flds"][0]["size"], vocab["flds"][1]["font"]) == ("Noto Sans JP", 32, "Arial")
+    assert (vocab["flds"][0]["font"], vocab["flds"][0]["size"], vocab["flds"][1]["font"]) == ("Noto Sans JP", 32, "Liberation Sans")
     assert vocab["flds"][2]["description"] == "the English word" and vocab["sortf"] == 2
     latex = collection.models.by_name("LaTeX")
     assert latex["latexPre"] == PREAMBLE and latex["latexsvg"] is True

@@ -128,8 +128,8 @@ def test_adding_a_field_is_refused_with_an_explanation(project):
     project.write({"cards/test/a.md": THREE})
     project.build()
     spec = project.root / "templates/basic/notetype.yaml"
-    spec.write_text(spec.read_text().replace("  - {name: Back, id: 555622155700208, font: Liberation Sans}\n",
-                                             "  - {name: Back, id: 555622155700208, font: Liberation Sans}\n  - {name: Source, id: 77}\n"))
+    spec.write_text(spec.read_text().replace("  - {name: Back, id: 555622155700208}\n",
+                                             "  - {name: Back, id: 555622155700208}\n  - {name: Source, id: 77}\n"))
     before = (project.dist / "test.apkg").read_bytes()
     result = project.run("build")
     assert result.exit_code == 1
