@@ -68,7 +68,7 @@ def main(ctx: click.Context) -> None:
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write what changed per deck (new, changed, deleted, moved) as JSON to this file.")
 @click.option("-v", "--verbose", is_flag=True, help="Explain what was done.")
-@click.option("--no-cache", is_flag=True, help="Render every card afresh; neither read nor write the render cache.")
+@click.option("--no-cache", is_flag=True, help="Render every card afresh and write every package; neither read nor write the render cache.")
 @click.option("--allow-deletions", is_flag=True,
               help="Let a build delete more than a quarter of a deck's released cards (refused without it).")
 @click.argument("decks", nargs=-1)

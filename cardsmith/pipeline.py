@@ -229,7 +229,7 @@ class Project:
         releases = self.releases(builds, frozen, allow_deletions)
         if self.cache:
             self.cache.close()  # written back into its file: `check` reads only that
-        return [release.write(out_dir, frozen) for release in releases]
+        return [release.write(out_dir, frozen, rewrite=self.cache is None) for release in releases]
 
 
 def _first(card_id: str, shown: str, line: int, seen: dict[str, tuple[str, int]], problems: list[Problem]) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ import genanki
 from . import __version__
 from .config import DeckConfig
 from .errors import Problem, display_path
-from .files import remove_stale, write_atomic
+from .files import file_digest, remove_stale, write_atomic
 from .ledger import Changes, Ledger
 from .lockfile import LockRead, read_lock
 from .model import DeckBuild
@@ -162,8 +163,9 @@ class Release:
                                       note.mod]).encode())
         return digest.hexdigest()
 
-    def write(self, out_dir: Path, frozen: bool) -> "DeckResult":
-        """Write the package (unless the one there is this release's already) and the lock (unless frozen)."""
+    def write(self, out_dir: Path, frozen: bool, rewrite: bool = False) -> "DeckResult":
+        """Write the package (unless the one there is this release's already, or `rewrite`) and the lock (unless
+        frozen)."""
         started = time.perf_counter()
         deck, ledger = self.deck, self.ledger
         notes = self.shipped()
@@ -173,20 +175,36 @@ class Release:
         output = out_dir / f"{deck.slug}.apkg"
         remove_stale(output)  # what a killed build left, also when this one writes no package
         fingerprint = self.fingerprint(notes[len(self.build.notes):], notetype_mods, media)
-        stamp = out_dir / f".{deck.slug}.stamp"  # the fingerprint of the package, and its live cards
-        stamped, _, counted = (stamp.read_bytes().decode("utf-8", "replace") if stamp.exists() and output.exists()
-                               else "").partition("\n")
-        up_to_date = stamped == fingerprint and counted.strip().isdigit()
-        if up_to_date:
-            cards = int(counted)
-        else:
+        stamp = out_dir / f".{deck.slug}.stamp"
+        cards = None if rewrite else stamped_cards(stamp, output, fingerprint)
+        up_to_date = cards is not None
+        if cards is None:
             write_package(output, deck.deck_id, deck.name, deck.description, notes, self.notetypes, notetype_mods, media)
             cards = sum(len(n.cards) for n in self.build.notes)  # the tombstones are not the deck's cards
-            write_atomic(stamp, [f"{fingerprint}\n{cards}\n"])
+            write_atomic(stamp, [f"{fingerprint}\n{cards}\n{file_digest(output).hex()}\n"])
         if not frozen:  # a --frozen build never changes the lock (not even to add the deck's id)
             ledger.write(deck.lock_path)
         return DeckResult(deck, output, cards, len(self.build.notes), len(media),
                           self.build.seconds + time.perf_counter() - started, up_to_date, self.changes, self.notices())
+
+
+def stamped_cards(stamp: Path, output: Path, fingerprint: str) -> int | None:
+    """The live cards of the package at `output` if its stamp says it is this release's (`fingerprint`) and the
+    package is the file the stamp describes (a SHA-256 of its bytes: a damaged or replaced package is rebuilt)."""
+    if not (_regular(stamp) and _regular(output)):
+        return None
+    lines = stamp.read_bytes()[:1000].decode("utf-8", "replace").split("\n")
+    if len(lines) < 3 or lines[0] != fingerprint or not lines[1].isdigit():
+        return None
+    return int(lines[1]) if file_digest(output).hex() == lines[2] else None
+
+
+def _regular(path: Path) -> bool:
+    """Whether `path` is a regular file, not a symlink (nothing else is read: a FIFO would block)."""
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
 
 
 def tombstone(card_id: str, record: dict, notetypes: dict[str, NoteType], deck_name: str) -> NoteSpec:
