@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Problem
+from .files import read_limited
 from .model import Section, SourceNote
 from .schema import Invalid, Key, nonempty_string, read_mapping
 from .yamlfile import load_yaml
@@ -75,7 +76,7 @@ def valid_tag(tag: str) -> bool:
 def parse_file(path: Path, shown: str, default_type: str = DEFAULT_TYPE) -> ParsedFile:
     """Read and parse one card file; problems are collected, never raised."""
     try:
-        raw = path.read_bytes()
+        raw = read_limited(path)
     except OSError as exc:
         return ParsedFile(path, problems=(Problem(shown, 0, f"cannot read file: {exc.strerror}"),))
     return parse_bytes(raw, path, shown, default_type)

@@ -61,7 +61,7 @@ class Project:
         problems = []
         for pattern in deck.card_globs:
             for path in sorted((self.root / "cards").glob(pattern)):
-                if path in found or not path.is_file():
+                if path in found or path.is_dir():  # anything else is read, or refused saying why
                     continue
                 shown = self.shown(path)
                 if not self.boundary.contains(path):  # a symlink, or a folder that is one

@@ -4,7 +4,6 @@ time, local images and sounds packaged as content-hashed media."""
 
 from __future__ import annotations
 
-import hashlib
 import html
 import re
 import urllib.parse
@@ -19,6 +18,7 @@ from . import mathtex
 from .boundary import Boundary, outside
 from .cardgen import CLOZE_OPEN_RE
 from .errors import Problem, collapse_repeats
+from .files import file_digest
 from .model import FieldText, Media, Rendered, ResolvedNote
 
 # A tag <img …> (attribute values may hold `>`), and its attributes: the one rule for finding an image's source.
@@ -261,7 +261,7 @@ class Renderer:
             return None
         name = self._media_names.get(path)
         if name is None:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+            digest = file_digest(path).hex()[:12]  # read a megabyte at a time: an image can be large
             stem = re.sub(r"[^A-Za-z0-9-]+", "-", path.stem).strip("-") or "media"
             name = f"{stem}-{digest}{path.suffix.lower()}"
             self._media_names[path] = name

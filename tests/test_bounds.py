@@ -182,3 +182,33 @@ def test_a_card_file_name_that_is_not_utf8(project):
         assert result.output.splitlines()[0] == "cards/test/caf\\xe9.md:1: file name is not valid UTF-8: rename the file"
     os.rename(name, os.fsencode(project.root / "cards" / "test" / "café.md"))
     assert "2 cards, 2 notes" in project.build().output
+
+
+@pytest.mark.parametrize("kind", ["dev-zero", "fifo", "huge"])
+@pytest.mark.parametrize("name", ["decks/test.lock", "decks/test.yaml", "templates/basic/notetype.yaml",
+                                  "templates/base.css", "cards/test/a.md"])
+def test_a_special_or_huge_file_is_refused_not_read(project, name, kind):
+    """A file cardsmith reads that is a symlink to /dev/zero (it filled the memory: MemoryError), a FIFO (the run
+    waited forever) or over the size limit is refused with its path, in bounded time and memory."""
+    from cardsmith.files import MAX_RECORD_BYTES, MAX_SOURCE_BYTES
+
+    project.write({"cards/test/a.md": card("An array.", "tensor"), "cards/test/b.md": card("A matrix.", "matrix")})
+    assert cardsmith(project.root, "build").returncode == 0
+    path = project.root / name
+    path.unlink()
+    if kind == "dev-zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    else:
+        with path.open("wb") as sparse:  # no disk used: a hole
+            sparse.truncate((MAX_RECORD_BYTES if name.endswith(".lock") else MAX_SOURCE_BYTES) + 1)
+    why = {"huge": "larger than", "fifo": "not a regular file", "dev-zero": "not a regular file"}[kind]
+    if kind == "dev-zero" and not name.startswith("decks/"):
+        why = "is outside the project"  # a card's or note type's file: the containment rule says so first
+    for command in ("check", "build"):
+        result = cardsmith(project.root, command)
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        first = result.stderr.splitlines()[0]
+        assert first.startswith(f"{name}:") and why in first, result.stderr

@@ -158,6 +158,11 @@ MALFORMED = {
                    "note type 'basic': 'schema' must hold 'fields' and 'templates'"),
     "repeated-card": (lambda t: re.sub(r'(\n "card-a": \{.*\},)', r'\1\1', t), 4, "'card-a' appears twice"),
     "not-utf8": (lambda t: t.replace("card-c", "card-\udcff"), 5, "not UTF-8 text"),
+    # JSON's \u escapes can name half a UTF-16 pair, which is no character: Anki's files cannot hold it
+    "lone-surrogate-key": (lambda t: t.replace('"card-c"', '"\\ud800"'), 5,
+                           "card '\\ud800': '\\ud800' is half of a UTF-16 pair, not a character"),
+    "lone-surrogate-value": (lambda t: re.sub(r'("card-d": \{.*?"subdeck": )"', r'\1"\\udfff', t), 6,
+                             "card 'card-d': '\\udfff' is half of a UTF-16 pair, not a character"),
 }
 
 

@@ -363,6 +363,22 @@ def test_a_damaged_sync_record_is_reported(project, anki_path):
     assert f".cardsmith/sync/{record.name}:1: not a readable sync record" in result.output
 
 
+@pytest.mark.parametrize("text", ['{"format": 1, "decks": ' + "[" * 100_000 + "]" * 100_000 + "}",
+                                  '{"format": 1, "decks": {"1": {"notes": {"g": {"id": "a", "fields": [], '
+                                  '"tags": ["\\ud800"], "deck": "D"}}}}}'], ids=["nested", "lone-surrogate"])
+def test_a_hostile_sync_record_is_reported(project, anki_path, text):
+    """JSON nested 100,000 deep (a RecursionError before) or holding half a UTF-16 pair (a UnicodeEncodeError when
+    the record was written back) is a record cardsmith did not write: one line, and nothing changes."""
+    project.write(V1)
+    sync(project, anki_path)
+    (record,) = (project.root / ".cardsmith" / "sync").glob("*.json")
+    record.write_text(text, encoding="utf-8")
+    before = anki_path.read_bytes()
+    result = sync(project, anki_path, code=1)
+    assert result.output.startswith(f".cardsmith/sync/{record.name}:1: not a readable sync record (")
+    assert "Traceback" not in result.output and anki_path.read_bytes() == before
+
+
 def test_sync_needs_no_build_and_writes_no_dist(project, anki_path):
     project.write(V1)
     sync(project, anki_path)

@@ -17,7 +17,7 @@ from pathlib import Path
 from .. import mathtex
 from ..cardgen import reveal
 from ..errors import BuildError, Problem
-from ..files import remove_stale, temp_for
+from ..files import read_limited, remove_stale, temp_for
 from ..parse import COMMENT_RE, card_starts, front_matter_end, slug, split_lines, unique
 from ..pipeline import Project
 
@@ -62,7 +62,7 @@ def add_missing_ids(project: Project) -> list[AddedId]:
     """Write an id under each card that has none, in every deck's card files."""
     rewrites: dict[Path, _Rewrite] = {}
     for deck in project.decks:
-        texts = {path: path.read_bytes() for path in project.deck_files(deck)}
+        texts = {path: read_limited(path) for path in project.deck_files(deck)}
         taken = set()
         for raw in texts.values():
             for match in re.finditer(rb"<!--(.*?)-->", raw):
@@ -92,13 +92,13 @@ def _replace_all(rewrites: list[_Rewrite]) -> None:
             name.write_bytes(rewrite.new)
             os.chmod(name, stat.S_IMODE(target.stat().st_mode))
         # Re-read each file just before replacing it: an edit saved meanwhile is never overwritten.
-        changed = [r for r in rewrites if r.path.read_bytes() != r.read]
+        changed = [r for r in rewrites if read_limited(r.path) != r.read]
         if changed:
             raise BuildError([Problem(r.shown, 0, "changed while `cardsmith ids` ran (saved in an editor?): "
                                       "run `cardsmith ids` again") for r in changed])
         for rewrite in rewrites:  # and once more, for an edit saved during this loop
             target = Path(os.path.realpath(rewrite.path))
-            if rewrite.path.read_bytes() == rewrite.read:
+            if read_limited(rewrite.path) == rewrite.read:
                 os.replace(temporary.pop(target), target)
             else:
                 changed.append(rewrite)
