@@ -22,8 +22,9 @@ from .files import file_digest
 from .model import FieldText, Media, Rendered, ResolvedNote
 
 # A tag <img …> (attribute values may hold `>`), and its attributes: the one rule for finding an image's source.
+# As a browser reads them: an attribute follows spaces, a `/`, or (no space) a quoted value.
 IMG_RE = re.compile(r"""<img\b(?:[^>"']|"[^"]*"|'[^']*')*>""", re.I)
-ATTRIBUTE_RE = re.compile(r"""(\s+)([^\s"'>/=]+)(?:(\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
+ATTRIBUTE_RE = re.compile(r"""([\s/]+|(?<=["']))([^\s"'>/=]+)(?:(\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
 SOUND_RE = re.compile(r"\[sound:([^\]]+)\]")  # Anki plays the file wherever the field says this
 EXTERNAL_RE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//)", re.I)
 
