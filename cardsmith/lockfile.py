@@ -268,6 +268,7 @@ def _resolve_conflict(text: str, shown: str, path: Path) -> LockRead:
     state, regions, opened = "both", 0, 0
     problems = []
     for number, line in enumerate(text.split("\n"), 1):
+        line = line.removesuffix("\r")  # a CRLF checkout (git's core.autocrlf), markers and all
         marker = MARKER_RE.match(line)
         kind = marker.group(1)[0] if marker else ""
         if kind == "<" and state == "both":

@@ -227,6 +227,11 @@ def _front_matter(lines: list[str], shown: str, problems: list[Problem]) -> tupl
     return {key: value for key, value in values.items() if value is not None}, end + 1
 
 
+def comment_values(text: str) -> dict[str, str]:
+    """The keys and values of an id comment's text (between `<!--` and `-->`): the one reading of it (`ids` too)."""
+    return _parse_comment(text, 0, "", [])
+
+
 def _parse_comment(text: str, line: int, shown: str, problems: list[Problem]) -> dict[str, str]:
     values: dict[str, str] = {}
     # An Anki GUID may hold ';': `guid:` runs to the end of the comment.

@@ -342,6 +342,19 @@ def test_frozen_build_refuses_a_conflicted_lock(released):
     assert lock_text(released) == text
 
 
+def test_conflict_with_crlf_line_endings_is_resolved(released):
+    """Git on Windows (core.autocrlf) checks the lock out, conflict markers and all, with CRLF line endings."""
+    text = lock_text(released)
+    line = next(l for l in text.splitlines() if '"card-b"' in l)
+    mod = json.loads(text)["cards"]["card-b"]["mod"]
+    later = line.replace(f'"mod": {mod}', f'"mod": {mod + 1}')
+    conflicted = text.replace(line + "\n", f"<<<<<<< HEAD\n{line}\n=======\n{later}\n>>>>>>> other\n")
+    (released.root / "decks/test.lock").write_bytes(conflicted.replace("\n", "\r\n").encode())
+    result = released.build()
+    assert "resolved 1 git merge-conflict region" in result.output
+    assert lock_text(released) == text.replace(line, later)
+
+
 def test_unresolvable_conflict_is_refused_with_its_line(released):
     text = lock_text(released)
     line = next(l for l in text.splitlines() if '"card-b"' in l)
