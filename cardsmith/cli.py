@@ -253,7 +253,7 @@ def sync_command(root: Path, collection: Path | None, anki_connect: str | None, 
     notices = []
 
     def opener():
-        target, notice = open_target(collection, anki_connect)
+        target, notice = open_target(collection, anki_connect, read_only=dry_run)
         notices.append(notice)
         return target
 

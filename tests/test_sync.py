@@ -379,6 +379,40 @@ def test_a_hostile_sync_record_is_reported(project, anki_path, text):
     assert "Traceback" not in result.output and anki_path.read_bytes() == before
 
 
+def test_a_dry_run_opens_nothing_for_writing(project, anki_path):
+    """A dry run plans from a copy: the collection file, its folder and its time stay as they were (opening a
+    collection lets Anki write to it)."""
+    project.write(V1)
+    sync(project, anki_path)
+    project.write(V2)
+    folder = anki_path.parent
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir() if p.is_file()}
+    dry = sync(project, anki_path, "--dry-run")
+    assert dry.output.splitlines()[-1] == f"Dry run: nothing was changed in {anki_path}."
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir() if p.is_file()} == before
+
+
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "sync"])
+@pytest.mark.parametrize("kind", ["empty", "foreign"])
+def test_a_file_that_is_no_collection_is_refused_and_left_alone(project, tmp_path, kind, dry_run):
+    """Anki's backend turns any file it is given, an empty one or another program's SQLite database, into a new
+    collection: a sync (even a dry run, which said "nothing was changed") did so."""
+    path = tmp_path / "not-a-collection.anki2"
+    if kind == "empty":
+        path.touch()
+    else:
+        conn = sqlite3.connect(path)
+        conn.execute("CREATE TABLE mine (x)")
+        conn.commit()
+        conn.close()
+    before = path.read_bytes()
+    project.write(V1)
+    result = sync(project, path, *(["--dry-run"] if dry_run else []), code=1)
+    assert result.output.splitlines()[0] == (f"{path}:0: not an Anki collection (it has no `col` table): give the "
+                                             "collection.anki2 file of a profile, or its folder")
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == [path.name, "proj"]
+
+
 def test_sync_needs_no_build_and_writes_no_dist(project, anki_path):
     project.write(V1)
     sync(project, anki_path)

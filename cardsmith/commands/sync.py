@@ -103,8 +103,9 @@ def _released(project: Project, deck: DeckConfig) -> dict[str, tuple[str, tuple[
     return released
 
 
-def open_target(collection: Path | None, url: str | None) -> tuple[Target, str | None]:
-    """The collection to sync into, and a line saying which when it was not named."""
+def open_target(collection: Path | None, url: str | None, read_only: bool = False) -> tuple[Target, str | None]:
+    """The collection to sync into, and a line saying which when it was not named (`read_only`: a dry run's,
+    which changes nothing: a collection file is copied and the copy opened)."""
     if collection is not None and url is not None:
         raise BuildError([Problem("sync", 0, "give --collection or --anki-connect, not both")])
     if url is not None:
@@ -123,7 +124,7 @@ def open_target(collection: Path | None, url: str | None) -> tuple[Target, str |
         notice = f"Syncing into the collection of Anki {which}: {collection}"
     from ..anki.collection import open_collection
 
-    return open_collection(collection), notice
+    return open_collection(collection, read_only), notice
 
 
 def sync(project: Project, decks: Sequence[DeckConfig], opener: Callable[[], Target], options: SyncOptions,
