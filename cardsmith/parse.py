@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .config import deck_name
 from .errors import Problem
 from .files import read_limited
 from .model import Section, SourceNote
@@ -176,13 +177,6 @@ def track_fence(line: str, fence: str | None) -> tuple[str | None, bool]:
     return fence, False
 
 
-def _subdeck(value: Any) -> str:
-    name = nonempty_string(value)
-    if any(not part.strip() for part in name.split("::")):
-        raise Invalid("must not have empty `::` parts")
-    return name
-
-
 def _tags(value: Any) -> tuple[str, ...]:
     tags = value.split() if isinstance(value, str) else value
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
@@ -194,7 +188,7 @@ def _tags(value: Any) -> tuple[str, ...]:
 
 
 FRONT_MATTER_KEYS = {
-    "subdeck": Key("the subdeck this file's cards go to", _subdeck),
+    "subdeck": Key("the subdeck this file's cards go to", deck_name),
     "tags": Key("tags for every card of the file (a list or a space-separated string)", _tags, default=()),
     "type": Key("the note type of every card of the file (a folder name in templates/)", nonempty_string),
 }
