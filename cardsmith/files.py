@@ -98,6 +98,17 @@ def read_limited(path: Path, limit: int = MAX_SOURCE_BYTES) -> bytes:
     return data
 
 
+def writable_problem(target: Path) -> str | None:
+    """Why a file cannot be written at `target` (asked before the work whose result it is), or None."""
+    if target.is_dir():
+        return "it is a folder"
+    if not target.parent.is_dir():
+        return "its folder does not exist"
+    if not os.access(target.parent, os.W_OK):
+        return "its folder is not writable"
+    return None
+
+
 def file_digest(path: Path) -> bytes:
     """SHA-256 of a file's bytes, read a megabyte at a time."""
     digest = hashlib.sha256()
