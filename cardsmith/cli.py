@@ -95,7 +95,7 @@ def build(root: Path, out: Path | None, frozen: bool, report_path: Path | None, 
         for notice in result.notices:
             click.echo("  " + notice)
         for line in result.details():
-            if verbose or line.startswith(("deleted", "moved")):
+            if verbose or line.startswith(("deleted", "moved", "card no longer made")):
                 click.echo("  " + line)
     if report_path:
         write_atomic(report_path, [json.dumps([r.report() for r in results], indent=2) + "\n"])

@@ -27,7 +27,7 @@ RECORD_KEYS = {  # per section: required keys and their types (a bool is not an 
     "deleted": {"guid": str, "type": str, "mod": int},
     "notetypes": {"hash": str, "mod": int, "schema": dict},
 }
-OPTIONAL_KEYS = {"cards": {"moved_from": str}, "deleted": {}, "notetypes": {}}
+OPTIONAL_KEYS = {"cards": {"moved_from": str, "cards": list}, "deleted": {"cards": list}, "notetypes": {}}
 TOP_KEYS = {"format", "deck", *SECTIONS}
 MAX_PROBLEMS = 10  # then one line says how many more
 RESTORE = "restore it from git (`git checkout -- {path}`)"
@@ -195,9 +195,13 @@ def record_problem(section: str, record: Any, key: str = "") -> str | None:
     for key, value in record.items():
         kind = required.get(key) or optional[key]
         if type(value) is not kind:
-            return f"'{key}' must be {'a whole number' if kind is int else 'text' if kind is str else 'an object'}"
+            what = {int: "a whole number", str: "text", list: "a list"}.get(kind, "an object")
+            return f"'{key}' must be {what}"
     if record["mod"] < 0:
         return "'mod' must not be negative"
+    cards = record.get("cards")
+    if cards is not None and (not cards or any(type(o) is not int or o < 0 for o in cards) or cards != sorted(set(cards))):
+        return "'cards' must list the note's card ordinals (whole numbers from 0, increasing)"
     if section != "notetypes" and not record["guid"]:
         return "'guid' must not be empty"
     if section == "notetypes" and not _is_schema(record["schema"]):
@@ -322,10 +326,17 @@ def _later(candidates: list[tuple[dict, int, bool]]) -> tuple[dict, int, bool]:
     Where the other side released something different at that same second, the winner's hash is
     cleared: the build then sees the card as changed and gives it a time after both releases.
     """
-    record, line, live = max(candidates, key=lambda c: (c[0]["mod"], c[2]))
-    if "hash" in record and any(other["mod"] == record["mod"] and other != record for other, _, _ in candidates):
+    record, line, live = max(candidates, key=lambda c: (c[0]["mod"], c[2], "cards" in c[0]))
+    if "hash" in record and any(other["mod"] == record["mod"] and _released(other) != _released(record)
+                                for other, _, _ in candidates):
         record = {**record, "hash": ""}
     return record, line, live
+
+
+def _released(record: dict) -> dict:
+    """What a record says was released: not the note's card ordinals, which follow from it (a lock written before
+    they were recorded lacks them)."""
+    return {key: value for key, value in record.items() if key != "cards"}
 
 
 def _parse_side(lines: list[tuple[int, str]], shown: str, problems: list[Problem]

@@ -100,6 +100,12 @@ class NoteType:
     def field_names(self) -> list[str]:
         return [f.name for f in self.fields]
 
+    def card_name(self, ordinal: int) -> str:
+        """How a learner knows a note's card: its deletion (`c2`) for a cloze type, else its template's name."""
+        if self.is_cloze:
+            return f"c{ordinal + 1}"
+        return self.templates[ordinal].name if ordinal < len(self.templates) else f"card {ordinal + 1}"
+
     def content_hash(self) -> str:
         """Hash of everything Anki stores for the note type (to know when it changed)."""
         data: list[Any] = [self.model_id, self.name, self.kind, [{"name": f.name, "id": f.id} for f in self.fields],

@@ -355,6 +355,22 @@ def test_conflict_with_crlf_line_endings_is_resolved(released):
     assert lock_text(released) == text.replace(line, later)
 
 
+def test_conflict_between_a_lock_with_card_ordinals_and_one_without_changes_no_card(project):
+    """A branch built before the lock recorded each note's cards: its record of an unchanged two-card note conflicts
+    with one that lists them. Same release: no new time, no update for learners."""
+    project.write({"cards/test/a.md": "## Front?\n<!-- id: both; type: basic-reversed -->\n\nBack.\n"})
+    project.build()
+    text = lock_text(project)
+    line = next(l for l in text.splitlines() if '"both"' in l)
+    assert '"cards": [0, 1]' in line
+    older = line.replace('"cards": [0, 1], ', "")
+    for first, second in ((line, older), (older, line)):
+        conflicted = text.replace(line + "\n", f"<<<<<<< HEAD\n{first}\n=======\n{second}\n>>>>>>> other\n")
+        (project.root / "decks/test.lock").write_text(conflicted, encoding="utf-8")
+        result = project.build()
+        assert "0 new, 0 changed, 1 unchanged" in result.output and lock_text(project) == text
+
+
 def test_unresolvable_conflict_is_refused_with_its_line(released):
     text = lock_text(released)
     line = next(l for l in text.splitlines() if '"card-b"' in l)

@@ -413,6 +413,74 @@ def test_a_file_that_is_no_collection_is_refused_and_left_alone(project, tmp_pat
     assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == [path.name, "proj"]
 
 
+CLOZES = {"cards/test/c.md": """
+    ## {{c1::Paris}} is the capital of {{c2::France}}.
+    <!-- id: unreviewed; type: cloze -->
+
+    ## {{c1::Rome}} is the capital of {{c2::Italy}}.
+    <!-- id: reviewed; type: cloze -->
+
+    ## {{c1::Madrid}} is the capital of Spain.
+    <!-- id: edited-in-anki; type: cloze -->
+    """}
+
+
+def test_a_card_its_note_no_longer_makes_is_deleted_unless_reviewed(project, anki_path):
+    """A release drops c2 of two notes: the sync deletes the card never reviewed and suspends the reviewed one
+    (--delete-reviewed deletes it), so that nothing shows "No cloze found". A card the learner's own edit makes
+    (c2 added in Anki to a note the deck did not change) is theirs: left alone."""
+    from anki.collection import Collection
+
+    project.write(CLOZES)
+    sync(project, anki_path)
+    col = Collection(str(anki_path))
+    try:
+        ords = {}
+        for nid in col.find_notes(""):
+            note = col.get_note(nid)
+            if "Rome" in note["Text"]:
+                card = next(c for c in note.cards() if c.ord == 1)
+                card.start_timer()
+                col.sched.answerCard(card, 3)
+            if "Madrid" in note["Text"]:
+                note["Text"] = note["Text"].replace("Spain", "{{c2::Spain}}")
+                col.update_note(note)
+            ords[note["Text"].split()[0]] = sorted(c.ord for c in note.cards())
+        assert ords == {"<p>{{c1::Paris}}": [0, 1], "<p>{{c1::Rome}}": [0, 1], "<p>{{c1::Madrid}}": [0, 1]}
+    finally:
+        col.close()
+    project.write({"cards/test/c.md": CLOZES["cards/test/c.md"].replace("{{c2::France}}", "France")
+                   .replace("{{c2::Italy}}", "Italy")})
+    result = sync(project, anki_path)
+    assert result.output.splitlines()[:3] == [
+        "Test Deck: 0 added, 2 updated, 0 moved, 0 deleted, 0 suspended, 1 untouched, 2 cards no longer made "
+        "(1 deleted, 1 suspended)",
+        "  deleted card: unreviewed c2 (the note no longer makes it; never reviewed)",
+        "  suspended card: reviewed c2 (the note no longer makes it, but it was reviewed: delete it with Tools > "
+        "Empty Cards, or sync with --delete-reviewed)"]
+
+    def cards() -> dict[str, list[tuple[int, bool]]]:
+        col = Collection(str(anki_path))
+        try:
+            assert [n.note_id for n in col.get_empty_cards().notes] == list(col.find_notes("Rome"))
+            return {col.get_note(nid)["Text"].split()[0][3:]: sorted((c.ord, c.queue == -1) for c in col.get_note(nid).cards())
+                    for nid in col.find_notes("")}
+        finally:
+            col.close()
+
+    assert cards() == {"{{c1::Paris}}": [(0, False)], "{{c1::Rome}}": [(0, False), (1, True)],
+                       "{{c1::Madrid}}": [(0, False), (1, False)]}
+    assert "no longer made" not in sync(project, anki_path).output  # the suspended card is left as it is
+    result = sync(project, anki_path, "--delete-reviewed")
+    assert "  deleted card: reviewed c2 (the note no longer makes it; reviewed: --delete-reviewed)" in result.output
+    col = Collection(str(anki_path))
+    try:
+        assert not col.get_empty_cards().notes
+        assert sorted(c.ord for nid in col.find_notes("Madrid") for c in col.get_note(nid).cards()) == [0, 1]
+    finally:
+        col.close()
+
+
 def test_sync_needs_no_build_and_writes_no_dist(project, anki_path):
     project.write(V1)
     sync(project, anki_path)

@@ -110,6 +110,8 @@ def _query(path: Path, sql: str) -> list | None:
 class CollectionTarget:
     """An open collection: read a deck's notes, apply plans in one transaction, close."""
 
+    deletes_cards = True
+
     def __init__(self, col: Any, path: Path, downgrade: bool, scratch: Path | None = None):
         self.col = col
         self.label = str(path)
@@ -183,6 +185,13 @@ class CollectionTarget:
         if plan.deleted:
             col.remove_notes([r.anki.note_id for r in plan.deleted])
         progress(len(plan.removed))
+        suspend = [u.card.card_id for u in plan.unmade if not u.delete]
+        if suspend:
+            col.sched.suspend_cards(suspend)
+        delete = [u.card.card_id for u in plan.unmade if u.delete]
+        if delete:  # each note keeps a card (syncplan): no note goes with them
+            col.remove_cards_and_orphaned_notes(delete)
+        progress(len(plan.unmade))
 
     def _import(self, plan: Plan, mods: dict[str, int]) -> None:
         from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest

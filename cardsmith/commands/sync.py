@@ -42,6 +42,7 @@ class Target(Protocol):
 
     label: str  # for messages
     key: str  # the collection file's path: names its sync record
+    deletes_cards: bool  # whether it can delete one card of a note (else such a card is suspended)
 
     def snapshot(self, deck: ShippedDeck, guids: set[str]) -> Snapshot: ...
 
@@ -148,7 +149,7 @@ def _sync(project: Project, shipped: list[ShippedDeck], target: Target, options:
         recorded = record.decks.get(deck.config.deck_id, {})
         guids = {n.guid for n in deck.notes} | set(deck.released) | set(recorded)
         plans.append(plan_deck(deck, target.snapshot(deck, guids), recorded, options.delete_reviewed,
-                               options.restore_deleted))
+                               options.restore_deleted, target.deletes_cards))
     seen: set[int] = set()
     for plan in plans:  # a note type two decks share is changed (and told) once, with the first
         plan.notetypes = [u for u in plan.notetypes if u.notetype.model_id not in seen]
