@@ -481,6 +481,34 @@ def test_a_card_its_note_no_longer_makes_is_deleted_unless_reviewed(project, ank
         col.close()
 
 
+def test_a_card_moved_with_its_guid_to_another_deck_is_moved_not_deleted(project, anki_path):
+    """Its GUID is live in the other deck (as `build` sees it, whichever decks are built): syncing its old deck
+    alone leaves the note, and syncing both moves its card, keeping the note and its history."""
+    from test_lock import OTHER_DECK
+
+    project.write({"cards/test/a.md": "## Stays?\n<!-- id: stays -->\n\nYes.\n\n## Goes?\n<!-- id: goes -->\n\nYes.\n",
+                   "decks/other.yaml": OTHER_DECK, "cards/other/o.md": "## Other?\n<!-- id: other -->\n\nYes.\n"})
+    project.build()
+    sync(project, anki_path)
+    guid = json.loads((project.root / "decks/test.lock").read_text())["cards"]["goes"]["guid"]
+    project.write({"cards/test/a.md": "## Stays?\n<!-- id: stays -->\n\nYes.\n",
+                   "cards/other/o.md": "## Other?\n<!-- id: other -->\n\nYes.\n\n"
+                                       f"## Goes?\n<!-- id: goes; guid: {guid} -->\n\nYes.\n"})
+    alone = sync(project, anki_path, "test")
+    assert "deleted" not in alone.output.split("\n", 1)[1], alone.output
+    both = sync(project, anki_path)
+    assert '  moved: goes from "Test Deck::A" to "Other Deck::O"' in both.output.splitlines(), both.output
+    assert " 0 deleted" in both.output and "kept:" not in both.output
+    from anki.collection import Collection
+
+    col = Collection(str(anki_path))
+    try:
+        note = col.get_note(col.db.scalar("SELECT id FROM notes WHERE guid = ?", guid))
+        assert {col.decks.name(card.did) for card in note.cards()} == {"Other Deck::O"}
+    finally:
+        col.close()
+
+
 def test_sync_needs_no_build_and_writes_no_dist(project, anki_path):
     project.write(V1)
     sync(project, anki_path)

@@ -77,12 +77,14 @@ def shipped_decks(project: Project, decks: Sequence[DeckConfig],
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise BuildError(errors)
+    live = project.live_guids(builds)  # of every deck of the project, whichever are synced
     shipped = []
     for build in builds:
         notes = shipped_notes(build)
         used = sorted({n.notetype for n in notes})
         shipped.append(ShippedDeck(build.config, notes, {k: project.notetypes[k] for k in used}, build.media,
-                                   _released(project, build.config)))
+                                   _released(project, build.config),
+                                   frozenset(live.difference(n.guid for n in notes))))
     return shipped
 
 
@@ -147,6 +149,10 @@ def _sync(project: Project, shipped: list[ShippedDeck], target: Target, options:
     plans = []
     for deck in shipped:
         recorded = record.decks.get(deck.config.deck_id, {})
+        guids = {n.guid for n in deck.notes}
+        moved_in = {g: n for other, notes in record.decks.items() if other != deck.config.deck_id
+                    for g, n in notes.items() if g in guids and g not in recorded}
+        recorded = {**moved_in, **recorded} if moved_in else recorded  # a note another deck's sync put there
         guids = {n.guid for n in deck.notes} | set(deck.released) | set(recorded)
         plans.append(plan_deck(deck, target.snapshot(deck, guids), recorded, options.delete_reviewed,
                                options.restore_deleted, target.deletes_cards))
@@ -186,6 +192,8 @@ def synced_record(plan: Plan, old: dict[str, RecordedNote]) -> dict[str, Recorde
         prior = old.get(guid)
         if prior is not None:
             result[guid] = RecordedNote(prior.card_id, prior.fields, prior.tags, prior.deck, True)
+    for guid in plan.deck.elsewhere.intersection(old):  # moved to another deck: kept until that deck's sync takes it
+        result.setdefault(guid, old[guid])
     return result
 
 

@@ -55,6 +55,7 @@ class ShippedDeck:
     notetypes: dict[str, NoteType]  # the note types the notes use
     media: dict[str, Path]  # media name -> file
     released: dict[str, tuple[str, tuple[str, ...]]]  # GUID -> (card id, decks releases put it in)
+    elsewhere: frozenset[str] = frozenset()  # GUIDs of the cards of the project's other decks: never removed here
 
 
 class AnkiCard(NamedTuple):
@@ -302,8 +303,9 @@ def plan_deck(deck: ShippedDeck, snapshot: Snapshot, record: dict[str, RecordedN
         if text != "kept":  # the learner's own text makes cards of its own
             touched |= _plan_unmade(plan, note, anki, text == "updated", delete_reviewed, delete_cards)
         plan.untouched += not touched
-    gone = {guid: entry.card_id for guid, entry in record.items() if guid not in shipped}
-    gone.update((guid, card_id) for guid, (card_id, _) in deck.released.items() if guid not in shipped)
+    live = shipped | deck.elsewhere  # a card moved to another deck with its GUID is that deck's now
+    gone = {guid: entry.card_id for guid, entry in record.items() if guid not in live}
+    gone.update((guid, card_id) for guid, (card_id, _) in deck.released.items() if guid not in live)
     for guid, card_id in sorted(gone.items(), key=lambda item: item[1]):
         anki = snapshot.notes.get(guid)
         if anki is None:
