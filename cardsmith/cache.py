@@ -39,6 +39,7 @@ from . import __version__, cachecodec, render
 from .cachecodec import Damaged
 from .config import DeckConfig
 from .errors import Problem
+from .files import read_limited
 from .model import Media, Note, Rendered, ResolvedNote
 from .notetypes import NoteType
 from .parse import ParsedFile
@@ -262,7 +263,7 @@ class RenderCache:
             for path, shown in batch:
                 slots.append(f"{path}\0{shown}")
                 try:
-                    raw: bytes | None = path.read_bytes()
+                    raw: bytes | None = read_limited(path)
                 except OSError as error:
                     raw = None
                     contents.append(error)

@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import BuildError
-from .files import project_lock
+from .errors import BuildError, Problem
+from .files import project_lock, writable_problem, write_atomic
 from .pipeline import Project
 
 ROOT_OPTION = click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=".",
@@ -65,10 +65,10 @@ def main(ctx: click.Context) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder for the .apkg files [default: ROOT/dist].")
 @click.option("--frozen", is_flag=True, help="Fail instead of updating a stale decks/<deck>.lock (for CI).")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--report", "report_path", type=click.Path(path_type=Path),
               help="Also write what changed per deck (new, changed, deleted, moved) as JSON to this file.")
 @click.option("-v", "--verbose", is_flag=True, help="Explain what was done.")
-@click.option("--no-cache", is_flag=True, help="Render every card afresh; neither read nor write the render cache.")
+@click.option("--no-cache", is_flag=True, help="Render every card afresh and write every package; neither read nor write the render cache.")
 @click.option("--allow-deletions", is_flag=True,
               help="Let a build delete more than a quarter of a deck's released cards (refused without it).")
 @click.argument("decks", nargs=-1)
@@ -78,6 +78,9 @@ def build(root: Path, out: Path | None, frozen: bool, report_path: Path | None, 
     from .progress import Progress
 
     try:
+        why = writable_problem(report_path) if report_path else None
+        if why:  # before anything is built: never a written package and lock, then an error
+            raise BuildError([Problem(str(report_path), 0, f"cannot write the report there: {why}")])
         with project_lock(root, waiting), Progress("Building") as progress:
             project = Project(root, cache=not no_cache)
             progress.set_total(sum(len(project.deck_files(d)) for d in project.selected(list(decks) or None)))
@@ -92,10 +95,10 @@ def build(root: Path, out: Path | None, frozen: bool, report_path: Path | None, 
         for notice in result.notices:
             click.echo("  " + notice)
         for line in result.details():
-            if verbose or line.startswith(("deleted", "moved")):
+            if verbose or line.startswith(("deleted", "moved", "card no longer made")):
                 click.echo("  " + line)
     if report_path:
-        report_path.write_text(json.dumps([r.report() for r in results], indent=2) + "\n", encoding="utf-8")
+        write_atomic(report_path, [json.dumps([r.report() for r in results], indent=2) + "\n"])
 
 
 @main.command()
@@ -253,7 +256,7 @@ def sync_command(root: Path, collection: Path | None, anki_connect: str | None, 
     notices = []
 
     def opener():
-        target, notice = open_target(collection, anki_connect)
+        target, notice = open_target(collection, anki_connect, read_only=dry_run)
         notices.append(notice)
         return target
 

@@ -11,13 +11,26 @@ from .schema import Invalid, Key, one_of, read_mapping, string
 from .yamlfile import load_yaml, read_text
 
 SUBDECK_MODES = ("per-file", "none")
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")  # control characters and line breaks
+
+
+def deck_name(value: object) -> str:
+    """A deck's or subdeck's name, as written (the one deck-name rule: deck files, front matter, `init --name`).
+
+    Anki drops control characters from a deck's name (measured: "A\\nB" becomes "AB"), so a name with one
+    would not be the deck cardsmith reports and syncs into.
+    """
+    name = string(value)
+    if CONTROL_RE.search(name):
+        raise Invalid("must not hold line breaks, tabs or other control characters (Anki drops them from a deck's "
+                      "name)")
+    if not name.strip() or any(not part.strip() for part in name.split("::")):
+        raise Invalid("must not be empty or have empty `::` parts")
+    return name
 
 
 def _name(value: object) -> str:
-    name = string(value)
-    if not name.strip() or any(not part.strip() for part in name.split("::")):
-        raise Invalid("must not be empty or have empty `::` parts")
-    return name.strip()
+    return deck_name(value).strip()
 
 
 def _deck_id(value: object) -> int:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 LINE_BREAK_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 UNDECODED_RE = re.compile(r"[\udc80-\udcff]")  # a byte of a file name that is not UTF-8 (surrogateescape)
+SURROGATE_RE = re.compile(r"[\ud800-\udfff]")  # half of a UTF-16 pair: no character (JSON's or YAML's escape \ud800)
+ESCAPED_SURROGATE_RE = re.compile(r"\\u[dD][89a-fA-F]")  # that escape in JSON text (cardsmith writes none)
 
 
 @dataclass(frozen=True, order=True)
@@ -28,9 +30,18 @@ class Problem:
 
 def _one_line(text: str) -> str:
     """Line breaks and control characters quoted from the input are shown escaped (`\\r`), and so
-    are the bytes of a file name that are not UTF-8 (`\\xe9`): they cannot be printed."""
+    are the bytes of a file name that are not UTF-8 (`\\xe9`) and other halves of UTF-16 pairs (`\\ud800`, from
+    an escape in JSON or YAML): they cannot be printed."""
     text = LINE_BREAK_RE.sub(lambda m: repr(m.group(0))[1:-1], text)
-    return UNDECODED_RE.sub(lambda m: f"\\x{ord(m.group(0)) - 0xdc00:02x}", text)
+    text = UNDECODED_RE.sub(lambda m: f"\\x{ord(m.group(0)) - 0xdc00:02x}", text)
+    return SURROGATE_RE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
+def not_text(value: str) -> str | None:
+    """Why a string from JSON or YAML (whose escapes can name half of a UTF-16 pair) is no text Anki can store, or
+    None: no file can hold such a string, and Python refuses to write one."""
+    found = SURROGATE_RE.search(value)
+    return None if found is None else f"'\\u{ord(found.group()):04x}' is half of a UTF-16 pair, not a character"
 
 
 def collapse_repeats(problems: list[Problem]) -> list[Problem]:

@@ -8,9 +8,11 @@ and remove what a killed run left behind (`remove_stale`), and two runs never sh
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -21,6 +23,8 @@ except ImportError:  # Windows: no flock; runs in one project are then not seria
     fcntl = None  # type: ignore[assignment]
 
 LOCK_NAME = "project.lock"
+MAX_SOURCE_BYTES = 64 << 20  # a card file, deck file or note type's file (the shipped deck's largest: 40 KB)
+MAX_RECORD_BYTES = 512 << 20  # a lock file or sync record (a 100,000-card lock has 17 MB)
 _held: set[int] = set()  # descriptors of project locks this process holds (a forked worker closes them)
 
 
@@ -68,6 +72,41 @@ def write_atomic(target: Path, chunks: Iterable[str], unless_same: bool = False)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def read_limited(path: Path, limit: int = MAX_SOURCE_BYTES) -> bytes:
+    """A regular file's bytes; OSError (its strerror says why) for anything else or more than `limit` bytes.
+
+    A symlink to /dev/zero would otherwise fill the memory, and a FIFO block the run: both are refused
+    without reading (the file is opened non-blocking and looked at first).
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(info.st_mode):  # a device, FIFO or socket
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        if info.st_size > limit:
+            raise OSError(errno.EFBIG, f"larger than {limit >> 20} MB, more than cardsmith reads", str(path))
+        with os.fdopen(fd, "rb", closefd=False) as stream:
+            data = stream.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit >> 20} MB, more than cardsmith reads", str(path))
+    return data
+
+
+def writable_problem(target: Path) -> str | None:
+    """Why a file cannot be written at `target` (asked before the work whose result it is), or None."""
+    if target.is_dir():
+        return "it is a folder"
+    if not target.parent.is_dir():
+        return "its folder does not exist"
+    if not os.access(target.parent, os.W_OK):
+        return "its folder is not writable"
+    return None
 
 
 def file_digest(path: Path) -> bytes:

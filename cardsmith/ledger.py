@@ -24,7 +24,8 @@ from .files import write_atomic
 FORMAT = 1
 CLOCK_SKEW = 600  # seconds: a time up to 10 minutes ahead of this machine's clock is another machine's skew
 _RECORD = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
-_CARD_KEYS = {"guid", "hash", "mod", "subdeck", "type"}  # a card's record, unless it moved
+_CARD_KEYS = {"guid", "hash", "mod", "subdeck", "type"}  # a card's record, unless it moved or has other cards
+ONLY_FIRST_CARD = (0,)  # the ordinals of a note with one card, its first template's: not written in the lock
 
 
 class Entry(Protocol):
@@ -40,6 +41,8 @@ class Entry(Protocol):
     def subdeck(self) -> str: ...
     @property
     def note_type(self) -> str: ...
+    @property
+    def cards(self) -> tuple[int, ...]: ...
 
 
 @dataclass
@@ -54,6 +57,9 @@ class Changes:
     notetypes_changed: list[str] = field(default_factory=list)
     retyped: list[tuple[str, str]] = field(default_factory=list)  # (id, released type): Anki cannot follow
     reguided: list[tuple[str, str]] = field(default_factory=list)  # (id, released GUID): a card's GUID changed
+    # (id, ordinals): cards of a released note that it no longer makes (a cloze deletion removed). Anki keeps
+    # them, showing an error or a blank side, until the learner runs Tools -> Empty Cards.
+    unmade: list[tuple[str, tuple[int, ...]]] = field(default_factory=list)
 
     @property
     def any(self) -> bool:
@@ -129,12 +135,14 @@ class Ledger:
             old = self.cards.get(entry.card_id)
             if (old is not None and len(old) == 5 and old.get("hash") == entry.content_hash  # the usual case:
                     and old.get("guid") == entry.guid and old.get("type") == entry.note_type  # kept as it was
-                    and old.get("subdeck") == entry.subdeck and "mod" in old):
+                    and old.get("subdeck") == entry.subdeck and "mod" in old and entry.cards == ONLY_FIRST_CARD):
                 changes.unchanged.append(entry.card_id)
                 result.cards[entry.card_id] = old
                 continue
             record = {"guid": entry.guid, "hash": entry.content_hash, "subdeck": entry.subdeck,
                       "type": entry.note_type}
+            if entry.cards != ONLY_FIRST_CARD:  # recorded, so that a later build sees a card the note stops making
+                record["cards"] = list(entry.cards)
             if old and old.get("moved_from"):
                 record["moved_from"] = old["moved_from"]
             if old is None:
@@ -145,6 +153,10 @@ class Ledger:
                     changes.retyped.append((entry.card_id, old["type"]))
                 if old["guid"] != entry.guid:
                     changes.reguided.append((entry.card_id, old["guid"]))
+                # A lock written before ordinals were recorded says nothing of a note's other cards.
+                unmade = sorted(set(old.get("cards", ONLY_FIRST_CARD)) - set(entry.cards))
+                if unmade and old.get("type", entry.note_type) == entry.note_type:
+                    changes.unmade.append((entry.card_id, tuple(unmade)))
                 moved = old.get("subdeck") != entry.subdeck
                 same = old["hash"] == entry.content_hash and old.get("guid") == entry.guid \
                     and old.get("type") == entry.note_type
@@ -170,6 +182,8 @@ class Ledger:
             if card_id not in present and old["guid"] not in live:
                 changes.deleted.append(card_id)
                 result.deleted[card_id] = {"guid": old["guid"], "type": old.get("type", "basic"), "mod": clock}
+                if "cards" in old:  # its tombstone says "deleted" on each of them (every deletion, for a cloze)
+                    result.deleted[card_id]["cards"] = old["cards"]
         for key, (digest, schema) in sorted(notetype_hashes.items()):
             old = self.notetypes.get(key)
             if old and old["hash"] == digest:

@@ -13,11 +13,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from json.encoder import encode_basestring
+from json.encoder import encode_basestring, encode_basestring_ascii
 from pathlib import Path
 from typing import Any
 
-from .errors import BuildError, Problem
+from .errors import ESCAPED_SURROGATE_RE, BuildError, Problem, not_text
+from .files import MAX_RECORD_BYTES, read_limited
 from .ledger import CLOCK_SKEW, FORMAT, Ledger
 
 SECTIONS = ("cards", "deleted", "notetypes")
@@ -26,7 +27,7 @@ RECORD_KEYS = {  # per section: required keys and their types (a bool is not an 
     "deleted": {"guid": str, "type": str, "mod": int},
     "notetypes": {"hash": str, "mod": int, "schema": dict},
 }
-OPTIONAL_KEYS = {"cards": {"moved_from": str}, "deleted": {}, "notetypes": {}}
+OPTIONAL_KEYS = {"cards": {"moved_from": str, "cards": list}, "deleted": {"cards": list}, "notetypes": {}}
 TOP_KEYS = {"format", "deck", *SECTIONS}
 MAX_PROBLEMS = 10  # then one line says how many more
 RESTORE = "restore it from git (`git checkout -- {path}`)"
@@ -52,7 +53,7 @@ class LockRead:
         if (section, key) in self.lines or self.path is None:
             return self.lines.get((section, key), 1)
         try:
-            return _record_line(self.path.read_text(encoding="utf-8", errors="replace"), section, key)
+            return _record_line(read_limited(self.path, MAX_RECORD_BYTES).decode("utf-8", "replace"), section, key)
         except OSError:
             return 1
 
@@ -60,7 +61,8 @@ class LockRead:
 def _record_line(text: str, section: str, key: str) -> int:
     """The line of a record in a lock's text (1 when it cannot be found)."""
     start = text.find(f'"{section}"')
-    found = re.compile(r"\n\s*" + re.escape(encode_basestring(key)) + r"\s*:").search(text, max(start, 0))
+    written = {re.escape(encode_basestring(key)), re.escape(encode_basestring_ascii(key))}  # as cardsmith writes it, or escaped
+    found = re.compile(r"\n\s*(?:" + "|".join(sorted(written)) + r")\s*:").search(text, max(start, 0))
     return text.count("\n", 0, found.start() + 1) + 1 if found and start >= 0 else 1
 
 
@@ -72,7 +74,7 @@ def read_lock(path: Path, shown: str, deck_id: int, deck_shown: str, now: int) -
     if not path.exists() and not path.is_symlink():
         return LockRead(Ledger(), shown)
     try:
-        raw = path.read_bytes()
+        raw = read_limited(path, MAX_RECORD_BYTES)
     except OSError as error:
         raise BuildError([Problem(shown, 1, f"cannot read the lock file: {error.strerror}")]) from None
     try:
@@ -149,10 +151,11 @@ def _ledger(data: Any, text: str, shown: str) -> Ledger:
     if problems:
         raise BuildError(problems)
     ledger = Ledger(data["cards"], data["deleted"], data["notetypes"], deck)
+    escaped = ESCAPED_SURROGATE_RE.search(text) is not None  # cardsmith writes no such escape: check every record
     for section in SECTIONS:
         records = getattr(ledger, section)
-        for key in records if section != "cards" else _unusual_cards(records):
-            message = record_problem(section, records[key])
+        for key in records if section != "cards" or escaped else _unusual_cards(records):
+            message = record_problem(section, records[key], key)
             if message:
                 problems.append(Problem(shown, _record_line(text, section, key), f"{_what(section, key)}: {message}; {fix}"))
     if problems:
@@ -174,10 +177,13 @@ def _unusual_cards(records: dict) -> list[str]:
     return unusual
 
 
-def record_problem(section: str, record: Any) -> str | None:
-    """What is wrong with one record of a section (None: nothing)."""
+def record_problem(section: str, record: Any, key: str = "") -> str | None:
+    """What is wrong with one record of a section, or with its key (None: nothing)."""
     if type(record) is not dict:
         return "must be an object"
+    wrong = not_text(json.dumps([key, record], ensure_ascii=False))
+    if wrong:
+        return wrong
     required, optional = RECORD_KEYS[section], OPTIONAL_KEYS[section]
     keys = record.keys()
     if keys != required.keys():
@@ -189,9 +195,13 @@ def record_problem(section: str, record: Any) -> str | None:
     for key, value in record.items():
         kind = required.get(key) or optional[key]
         if type(value) is not kind:
-            return f"'{key}' must be {'a whole number' if kind is int else 'text' if kind is str else 'an object'}"
+            what = {int: "a whole number", str: "text", list: "a list"}.get(kind, "an object")
+            return f"'{key}' must be {what}"
     if record["mod"] < 0:
         return "'mod' must not be negative"
+    cards = record.get("cards")
+    if cards is not None and (not cards or any(type(o) is not int or o < 0 for o in cards) or cards != sorted(set(cards))):
+        return "'cards' must list the note's card ordinals (whole numbers from 0, increasing)"
     if section != "notetypes" and not record["guid"]:
         return "'guid' must not be empty"
     if section == "notetypes" and not _is_schema(record["schema"]):
@@ -262,6 +272,7 @@ def _resolve_conflict(text: str, shown: str, path: Path) -> LockRead:
     state, regions, opened = "both", 0, 0
     problems = []
     for number, line in enumerate(text.split("\n"), 1):
+        line = line.removesuffix("\r")  # a CRLF checkout (git's core.autocrlf), markers and all
         marker = MARKER_RE.match(line)
         kind = marker.group(1)[0] if marker else ""
         if kind == "<" and state == "both":
@@ -315,10 +326,17 @@ def _later(candidates: list[tuple[dict, int, bool]]) -> tuple[dict, int, bool]:
     Where the other side released something different at that same second, the winner's hash is
     cleared: the build then sees the card as changed and gives it a time after both releases.
     """
-    record, line, live = max(candidates, key=lambda c: (c[0]["mod"], c[2]))
-    if "hash" in record and any(other["mod"] == record["mod"] and other != record for other, _, _ in candidates):
+    record, line, live = max(candidates, key=lambda c: (c[0]["mod"], c[2], "cards" in c[0]))
+    if "hash" in record and any(other["mod"] == record["mod"] and _released(other) != _released(record)
+                                for other, _, _ in candidates):
         record = {**record, "hash": ""}
     return record, line, live
+
+
+def _released(record: dict) -> dict:
+    """What a record says was released: not the note's card ordinals, which follow from it (a lock written before
+    they were recorded lacks them)."""
+    return {key: value for key, value in record.items() if key != "cards"}
 
 
 def _parse_side(lines: list[tuple[int, str]], shown: str, problems: list[Problem]
@@ -341,7 +359,7 @@ def _parse_side(lines: list[tuple[int, str]], shown: str, problems: list[Problem
             except ValueError:
                 problems.append(Problem(shown, number, "cannot read this line of a conflicted lock"))
                 continue
-            message = record_problem(section, record)
+            message = record_problem(section, record, key)
             if message:
                 problems.append(Problem(shown, number, f"{_what(section, key)}: {message}"))
             else:

@@ -115,6 +115,15 @@ class Note(NamedTuple):
         return self.field_lines[0]
 
 
+class Identity(NamedTuple):
+    """Who a card is in Anki (its GUID) and where it is written: what the checks between decks need of it."""
+
+    card_id: str
+    guid: str
+    shown_path: str
+    id_line: int
+
+
 @dataclass(frozen=True)
 class DeckBuild:
     """One deck, prepared: its notes in order, its card files, and every problem (errors and warnings) found."""

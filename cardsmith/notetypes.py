@@ -100,6 +100,12 @@ class NoteType:
     def field_names(self) -> list[str]:
         return [f.name for f in self.fields]
 
+    def card_name(self, ordinal: int) -> str:
+        """How a learner knows a note's card: its deletion (`c2`) for a cloze type, else its template's name."""
+        if self.is_cloze:
+            return f"c{ordinal + 1}"
+        return self.templates[ordinal].name if ordinal < len(self.templates) else f"card {ordinal + 1}"
+
     def content_hash(self) -> str:
         """Hash of everything Anki stores for the note type (to know when it changed)."""
         data: list[Any] = [self.model_id, self.name, self.kind, [{"name": f.name, "id": f.id} for f in self.fields],
@@ -141,7 +147,7 @@ def base_css(root: Path) -> str:
     """The CSS shared by every note type (and the preview): templates/base.css + code CSS."""
     base = root / "templates" / "base.css"
     problems: list[Problem] = []
-    text = _read(base, display_path(base, root), Boundary(root), "style sheet", problems) if base.is_file() else ""
+    text = _read(base, display_path(base, root), Boundary(root), "style sheet", problems) if _there(base) else ""
     if problems:
         raise BuildError(problems)
     return (text or "") + "\n" + code_css()
@@ -183,6 +189,11 @@ def _read(path: Path, shown: str, boundary: Boundary, what: str, problems: list[
     return read_text(path, shown, problems)
 
 
+def _there(path: Path) -> bool:
+    """Whether there is something at `path` (a FIFO, a device or a dangling symlink too: reading it says why not)."""
+    return path.exists() or path.is_symlink()
+
+
 def _file(folder: Path, root: Path, boundary: Boundary, what: str) -> Callable[[Any], str]:
     """A check for a key naming a file in the note type's folder: the file's text."""
     def check(name: Any) -> str:
@@ -205,7 +216,7 @@ def _keys(folder: Path, root: Path, boundary: Boundary, shown: str) -> dict[str,
     """notetype.yaml's schema (its file checks read from the note type's folder)."""
     field_keys = {
         "name": Key("the field's name (a `### Name` line in a card starts it)", _field_name, required=True),
-        "id": Key("a fixed integer id, chosen once", integer("a fixed integer", *ID_RANGE), required=True),
+        "id": Key("a fixed integer id, chosen once", integer("a fixed integer from -2**63 to 2**63 - 1 (Anki's ids are 64-bit)", *ID_RANGE), required=True),
         "format": Key("`markdown` (default) or `html` (the text is the field's HTML, kept verbatim)",
                       one_of(*FORMATS), default="markdown"),
         "font": Key("the editor's font for the field in Anki (default Liberation Sans)", nonempty_string,
@@ -216,7 +227,7 @@ def _keys(folder: Path, root: Path, boundary: Boundary, shown: str) -> dict[str,
     }
     template_keys = {
         "name": Key("the card template's name", nonempty_string, required=True),
-        "id": Key("a fixed integer id, chosen once", integer("a fixed integer", *ID_RANGE), required=True),
+        "id": Key("a fixed integer id, chosen once", integer("a fixed integer from -2**63 to 2**63 - 1 (Anki's ids are 64-bit)", *ID_RANGE), required=True),
         "front": Key("the HTML file of the card's front", _file(folder, root, boundary, "template file"), required=True),
         "back": Key("the HTML file of the card's back", _file(folder, root, boundary, "template file"), required=True),
     }
@@ -250,7 +261,8 @@ def _keys(folder: Path, root: Path, boundary: Boundary, shown: str) -> dict[str,
                      values["postamble"] if values["postamble"] is not None else LATEX_POSTAMBLE, values["svg"])
 
     return {
-        "id": Key("the note type's fixed id, chosen once", integer("a fixed positive integer"), required=True),
+        "id": Key("the note type's fixed id, chosen once", integer("a fixed positive integer below 2**63 (Anki's ids are 64-bit)"),
+                  required=True),
         "name": Key("its name in Anki", nonempty_string, required=True),
         "kind": Key("`standard` or `cloze`", one_of(*KINDS), default="standard"),
         "fields": Key("its fields, in order", listed(field_keys, "must list at least one field"), required=True),
@@ -296,11 +308,11 @@ def _load(folder: Path, spec: Path, root: Path, boundary: Boundary,
                                 f"'sort_field' must name a field (fields: {', '.join(names)})"))
     rule = _card_rule(names, values["kind"] == "cloze", templates, shown, line_of(data, "templates"), problems)
     style = folder / "style.css"
-    own_css = _read(style, display_path(style, root), boundary, "style sheet", problems) if style.is_file() else ""
+    own_css = _read(style, display_path(style, root), boundary, "style sheet", problems) if _there(style) else ""
     if problems or own_css is None or rule is None:
         return None, problems
     if values["base_css"]:
-        css = shared_css + ("\n" + own_css if style.is_file() else "")
+        css = shared_css + ("\n" + own_css if _there(style) else "")
     else:
         css = own_css  # byte for byte (an imported note type's own CSS)
     sort_field = names.index(values["sort_field"]) if values["sort_field"] else 0

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .config import deck_name
 from .errors import Problem
+from .files import read_limited
 from .model import Section, SourceNote
 from .schema import Invalid, Key, nonempty_string, read_mapping
 from .yamlfile import load_yaml
@@ -75,7 +77,7 @@ def valid_tag(tag: str) -> bool:
 def parse_file(path: Path, shown: str, default_type: str = DEFAULT_TYPE) -> ParsedFile:
     """Read and parse one card file; problems are collected, never raised."""
     try:
-        raw = path.read_bytes()
+        raw = read_limited(path)
     except OSError as exc:
         return ParsedFile(path, problems=(Problem(shown, 0, f"cannot read file: {exc.strerror}"),))
     return parse_bytes(raw, path, shown, default_type)
@@ -175,13 +177,6 @@ def track_fence(line: str, fence: str | None) -> tuple[str | None, bool]:
     return fence, False
 
 
-def _subdeck(value: Any) -> str:
-    name = nonempty_string(value)
-    if any(not part.strip() for part in name.split("::")):
-        raise Invalid("must not have empty `::` parts")
-    return name
-
-
 def _tags(value: Any) -> tuple[str, ...]:
     tags = value.split() if isinstance(value, str) else value
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
@@ -193,7 +188,7 @@ def _tags(value: Any) -> tuple[str, ...]:
 
 
 FRONT_MATTER_KEYS = {
-    "subdeck": Key("the subdeck this file's cards go to", _subdeck),
+    "subdeck": Key("the subdeck this file's cards go to", deck_name),
     "tags": Key("tags for every card of the file (a list or a space-separated string)", _tags, default=()),
     "type": Key("the note type of every card of the file (a folder name in templates/)", nonempty_string),
 }
@@ -224,6 +219,11 @@ def _front_matter(lines: list[str], shown: str, problems: list[Problem]) -> tupl
     values, found = read_mapping(data, FRONT_MATTER_KEYS, shown, first_line=2, what="front matter key")
     problems += found
     return {key: value for key, value in values.items() if value is not None}, end + 1
+
+
+def comment_values(text: str) -> dict[str, str]:
+    """The keys and values of an id comment's text (between `<!--` and `-->`): the one reading of it (`ids` too)."""
+    return _parse_comment(text, 0, "", [])
 
 
 def _parse_comment(text: str, line: int, shown: str, problems: list[Problem]) -> dict[str, str]:

@@ -17,12 +17,12 @@ from .cache import Loaded, RenderCache, built_key, default_dir, file_progress, r
 from .config import DeckConfig, load_decks
 from .errors import BuildError, Problem, display_path
 from .ledger import build_time
-from .model import DeckBuild, Note, ResolvedNote
+from .model import DeckBuild, Identity, Note, ResolvedNote
 from .notetypes import load_notetypes
 from .parse import parse_bytes, parse_file
 from .release import DeckResult, Release
 from .render import Renderer
-from .resolve import Resolver, make_note
+from .resolve import Resolver, guid, make_note
 
 
 class Project:
@@ -37,6 +37,7 @@ class Project:
         self.cache = RenderCache(default_dir(root), read_only) if cache else None
         # per deck file: its card files, and the problems of the files it cannot take (see deck_files)
         self._files: dict[Path, tuple[list[Path], list[Problem]]] = {}
+        self._identities: dict[Path, tuple[Identity, ...]] = {}  # per deck file: its cards' GUIDs (see identified)
 
     def selected(self, only: list[str] | None) -> list[DeckConfig]:
         """The decks named in `only` (by file name or deck name), or all of them."""
@@ -60,7 +61,7 @@ class Project:
         problems = []
         for pattern in deck.card_globs:
             for path in sorted((self.root / "cards").glob(pattern)):
-                if path in found or not path.is_file():
+                if path in found or path.is_dir():  # anything else is read, or refused saying why
                     continue
                 shown = self.shown(path)
                 if not self.boundary.contains(path):  # a symlink, or a folder that is one
@@ -144,36 +145,64 @@ class Project:
 
     def prepare_all(self, decks: list[DeckConfig], progress: Callable[[int], None] | None = None
                     ) -> tuple[list[DeckBuild], list[Problem]]:
-        """Every deck named, prepared, and every problem: each deck's, and those between decks."""
+        """Every deck named, prepared, and every problem: each deck's, and those between it and any deck of the
+        project (the others only identified: `build DECK` must not ship a note another deck has too)."""
         builds = [self.prepare(deck, progress) for deck in decks]
         problems = [p for build in builds for p in build.problems] + self.identity_problems(builds)
         return builds, problems
 
+    def identified(self, deck: DeckConfig) -> tuple[Identity, ...]:
+        """Who the deck's cards are in Anki (their GUIDs), without rendering them: what the checks between decks
+        need of a deck that is not being built. Its own problems are its build's to report."""
+        if deck.path not in self._identities:
+            found: list[Identity] = []
+            for loaded in self.load(deck):
+                if loaded.built is not None:
+                    found += (Identity(n.card_id, n.guid, n.shown_path, n.id_line) for n in loaded.built[0])
+                    continue
+                for source in loaded.parsed.notes if loaded.parsed else ():
+                    if source.note_type in self.notetypes:
+                        found.append(Identity(source.card_id, guid(deck, source), source.shown_path, source.id_line))
+            self._identities[deck.path] = tuple(found)
+        return self._identities[deck.path]
+
     def identity_problems(self, builds: list[DeckBuild]) -> list[Problem]:
-        """A card file taken by two decks, or two cards that would be one Anki note (by their GUIDs)."""
+        """A card file taken by two decks, or two cards that would be one Anki note (by their GUIDs): between the
+        decks built, and between them and the project's other decks."""
+        built = {build.config.path for build in builds}
+        decks = [(build.config, build.files, build.notes) for build in builds]
+        decks += [(deck, tuple(self.deck_files(deck)), self.identified(deck))
+                  for deck in self.decks if deck.path not in built]
         problems = []
         taken: dict[Path, DeckConfig] = {}
-        for build in builds:
-            for path in build.files:
-                other = taken.setdefault(path, build.config)
-                if other is not build.config:
-                    problems.append(Problem(self.shown(build.config.path), 1,
+        for deck, files, _ in decks:
+            for path in files:
+                other = taken.setdefault(path, deck)
+                if other is not deck and (deck.path in built or other.path in built):
+                    problems.append(Problem(self.shown(deck.path), 1,
                                             f"{self.shown(path)} is also taken by {self.shown(other.path)}; "
                                             "a card file belongs to one deck"))
-        owners: dict[str, Note] = {}
-        for build in builds:
-            for note in build.notes:
-                owner = owners.setdefault(note.guid, note)
-                if owner is not note:
+        owners: dict[str, tuple[DeckConfig, Identity | Note]] = {}
+        for deck, _, notes in decks:
+            for note in notes:
+                other, owner = owners.setdefault(note.guid, (deck, note))
+                if owner is not note and (deck.path in built or other.path in built):
                     problems.append(Problem(note.shown_path, note.id_line,
                                             f"card '{note.card_id}' would be the same Anki note as "
                                             f"'{owner.card_id}' at {owner.shown_path}:{owner.id_line}"))
         return problems
 
+    def live_guids(self, builds: list[DeckBuild]) -> set[str]:
+        """The GUIDs of every card in the sources of every deck: none of them may be shipped as deleted."""
+        built = {build.config.path for build in builds}
+        live = {note.guid for build in builds for note in build.notes}
+        live.update(i.guid for deck in self.decks if deck.path not in built for i in self.identified(deck))
+        return live
+
     def releases(self, builds: list[DeckBuild], frozen: bool = False, allow_deletions: bool = False) -> list[Release]:
         """Each deck's release, planned from its lock; raise BuildError with everything a build would refuse."""
         now = build_time()
-        live = {note.guid for build in builds for note in build.notes}
+        live = self.live_guids(builds)
         releases, problems = [], []
         for build in builds:
             try:
@@ -200,7 +229,7 @@ class Project:
         releases = self.releases(builds, frozen, allow_deletions)
         if self.cache:
             self.cache.close()  # written back into its file: `check` reads only that
-        return [release.write(out_dir, frozen) for release in releases]
+        return [release.write(out_dir, frozen, rewrite=self.cache is None) for release in releases]
 
 
 def _first(card_id: str, shown: str, line: int, seen: dict[str, tuple[str, int]], problems: list[Problem]) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ import genanki
 from . import __version__
 from .config import DeckConfig
 from .errors import Problem, display_path
-from .files import remove_stale, write_atomic
+from .files import file_digest, remove_stale, write_atomic
 from .ledger import Changes, Ledger
 from .lockfile import LockRead, read_lock
 from .model import DeckBuild
@@ -132,6 +133,14 @@ class Release:
         return [f"{self.lock.shown}: resolved {count} git merge-conflict region{'s' if count > 1 else ''} (both "
                 "branches' cards kept; for a card both released, the later release) and wrote the lock without markers"]
 
+    def unmade(self) -> list[tuple[str, str, bool]]:
+        """(card id, card name, cloze?) per released card its note no longer makes (see ledger.Changes.unmade)."""
+        result = []
+        for card_id, ordinals in self.changes.unmade:
+            notetype = self.notetypes[self.ledger.cards[card_id]["type"]]
+            result += [(card_id, notetype.card_name(o), notetype.is_cloze) for o in ordinals]
+        return result
+
     def shipped(self) -> list[NoteSpec]:
         """The package's notes: every note with its release time (tagged when it moved), then the tombstones."""
         cards = self.ledger.cards
@@ -162,8 +171,9 @@ class Release:
                                       note.mod]).encode())
         return digest.hexdigest()
 
-    def write(self, out_dir: Path, frozen: bool) -> "DeckResult":
-        """Write the package (unless the one there is this release's already) and the lock (unless frozen)."""
+    def write(self, out_dir: Path, frozen: bool, rewrite: bool = False) -> "DeckResult":
+        """Write the package (unless the one there is this release's already, or `rewrite`) and the lock (unless
+        frozen)."""
         started = time.perf_counter()
         deck, ledger = self.deck, self.ledger
         notes = self.shipped()
@@ -173,24 +183,42 @@ class Release:
         output = out_dir / f"{deck.slug}.apkg"
         remove_stale(output)  # what a killed build left, also when this one writes no package
         fingerprint = self.fingerprint(notes[len(self.build.notes):], notetype_mods, media)
-        stamp = out_dir / f".{deck.slug}.stamp"  # the fingerprint of the package, and its live cards
-        stamped, _, counted = (stamp.read_bytes().decode("utf-8", "replace") if stamp.exists() and output.exists()
-                               else "").partition("\n")
-        up_to_date = stamped == fingerprint and counted.strip().isdigit()
-        if up_to_date:
-            cards = int(counted)
-        else:
+        stamp = out_dir / f".{deck.slug}.stamp"
+        cards = None if rewrite else stamped_cards(stamp, output, fingerprint)
+        up_to_date = cards is not None
+        if cards is None:
             write_package(output, deck.deck_id, deck.name, deck.description, notes, self.notetypes, notetype_mods, media)
             cards = sum(len(n.cards) for n in self.build.notes)  # the tombstones are not the deck's cards
-            write_atomic(stamp, [f"{fingerprint}\n{cards}\n"])
+            write_atomic(stamp, [f"{fingerprint}\n{cards}\n{file_digest(output).hex()}\n"])
         if not frozen:  # a --frozen build never changes the lock (not even to add the deck's id)
             ledger.write(deck.lock_path)
         return DeckResult(deck, output, cards, len(self.build.notes), len(media),
-                          self.build.seconds + time.perf_counter() - started, up_to_date, self.changes, self.notices())
+                          self.build.seconds + time.perf_counter() - started, up_to_date, self.changes, self.notices(),
+                          self.unmade())
+
+
+def stamped_cards(stamp: Path, output: Path, fingerprint: str) -> int | None:
+    """The live cards of the package at `output` if its stamp says it is this release's (`fingerprint`) and the
+    package is the file the stamp describes (a SHA-256 of its bytes: a damaged or replaced package is rebuilt)."""
+    if not (_regular(stamp) and _regular(output)):
+        return None
+    lines = stamp.read_bytes()[:1000].decode("utf-8", "replace").split("\n")
+    if len(lines) < 3 or lines[0] != fingerprint or not lines[1].isdigit():
+        return None
+    return int(lines[1]) if file_digest(output).hex() == lines[2] else None
+
+
+def _regular(path: Path) -> bool:
+    """Whether `path` is a regular file, not a symlink (nothing else is read: a FIFO would block)."""
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
 
 
 def tombstone(card_id: str, record: dict, notetypes: dict[str, NoteType], deck_name: str) -> NoteSpec:
-    """A deleted card as shipped: "deleted" in every field a card shows (in a deletion, for a cloze type), tagged.
+    """A deleted card as shipped: "deleted" in every field a card shows (in a deletion per card, for a cloze type),
+    tagged.
 
     Its note keeps the type it was released as (Anki would not update it into another); a type removed
     since is replaced by one that exists, any will do to say "deleted".
@@ -201,9 +229,10 @@ def tombstone(card_id: str, record: dict, notetypes: dict[str, NoteType], deck_n
     notetype = notetypes[key]
     message = (f"<p><b>This card was deleted from the deck</b> (id <code>{html.escape(card_id)}</code>).</p>"
                f"<p>Delete it in the browser: search <code>tag:{DELETED_TAG}</code>.</p>")
-    if notetype.is_cloze:
+    if notetype.is_cloze:  # a deletion for each card it had (c1 only, when the lock did not record them)
         cloze = set(notetype.rule.cloze_fields)
-        fields = tuple("{{c1::" + message + "}}" if name in cloze else "" for name in notetype.field_names)
+        deletions = " ".join(f"{{{{c{ordinal + 1}::{message}}}}}" for ordinal in record.get("cards", [0]))
+        fields = tuple(deletions if name in cloze else "" for name in notetype.field_names)
     else:
         fields = (message,) * len(notetype.fields)
     return NoteSpec(record["guid"], key, fields, (DELETED_TAG,), f"{deck_name}::{DELETED_SUBDECK}", record["mod"],
@@ -223,6 +252,7 @@ class DeckResult:
     up_to_date: bool
     changes: Changes
     notices: list[str] = field(default_factory=list)  # what the build did on its own (a merge conflict resolved)
+    unmade: list[tuple[str, str, bool]] = field(default_factory=list)  # Release.unmade
 
     def summary(self, root: Path) -> str:
         shown = display_path(self.output, root)
@@ -233,8 +263,10 @@ class DeckResult:
 
     def changes_line(self) -> str:
         c = self.changes
+        unmade = len(self.unmade)
         return (f"{len(c.new)} new, {len(c.changed)} changed, {len(c.unchanged)} unchanged, "
-                f"{len(c.deleted)} deleted, {len(c.moved)} moved")
+                f"{len(c.deleted)} deleted, {len(c.moved)} moved"
+                + (f", {unmade} card{'s' if unmade > 1 else ''} no longer made" if unmade else ""))
 
     def details(self) -> list[str]:
         """Every change, one line each, with what the learner has to do in Anki."""
@@ -246,6 +278,10 @@ class DeckResult:
         for card_id, old, new in c.moved:
             lines.append(f'moved: {card_id} from "{old}" to "{new}" (Anki does not move cards on import: in the'
                          f' browser search "deck:{old}" tag:{MOVED_TAG}, select the cards, Change Deck to "{new}")')
+        for card_id, name, cloze in self.unmade:
+            shows = '"No cloze found on card"' if cloze else "an empty side"
+            lines.append(f"card no longer made: {card_id} {name} (Anki keeps the learners' card, showing {shows}: "
+                         "they delete it with Tools > Empty Cards in Anki's main window)")
         lines += [f"note type changed: {k}" for k in c.notetypes_changed]
         return lines
 
@@ -255,4 +291,5 @@ class DeckResult:
                 "media": self.media, "up_to_date": self.up_to_date,
                 "new": c.new, "changed": c.changed, "unchanged": len(c.unchanged), "deleted": c.deleted,
                 "moved": [{"id": i, "from": a, "to": b} for i, a, b in c.moved],
+                "cards_no_longer_made": [{"id": i, "card": name} for i, name, _ in self.unmade],
                 "notetypes_changed": c.notetypes_changed}

@@ -4,7 +4,6 @@ time, local images and sounds packaged as content-hashed media."""
 
 from __future__ import annotations
 
-import hashlib
 import html
 import re
 import urllib.parse
@@ -12,16 +11,20 @@ from pathlib import Path
 from typing import Any
 
 import markdown
+from markdown import preprocessors
+from markdown.htmlparser import HTMLExtractor
 
 from . import mathtex
 from .boundary import Boundary, outside
 from .cardgen import CLOZE_OPEN_RE
 from .errors import Problem, collapse_repeats
+from .files import file_digest
 from .model import FieldText, Media, Rendered, ResolvedNote
 
 # A tag <img …> (attribute values may hold `>`), and its attributes: the one rule for finding an image's source.
+# As a browser reads them: an attribute follows spaces, a `/`, or (no space) a quoted value.
 IMG_RE = re.compile(r"""<img\b(?:[^>"']|"[^"]*"|'[^']*')*>""", re.I)
-ATTRIBUTE_RE = re.compile(r"""(\s+)([^\s"'>/=]+)(?:(\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
+ATTRIBUTE_RE = re.compile(r"""([\s/]+|(?<=["']))([^\s"'>/=]+)(?:(\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
 SOUND_RE = re.compile(r"\[sound:([^\]]+)\]")  # Anki plays the file wherever the field says this
 EXTERNAL_RE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//)", re.I)
 
@@ -30,6 +33,7 @@ MARKDOWN_EXTENSIONS = [
     "pymdownx.superfences", "pymdownx.highlight", "pymdownx.arithmatex",
     "cardsmith.codelines",  # one element per code line: code wraps on a phone (templates/base.css)
     "cardsmith.render:BoundedLinks",  # below: rendering stays linear in the card's size
+    "cardsmith.render:BoundedTags",  # below: likewise for raw HTML
     "cardsmith.render:ReusedHighlighting",  # below: one Pygments formatter and lexer, not one per code block
 ]
 MARKDOWN_CONFIG = {
@@ -40,6 +44,7 @@ LINK_PATTERNS = ("reference", "link", "image_link", "image_reference", "short_re
 BRACKET_RE = re.compile(r"[\[\]]")
 MAX_LINK_BRACKETS = 16  # brackets inside a link's text (`[a [b] c]` has two)
 MAX_LINK_LENGTH = 1000  # characters of a link's `[text]`, and of its `(destination "title")`
+MAX_TAG_LENGTH = 1000  # characters of a raw HTML start tag `<name attributes>`
 
 
 class BoundedLinks(markdown.Extension):
@@ -58,6 +63,45 @@ class BoundedLinks(markdown.Extension):
             # Instance attributes: the six link classes all call self.getText and self.getLink.
             processor.getText = _link_text
             processor.getLink = lambda data, index, get_link=get_link: get_link(data[:index + MAX_LINK_LENGTH], index)
+
+
+class BoundedTags(markdown.Extension):
+    """An HTML block's start tag is looked for within its first MAX_TAG_LENGTH characters (a longer one stays a tag,
+    inside a paragraph: Python-Markdown's inline HTML pattern, which is linear, takes it).
+
+    Python-Markdown's HTML block parser (html.parser's check_for_whole_start_tag) matches a start tag from
+    each `<` of one that is never closed to the end of the text (`<p <p <p …`: every `<p` after the first
+    is an attribute name): 19,900 characters of `<p ` took 4.7 s, and twice as many four times as long.
+    """
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        md.preprocessors.register(_BoundedHtmlBlock(md), "html_block", 20)
+
+
+class _BoundedHtmlBlock(preprocessors.HtmlBlockPreprocessor):
+    """Python-Markdown's HTML block preprocessor, with the bounded extractor."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        parser = _BoundedExtractor(self.md)
+        parser.feed("\n".join(lines))
+        parser.close()
+        return "".join(parser.cleandoc).split("\n")
+
+
+class _BoundedExtractor(HTMLExtractor):
+    """Python-Markdown's HTML extractor, its start tags bounded."""
+
+    def check_for_whole_start_tag(self, i: int) -> int:
+        """html.parser's answer for the tag at `i` as if the text ended MAX_TAG_LENGTH characters after it."""
+        rawdata = self.rawdata
+        if len(rawdata) - i <= MAX_TAG_LENGTH:
+            return super().check_for_whole_start_tag(i)
+        self.rawdata = rawdata[i:i + MAX_TAG_LENGTH]
+        try:
+            end = super().check_for_whole_start_tag(0)
+        finally:
+            self.rawdata = rawdata
+        return end + i if end >= 0 else end
 
 
 def _link_text(data: str, index: int) -> tuple[str, int, bool]:
@@ -218,7 +262,7 @@ class Renderer:
             return None
         name = self._media_names.get(path)
         if name is None:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+            digest = file_digest(path).hex()[:12]  # read a megabyte at a time: an image can be large
             stem = re.sub(r"[^A-Za-z0-9-]+", "-", path.stem).strip("-") or "media"
             name = f"{stem}-{digest}{path.suffix.lower()}"
             self._media_names[path] = name

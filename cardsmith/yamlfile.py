@@ -9,13 +9,14 @@ from typing import Any
 
 import yaml
 
-from .errors import Problem
+from .errors import Problem, not_text
+from .files import read_limited
 
 
 def read_text(path: Path, shown: str, problems: list[Problem]) -> str | None:
     """A project file's text, or None with a problem when it is not readable UTF-8."""
     try:
-        return path.read_text(encoding="utf-8")
+        return read_limited(path).decode("utf-8")
     except UnicodeDecodeError:
         problems.append(Problem(shown, 1, "not valid UTF-8 text"))
     except OSError as exc:
@@ -72,7 +73,7 @@ def _construct(node: yaml.Node, loader: yaml.SafeLoader, built: _Built, alias_li
         result.lines = {}
         result.line = node.start_mark.line + 1
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            key = _text(loader.construct_object(key_node, deep=True), key_node)
             if not isinstance(key, Hashable):
                 raise yaml.constructor.ConstructorError(None, None, "found an unhashable key", key_node.start_mark)
             result[key] = _construct(value_node, loader, built, alias_line)
@@ -80,7 +81,15 @@ def _construct(node: yaml.Node, loader: yaml.SafeLoader, built: _Built, alias_li
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_construct(item, loader, built, alias_line) for item in node.value]
-    return loader.construct_object(node, deep=True)
+    return _text(loader.construct_object(node, deep=True), node)
+
+
+def _text(value: Any, node: yaml.Node) -> Any:
+    """A scalar as built, refused when it is a string that is no text (an escape like "\\ud800": errors.not_text)."""
+    wrong = not_text(value) if isinstance(value, str) else None
+    if wrong:
+        raise yaml.constructor.ConstructorError(None, None, wrong, node.start_mark)
+    return value
 
 
 def load_yaml(text: str, path: str, first_line: int = 1) -> tuple[Any, list[Problem]]:

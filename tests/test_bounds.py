@@ -17,7 +17,7 @@ import pytest
 from cardsmith.parse import MAX_CARD_CHARS
 from cardsmith.yamlfile import ALIAS_BUDGET, ALIAS_TEXT_BUDGET
 
-TIMEOUT = 60  # seconds; every case below takes about one on a shared laptop core
+TIMEOUT = 60  # seconds; every case below takes a few at most on a shared laptop core
 MEMORY = 1 << 30  # bytes of address space
 
 
@@ -93,6 +93,38 @@ def test_cards_that_rendered_in_quadratic_time_render_fast(project):
     assert "7 cards, 7 notes" in result.stdout
 
 
+def test_unclosed_html_start_tags_render_fast(project):
+    """Python-Markdown's HTML block parser scanned from every `<` of an unclosed start tag to the end of the card:
+    19,900 characters of `<p ` took 4.7 s, 30 such cards about 100 s. The TIMEOUT bounds the whole build."""
+    units = ["<p ", "<a\t", "<a/", "<p\n", "*<p ", "<a b=", "<a b='", "<a x='>' ", "<a href='x' ", "<http://"]
+    bodies = {f"tags-{number}": unit * (19_900 // len(unit)) for number, unit in enumerate(units)}
+    bodies.update({f"more-{number}": "<p " * 6_600 for number in range(20)})
+    project.write({f"cards/test/{name}.md": card(body, name) for name, body in bodies.items()})
+    assert max(len(body) + len(question(name)) for name, body in bodies.items()) < MAX_CARD_CHARS
+    result = cardsmith(project.root, "build", "--no-cache")
+    assert result.returncode == 0, result.stderr
+    assert "30 cards, 30 notes" in result.stdout
+
+
+def test_a_start_tag_is_looked_for_within_its_first_thousand_characters(tmp_path):
+    """The bound that keeps HTML blocks linear (render.BoundedTags): a start tag up to MAX_TAG_LENGTH characters
+    starts an HTML block, a longer one does not (it stays a tag, inside a paragraph: the inline HTML pattern is
+    linear)."""
+    from conftest import question_and_answer
+
+    from cardsmith.boundary import Boundary
+    from cardsmith.render import MAX_TAG_LENGTH, Renderer
+
+    renderer = Renderer(Boundary(tmp_path))
+    for length, is_tag in ((MAX_TAG_LENGTH, True), (MAX_TAG_LENGTH + 1, False)):
+        tag = '<div title="' + "x" * (length - len('<div title="">')) + '">'
+        assert len(tag) == length
+        answer = f"{tag}\nboxed\n</div>\n\n" + "<p " * 400  # long enough for the bound to apply
+        rendered, problems = renderer.render(question_and_answer(tmp_path / "a.md", "Q?", answer))
+        assert not problems
+        assert rendered.fields[1].startswith(tag + "\nboxed\n</div>" if is_tag else "<p>" + tag), rendered.fields[1][:80]
+
+
 @pytest.mark.parametrize("unit", ["[", "\\$", "$x$ ", "$"])
 def test_a_card_over_the_size_limit_is_refused_in_one_line(project, unit):
     body = unit * (100_000 // len(unit))
@@ -150,3 +182,33 @@ def test_a_card_file_name_that_is_not_utf8(project):
         assert result.output.splitlines()[0] == "cards/test/caf\\xe9.md:1: file name is not valid UTF-8: rename the file"
     os.rename(name, os.fsencode(project.root / "cards" / "test" / "café.md"))
     assert "2 cards, 2 notes" in project.build().output
+
+
+@pytest.mark.parametrize("kind", ["dev-zero", "fifo", "huge"])
+@pytest.mark.parametrize("name", ["decks/test.lock", "decks/test.yaml", "templates/basic/notetype.yaml",
+                                  "templates/base.css", "cards/test/a.md"])
+def test_a_special_or_huge_file_is_refused_not_read(project, name, kind):
+    """A file cardsmith reads that is a symlink to /dev/zero (it filled the memory: MemoryError), a FIFO (the run
+    waited forever) or over the size limit is refused with its path, in bounded time and memory."""
+    from cardsmith.files import MAX_RECORD_BYTES, MAX_SOURCE_BYTES
+
+    project.write({"cards/test/a.md": card("An array.", "tensor"), "cards/test/b.md": card("A matrix.", "matrix")})
+    assert cardsmith(project.root, "build").returncode == 0
+    path = project.root / name
+    path.unlink()
+    if kind == "dev-zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    else:
+        with path.open("wb") as sparse:  # no disk used: a hole
+            sparse.truncate((MAX_RECORD_BYTES if name.endswith(".lock") else MAX_SOURCE_BYTES) + 1)
+    why = {"huge": "larger than", "fifo": "not a regular file", "dev-zero": "not a regular file"}[kind]
+    if kind == "dev-zero" and not name.startswith("decks/"):
+        why = "is outside the project"  # a card's or note type's file: the containment rule says so first
+    for command in ("check", "build"):
+        result = cardsmith(project.root, command)
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        first = result.stderr.splitlines()[0]
+        assert first.startswith(f"{name}:") and why in first, result.stderr

@@ -167,3 +167,68 @@ $${long_sum}$$
         "cards/test/a.md:9: warning: inline formula `w_{1} x_{1} + w_{2} x_{2} + w_{3} x_{...` is about 690 px wide, "
         "wider than a line of a 412 px phone screen (388 px): make it a display formula ($$…$$ on its own lines) or "
         "shorten it\n0 errors, 1 warning.\n"))
+
+
+JAVASCRIPT_LINKS = """
+## Does a Markdown link run?
+<!-- id: markdown-link -->
+
+[x](javascript:alert(1))
+
+## What about a reference definition?
+<!-- id: reference-link -->
+
+See [y][r].
+
+[r]: javascript:alert(2)
+
+## Can a tab hide the scheme?
+<!-- id: disguised-link -->
+
+<a href="jav&#x09;ascript:alert(3)">z</a>
+
+## Are character references decoded in destinations?
+<!-- id: encoded-link -->
+
+[w](&#106;avascript:alert(4))
+
+## Is the scheme's case ignored?
+<!-- id: upper-case-link -->
+
+[v](JaVaScRiPt:alert(5))
+"""
+
+
+def test_check_warns_about_javascript_links_however_written(project):
+    """Each renders as a live `javascript:` link in Anki (a browser drops tabs and newlines from a URL, and
+    reads its scheme in any case): warned as a script is, on its line."""
+    project.write({"cards/test/a.md": JAVASCRIPT_LINKS})
+    result = project.run("check")
+    warning = ("warning: `javascript:` link in a card: Anki runs it whenever the card is shown (`cardsmith preview` "
+               "only with --allow-scripts)")
+    assert result.output.splitlines() == [f"cards/test/a.md:{line}: {warning}" for line in (4, 11, 16, 21, 26)] + [
+        "0 errors, 5 warnings."]
+
+
+EXTERNAL = """
+## Which resources need a network?
+<!-- id: external -->
+
+<img src='https://example.com/single.png'>
+<img src=https://example.com/bare.png>
+<img src = "https://example.com/spaced.png">
+<video poster="//example.com/poster.png"></video>
+"""
+
+
+def test_check_finds_external_resources_however_their_attributes_are_written(project):
+    project.write({"cards/test/a.md": EXTERNAL})
+    lines = project.run("check").output.splitlines()
+    image = ": it does not load offline (AnkiDroid without a network); save the file next to the card file and link it relatively"
+    assert lines == [
+        f"cards/test/a.md:4: warning: external image https://example.com/single.png{image}",
+        f"cards/test/a.md:5: warning: external image https://example.com/bare.png{image}",
+        f"cards/test/a.md:6: warning: external image https://example.com/spaced.png{image}",
+        f"cards/test/a.md:7: warning: external resource //example.com/poster.png{image.replace('image', 'resource')}",
+        "0 errors, 4 warnings.",
+    ]

@@ -157,3 +157,37 @@ def test_latex_file_outside_the_project_is_refused(project, secret):
     project.write({"cards/test/a.md": "## What is a tensor?\n<!-- id: tensor -->\n\nAn array.\n"})
     assert_refused(project, f"templates/basic/notetype.yaml:{line}: LaTeX file '../../../secret.png' is outside the "
                             "project")
+
+
+# However HTML lets a card write an image's source, one rule (render.image_source) finds it: it is packaged,
+# or refused outside the project (a source it missed would silently break the image in Anki). Markdown escapes
+# the last two forms (they show as text); a field of format `html` keeps them, and a browser loads them.
+IMG_FORMS = ["<img src='{}'>", "<img src={}>", '<img src = "{}">', '<img alt="x" SRC="{}">', '<img/src="{}">',
+             '<img alt="x"src="{}">']
+VERBATIM = {
+    "templates/verbatim/notetype.yaml": "id: 1700000501\nname: Verbatim\nfields:\n  - {name: Front, id: 1700000502}\n"
+                                        "  - {name: Back, id: 1700000503, format: html}\ntemplates:\n"
+                                        "  - {name: Card 1, id: 1700000504, front: front.html, back: back.html}\n",
+    "templates/verbatim/front.html": "{{Front}}", "templates/verbatim/back.html": "{{FrontSide}}<hr>{{Back}}"}
+IMG_CASES = [(form, False) for form in IMG_FORMS[:4]] + [(form, True) for form in IMG_FORMS]  # (form, in html)
+
+
+def image_card(form: str, source: str, html: bool) -> str:
+    return card(form.format(source)).replace("id: picture", "id: picture; type: verbatim" if html else "id: picture")
+
+
+@pytest.mark.parametrize("form, html", IMG_CASES)
+def test_an_image_written_any_way_is_packaged(project, form, html):
+    project.write({"cards/test/a.md": image_card(form, "img/dot.png", html), "cards/test/img/dot.png": PNG, **VERBATIM})
+    result = project.build()
+    assert "1 media" in result.output, result.output
+    from test_lock import package_notes
+
+    (fields, _, _), = package_notes(project.dist / "test.apkg").values()
+    assert "img/dot.png" not in fields and "dot-" in fields, fields
+
+
+@pytest.mark.parametrize("form, html", IMG_CASES)
+def test_an_image_written_any_way_outside_the_project_is_refused(project, secret, form, html):
+    project.write({"cards/test/a.md": image_card(form, "../../../secret.png", html), **VERBATIM})
+    assert_refused(project, "cards/test/a.md:4: image '../../../secret.png' is outside the project")

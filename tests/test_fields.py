@@ -453,9 +453,10 @@ def test_deleted_cards_of_any_note_type_are_shipped_as_tombstones(project, colle
         note = note_by(collection, card_id)
         assert note.id == kept[card_id] and note.tags == ["cardsmith::deleted"], card_id
         cards = sorted((collection.get_card(c) for c in note.card_ids()), key=lambda card: card.ord)
-        # A cloze tombstone says it on the answer (its front hides the deletion). The learner's other cloze cards,
-        # c2 and on, show Anki's "no cloze" notice: the lock does not record which deletions a released note had.
-        sides = [card.question() for card in cards] if card_id != "capital" else [cards[0].answer()]
+        # A cloze tombstone says it on the answer (its front hides the deletion), on each card the note had (c1 and
+        # c2: the lock records a note's cards).
+        sides = [card.question() for card in cards] if card_id != "capital" else [card.answer() for card in cards]
+        assert len(sides) == 2 if card_id in ("capital", "both-ways") else len(sides) >= 1
         assert all("This card was deleted from the deck" in side for side in sides), card_id
     (tmp_path / "fresh").mkdir()
     from anki.collection import Collection
@@ -543,3 +544,34 @@ def test_export_and_preview_show_every_field(project, collection, tmp_path):
     page = (project.dist / "preview" / "index.html").read_text(encoding="utf-8")
     assert '<div class="pv-field">Meaning</div><p>cat</p>' in page
     assert '<span class="cloze" data-cloze="1">[…]</span>' in page and '<div class="pv-field">Source</div>' in page
+
+
+def test_a_card_its_note_no_longer_makes_is_named_for_empty_cards(project, collection):
+    """A released cloze deletion removed (capital's c2) and a reverse card no longer asked for (both-ways' Add
+    Reverse emptied): Anki keeps each learner's card, showing "No cloze found" or an empty side. The lock records
+    each note's cards, the build names each card gone, and they are exactly Anki's own Empty Cards report once the
+    new release is imported."""
+    import genanki
+
+    write(project)
+    project.build()
+    import_apkg(collection, project.dist / "test.apkg")
+    records = json.loads((project.root / "decks/test.lock").read_text())["cards"]
+    assert records["capital"]["cards"] == [0, 1] and records["both-ways"]["cards"] == [0, 1]
+    assert "cards" not in records["one-way"]  # one card, its first template's: the usual record
+    other = project.root / "cards/test/other.md"
+    text = other.read_text(encoding="utf-8")
+    other.write_text(text.replace("{{c2::Paris}}", "Paris").replace("### Add Reverse\ny\n", ""), encoding="utf-8")
+    result = project.build()
+    assert "0 new, 2 changed, 4 unchanged, 0 deleted, 0 moved, 2 cards no longer made" in result.output
+    tail = "they delete it with Tools > Empty Cards in Anki's main window)"
+    assert [line.strip() for line in result.output.splitlines() if "no longer made:" in line] == [
+        f"card no longer made: capital c2 (Anki keeps the learners' card, showing \"No cloze found on card\": {tail}",
+        f"card no longer made: both-ways Card 2 (Anki keeps the learners' card, showing an empty side: {tail}"]
+    import_apkg(collection, project.dist / "test.apkg")
+    by_guid = {genanki.guid_for(1234567890, card_id): card_id for card_id in records}
+    empty = {(by_guid[collection.get_note(n.note_id).guid], collection.get_card(card).ord)
+             for n in collection.get_empty_cards().notes for card in n.card_ids}
+    assert empty == {("capital", 1), ("both-ways", 1)}
+    again = project.build()
+    assert "no longer made" not in again.output  # said once, in the release that dropped them

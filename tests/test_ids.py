@@ -150,3 +150,23 @@ def test_ids_keeps_an_edit_saved_while_it_replaces_files(project, monkeypatch):
     assert path.read_text() == "## Saved meanwhile?\n"
     assert (project.root / "cards/test/a.md").read_text() == "## First?\n<!-- id: first -->\n\nYes.\n"
     assert sorted(p.name for p in (project.root / "cards/test").iterdir()) == ["a.md", "b.md"]
+
+
+def test_ids_reads_the_id_comment_as_the_parser_does(project):
+    """An empty `id:`, or an `id:` inside a `guid:` (which runs to the end of the comment), is no id to the parser:
+    `ids` gives those cards one, and the build then takes them."""
+    project.write({"cards/test/a.md": "## Empty id?\n<!-- id: ; tags: b -->\n\nYes.\n\n"
+                                      "## Id in a guid?\n<!-- guid: g;id: zz -->\n\nYes.\n\n"
+                                      "## Id taken in a guid?\n<!-- id: zz -->\n\nYes.\n\n"
+                                      "## Empty id last?\n<!--tags: c;id:-->\n\nYes.\n"})
+    assert project.run("build").exit_code == 1
+    result = project.run("ids")
+    assert result.output.splitlines() == ["cards/test/a.md:2: added id 'empty-id'",
+                                          "cards/test/a.md:7: added id 'id-in-a-guid'",
+                                          "cards/test/a.md:17: added id 'empty-id-last'", "3 ids added."]
+    assert (project.root / "cards/test/a.md").read_text() == (
+        "## Empty id?\n<!-- id: empty-id; tags: b -->\n\nYes.\n\n"
+        "## Id in a guid?\n<!-- id: id-in-a-guid; guid: g;id: zz -->\n\nYes.\n\n"
+        "## Id taken in a guid?\n<!-- id: zz -->\n\nYes.\n\n"
+        "## Empty id last?\n<!--tags: c;id: empty-id-last-->\n\nYes.\n")
+    assert "4 cards, 4 notes" in project.build().output

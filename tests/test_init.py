@@ -244,3 +244,25 @@ def test_the_workflow_steps_run(tmp_path):
     assert (site / "bin/cardsmith").is_file()
     assert [p.name for p in (target / "dist").glob("*.apkg")] == ["deck.apkg"]
     assert (target / cache["with"]["path"]).is_dir()  # the folder CI caches is the one the build fills
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("::", "must not be empty or have empty `::` parts"),
+    ("Biology::", "must not be empty or have empty `::` parts"),
+    ("Two\nlines", "must not hold line breaks, tabs or other control characters (Anki drops them from a deck's name)"),
+])
+def test_init_refuses_a_name_its_own_build_would_refuse(tmp_path, name, reason):
+    """The deck-name rule of deck files (config.deck_name) decides, before anything is written."""
+    result = CliRunner().invoke(main, ["init", str(tmp_path / "x"), "--name", name, "--cardsmith", "cardsmith"],
+                                catch_exceptions=False)
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == f"--name:0: the deck name {name!r} {reason}".replace("\n", "\\n")
+    assert not (tmp_path / "x").exists()
+
+
+def test_init_ignores_what_it_makes(tmp_path):
+    """The build's output, the render cache and the sync records (one learner's collection) stay out of git."""
+    result = CliRunner().invoke(main, ["init", str(tmp_path / "x"), "--cardsmith", "cardsmith"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    ignored = (tmp_path / "x/.gitignore").read_text().split()
+    assert {"dist/", ".cache/", ".cardsmith/"} <= set(ignored)

@@ -121,11 +121,14 @@ def test_old_lock_of_another_deck_without_common_cards_is_refused_as_deletions(r
     released.build("other")
     other = lock_text(released, "other").replace(' "deck": 1987654321,', "")
     (released.root / "decks/test.lock").write_text(other, encoding="utf-8")
+    (released.root / "decks/other.yaml").rename(released.root / "other.yaml")  # a deck of another project
     output = refused(released, "test")
     assert output.startswith("decks/test.yaml:1: this build would delete 3 of the deck's 3 released cards "
                              "(more than a quarter): x1, x2, x3 are in decks/test.lock but in no card file")
-    # Built together with the deck they belong to, those GUIDs are live there: never shipped as deleted.
-    released.build("--allow-deletions")
+    # With the deck they belong to in the project, those GUIDs are live there: never shipped as deleted, whichever
+    # decks are built.
+    (released.root / "other.yaml").rename(released.root / "decks/other.yaml")
+    assert "0 deleted" in released.build("test").output
     assert not any("cardsmith::deleted" in tags for _, _, tags in package_notes(released.dist / "test.apkg").values())
 
 
@@ -155,6 +158,11 @@ MALFORMED = {
                    "note type 'basic': 'schema' must hold 'fields' and 'templates'"),
     "repeated-card": (lambda t: re.sub(r'(\n "card-a": \{.*\},)', r'\1\1', t), 4, "'card-a' appears twice"),
     "not-utf8": (lambda t: t.replace("card-c", "card-\udcff"), 5, "not UTF-8 text"),
+    # JSON's \u escapes can name half a UTF-16 pair, which is no character: Anki's files cannot hold it
+    "lone-surrogate-key": (lambda t: t.replace('"card-c"', '"\\ud800"'), 5,
+                           "card '\\ud800': '\\ud800' is half of a UTF-16 pair, not a character"),
+    "lone-surrogate-value": (lambda t: re.sub(r'("card-d": \{.*?"subdeck": )"', r'\1"\\udfff', t), 6,
+                             "card 'card-d': '\\udfff' is half of a UTF-16 pair, not a character"),
 }
 
 
@@ -334,6 +342,35 @@ def test_frozen_build_refuses_a_conflicted_lock(released):
     assert lock_text(released) == text
 
 
+def test_conflict_with_crlf_line_endings_is_resolved(released):
+    """Git on Windows (core.autocrlf) checks the lock out, conflict markers and all, with CRLF line endings."""
+    text = lock_text(released)
+    line = next(l for l in text.splitlines() if '"card-b"' in l)
+    mod = json.loads(text)["cards"]["card-b"]["mod"]
+    later = line.replace(f'"mod": {mod}', f'"mod": {mod + 1}')
+    conflicted = text.replace(line + "\n", f"<<<<<<< HEAD\n{line}\n=======\n{later}\n>>>>>>> other\n")
+    (released.root / "decks/test.lock").write_bytes(conflicted.replace("\n", "\r\n").encode())
+    result = released.build()
+    assert "resolved 1 git merge-conflict region" in result.output
+    assert lock_text(released) == text.replace(line, later)
+
+
+def test_conflict_between_a_lock_with_card_ordinals_and_one_without_changes_no_card(project):
+    """A branch built before the lock recorded each note's cards: its record of an unchanged two-card note conflicts
+    with one that lists them. Same release: no new time, no update for learners."""
+    project.write({"cards/test/a.md": "## Front?\n<!-- id: both; type: basic-reversed -->\n\nBack.\n"})
+    project.build()
+    text = lock_text(project)
+    line = next(l for l in text.splitlines() if '"both"' in l)
+    assert '"cards": [0, 1]' in line
+    older = line.replace('"cards": [0, 1], ', "")
+    for first, second in ((line, older), (older, line)):
+        conflicted = text.replace(line + "\n", f"<<<<<<< HEAD\n{first}\n=======\n{second}\n>>>>>>> other\n")
+        (project.root / "decks/test.lock").write_text(conflicted, encoding="utf-8")
+        result = project.build()
+        assert "0 new, 0 changed, 1 unchanged" in result.output and lock_text(project) == text
+
+
 def test_unresolvable_conflict_is_refused_with_its_line(released):
     text = lock_text(released)
     line = next(l for l in text.splitlines() if '"card-b"' in l)
@@ -362,3 +399,34 @@ def test_check_reports_what_the_build_would_refuse(released):
     assert result.exit_code == 1
     assert "decks/test.yaml:1: this build would delete 3 of the deck's 4 released cards" in result.output
     assert lock_text(released) == mine and released.run("check").exit_code == 1  # nothing written
+
+
+# Building some decks: the identity checks still cover every deck ------------------------------------
+
+def test_building_one_deck_never_tombstones_a_card_that_moved_to_another(released):
+    """card-d moves, with its GUID, from the test deck to another; `build test` alone must not ship it as deleted
+    (its note, live in the other deck, would be overwritten with "deleted" in learners' collections)."""
+    guid = json.loads(lock_text(released))["cards"]["card-d"]["guid"]
+    released.write({"cards/test/a.md": cards("card-a", "card-b", "card-c"),
+                    "decks/other.yaml": OTHER_DECK,
+                    "cards/other/o.md": f"## Question card-d?\n<!-- id: card-d; guid: {guid} -->\n\nAnswer card-d.\n"})
+    result = released.build("test")
+    assert "0 deleted" in result.output
+    assert json.loads(lock_text(released))["deleted"] == {}
+    notes = package_notes(released.dist / "test.apkg")
+    assert guid not in notes and len(notes) == 3
+
+
+def test_building_one_deck_refuses_a_guid_live_in_another(released):
+    """A card of another deck given the GUID of a live card of the test deck is one Anki note with it: refused
+    by `build other` as by a full build, and reported by `check`."""
+    guid = json.loads(lock_text(released))["cards"]["card-a"]["guid"]
+    released.write({"decks/other.yaml": OTHER_DECK,
+                    "cards/other/o.md": f"## Taken?\n<!-- id: taken; guid: {guid} -->\n\nYes.\n"})
+    message = "cards/test/a.md:2: card 'card-a' would be the same Anki note as 'taken' at cards/other/o.md:2"
+    for args in ((), ("other",), ("Other Deck",)):
+        result = released.run("build", *args)
+        assert result.exit_code == 1 and message in result.output.splitlines(), (args, result.output)
+    assert not (released.dist / "other.apkg").exists()
+    result = released.run("check")
+    assert result.exit_code == 1 and message in result.output.splitlines()

@@ -183,6 +183,36 @@ def test_second_build_is_up_to_date(project):
     assert (project.dist / "test.apkg").read_bytes() == before
 
 
+def test_a_damaged_or_replaced_package_is_rebuilt(project):
+    """The stamp knows the package it describes: a truncated package, or other bytes in its place (even of the
+    same size and time), is written again; --no-cache always writes it."""
+    import os
+
+    write_sample(project)
+    project.build()
+    apkg = project.dist / "test.apkg"
+    good = apkg.read_bytes()
+    apkg.write_bytes(good[:len(good) // 2])
+    assert "up to date" not in project.build().output
+    assert apkg.read_bytes() == good
+    stat = apkg.stat()
+    apkg.write_bytes(bytes(len(good)))  # other bytes, same size and time
+    os.utime(apkg, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert "up to date" not in project.build().output
+    assert apkg.read_bytes() == good
+    apkg.unlink()
+    apkg.mkdir()  # not a file: never read as one
+    result = project.run("build")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    apkg.rmdir()
+    project.build()
+    mtime = apkg.stat().st_mtime_ns
+    assert "up to date" in project.build().output and apkg.stat().st_mtime_ns == mtime
+    result = project.build("--no-cache")
+    assert "up to date" not in result.output and apkg.stat().st_mtime_ns != mtime
+    assert apkg.read_bytes() == good
+
+
 def test_building_an_unknown_deck_name_fails(project):
     write_sample(project)
     result = project.run("build", "no-such-deck")

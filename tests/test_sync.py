@@ -363,6 +363,152 @@ def test_a_damaged_sync_record_is_reported(project, anki_path):
     assert f".cardsmith/sync/{record.name}:1: not a readable sync record" in result.output
 
 
+@pytest.mark.parametrize("text", ['{"format": 1, "decks": ' + "[" * 100_000 + "]" * 100_000 + "}",
+                                  '{"format": 1, "decks": {"1": {"notes": {"g": {"id": "a", "fields": [], '
+                                  '"tags": ["\\ud800"], "deck": "D"}}}}}'], ids=["nested", "lone-surrogate"])
+def test_a_hostile_sync_record_is_reported(project, anki_path, text):
+    """JSON nested 100,000 deep (a RecursionError before) or holding half a UTF-16 pair (a UnicodeEncodeError when
+    the record was written back) is a record cardsmith did not write: one line, and nothing changes."""
+    project.write(V1)
+    sync(project, anki_path)
+    (record,) = (project.root / ".cardsmith" / "sync").glob("*.json")
+    record.write_text(text, encoding="utf-8")
+    before = anki_path.read_bytes()
+    result = sync(project, anki_path, code=1)
+    assert result.output.startswith(f".cardsmith/sync/{record.name}:1: not a readable sync record (")
+    assert "Traceback" not in result.output and anki_path.read_bytes() == before
+
+
+def test_a_dry_run_opens_nothing_for_writing(project, anki_path):
+    """A dry run plans from a copy: the collection file, its folder and its time stay as they were (opening a
+    collection lets Anki write to it)."""
+    project.write(V1)
+    sync(project, anki_path)
+    project.write(V2)
+    folder = anki_path.parent
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir() if p.is_file()}
+    dry = sync(project, anki_path, "--dry-run")
+    assert dry.output.splitlines()[-1] == f"Dry run: nothing was changed in {anki_path}."
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir() if p.is_file()} == before
+
+
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "sync"])
+@pytest.mark.parametrize("kind", ["empty", "foreign"])
+def test_a_file_that_is_no_collection_is_refused_and_left_alone(project, tmp_path, kind, dry_run):
+    """Anki's backend turns any file it is given, an empty one or another program's SQLite database, into a new
+    collection: a sync (even a dry run, which said "nothing was changed") did so."""
+    path = tmp_path / "not-a-collection.anki2"
+    if kind == "empty":
+        path.touch()
+    else:
+        conn = sqlite3.connect(path)
+        conn.execute("CREATE TABLE mine (x)")
+        conn.commit()
+        conn.close()
+    before = path.read_bytes()
+    project.write(V1)
+    result = sync(project, path, *(["--dry-run"] if dry_run else []), code=1)
+    assert result.output.splitlines()[0] == (f"{path}:0: not an Anki collection (it has no `col` table): give the "
+                                             "collection.anki2 file of a profile, or its folder")
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == [path.name, "proj"]
+
+
+CLOZES = {"cards/test/c.md": """
+    ## {{c1::Paris}} is the capital of {{c2::France}}.
+    <!-- id: unreviewed; type: cloze -->
+
+    ## {{c1::Rome}} is the capital of {{c2::Italy}}.
+    <!-- id: reviewed; type: cloze -->
+
+    ## {{c1::Madrid}} is the capital of Spain.
+    <!-- id: edited-in-anki; type: cloze -->
+    """}
+
+
+def test_a_card_its_note_no_longer_makes_is_deleted_unless_reviewed(project, anki_path):
+    """A release drops c2 of two notes: the sync deletes the card never reviewed and suspends the reviewed one
+    (--delete-reviewed deletes it), so that nothing shows "No cloze found". A card the learner's own edit makes
+    (c2 added in Anki to a note the deck did not change) is theirs: left alone."""
+    from anki.collection import Collection
+
+    project.write(CLOZES)
+    sync(project, anki_path)
+    col = Collection(str(anki_path))
+    try:
+        ords = {}
+        for nid in col.find_notes(""):
+            note = col.get_note(nid)
+            if "Rome" in note["Text"]:
+                card = next(c for c in note.cards() if c.ord == 1)
+                card.start_timer()
+                col.sched.answerCard(card, 3)
+            if "Madrid" in note["Text"]:
+                note["Text"] = note["Text"].replace("Spain", "{{c2::Spain}}")
+                col.update_note(note)
+            ords[note["Text"].split()[0]] = sorted(c.ord for c in note.cards())
+        assert ords == {"<p>{{c1::Paris}}": [0, 1], "<p>{{c1::Rome}}": [0, 1], "<p>{{c1::Madrid}}": [0, 1]}
+    finally:
+        col.close()
+    project.write({"cards/test/c.md": CLOZES["cards/test/c.md"].replace("{{c2::France}}", "France")
+                   .replace("{{c2::Italy}}", "Italy")})
+    result = sync(project, anki_path)
+    assert result.output.splitlines()[:3] == [
+        "Test Deck: 0 added, 2 updated, 0 moved, 0 deleted, 0 suspended, 1 untouched, 2 cards no longer made "
+        "(1 deleted, 1 suspended)",
+        "  deleted card: unreviewed c2 (the note no longer makes it; never reviewed)",
+        "  suspended card: reviewed c2 (the note no longer makes it, but it was reviewed: delete it with Tools > "
+        "Empty Cards, or sync with --delete-reviewed)"]
+
+    def cards() -> dict[str, list[tuple[int, bool]]]:
+        col = Collection(str(anki_path))
+        try:
+            assert [n.note_id for n in col.get_empty_cards().notes] == list(col.find_notes("Rome"))
+            return {col.get_note(nid)["Text"].split()[0][3:]: sorted((c.ord, c.queue == -1) for c in col.get_note(nid).cards())
+                    for nid in col.find_notes("")}
+        finally:
+            col.close()
+
+    assert cards() == {"{{c1::Paris}}": [(0, False)], "{{c1::Rome}}": [(0, False), (1, True)],
+                       "{{c1::Madrid}}": [(0, False), (1, False)]}
+    assert "no longer made" not in sync(project, anki_path).output  # the suspended card is left as it is
+    result = sync(project, anki_path, "--delete-reviewed")
+    assert "  deleted card: reviewed c2 (the note no longer makes it; reviewed: --delete-reviewed)" in result.output
+    col = Collection(str(anki_path))
+    try:
+        assert not col.get_empty_cards().notes
+        assert sorted(c.ord for nid in col.find_notes("Madrid") for c in col.get_note(nid).cards()) == [0, 1]
+    finally:
+        col.close()
+
+
+def test_a_card_moved_with_its_guid_to_another_deck_is_moved_not_deleted(project, anki_path):
+    """Its GUID is live in the other deck (as `build` sees it, whichever decks are built): syncing its old deck
+    alone leaves the note, and syncing both moves its card, keeping the note and its history."""
+    from test_lock import OTHER_DECK
+
+    project.write({"cards/test/a.md": "## Stays?\n<!-- id: stays -->\n\nYes.\n\n## Goes?\n<!-- id: goes -->\n\nYes.\n",
+                   "decks/other.yaml": OTHER_DECK, "cards/other/o.md": "## Other?\n<!-- id: other -->\n\nYes.\n"})
+    project.build()
+    sync(project, anki_path)
+    guid = json.loads((project.root / "decks/test.lock").read_text())["cards"]["goes"]["guid"]
+    project.write({"cards/test/a.md": "## Stays?\n<!-- id: stays -->\n\nYes.\n",
+                   "cards/other/o.md": "## Other?\n<!-- id: other -->\n\nYes.\n\n"
+                                       f"## Goes?\n<!-- id: goes; guid: {guid} -->\n\nYes.\n"})
+    alone = sync(project, anki_path, "test")
+    assert "deleted" not in alone.output.split("\n", 1)[1], alone.output
+    both = sync(project, anki_path)
+    assert '  moved: goes from "Test Deck::A" to "Other Deck::O"' in both.output.splitlines(), both.output
+    assert " 0 deleted" in both.output and "kept:" not in both.output
+    from anki.collection import Collection
+
+    col = Collection(str(anki_path))
+    try:
+        note = col.get_note(col.db.scalar("SELECT id FROM notes WHERE guid = ?", guid))
+        assert {col.decks.name(card.did) for card in note.cards()} == {"Other Deck::O"}
+    finally:
+        col.close()
+
+
 def test_sync_needs_no_build_and_writes_no_dist(project, anki_path):
     project.write(V1)
     sync(project, anki_path)

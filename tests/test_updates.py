@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from conftest import REPO, assert_integrity, import_apkg, review_all
 
 THREE = """
@@ -167,6 +169,18 @@ def test_report_json_and_frozen(project, tmp_path):
     again = json.loads(report.read_text())
     assert again[0]["up_to_date"] and not data[0]["up_to_date"]
     assert again[0]["cards"] == data[0]["cards"] == 3 and again[0]["notes"] == data[0]["notes"] == 3
+
+
+@pytest.mark.parametrize("where", ["missing-folder", "a-folder"])
+def test_a_report_that_cannot_be_written_stops_the_build_before_it_writes(project, tmp_path, where):
+    """The report path is checked first: the build wrote the package and the lock and then exited 1."""
+    project.write({"cards/test/a.md": THREE})
+    report = tmp_path / "nonexistent" / "r.json" if where == "missing-folder" else tmp_path
+    result = project.run("build", "--report", str(report))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    reason = "its folder does not exist" if where == "missing-folder" else "it is a folder"
+    assert result.output.splitlines()[0] == f"{report}:0: cannot write the report there: {reason}"
+    assert not project.dist.exists() and not (project.root / "decks/test.lock").exists()
 
 
 def _sha(path):

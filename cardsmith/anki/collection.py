@@ -8,6 +8,7 @@ copies the media), told never to update anything that exists.
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -24,8 +25,12 @@ SCHEMA = 18  # the collection schema the pinned `anki` package opens and writes 
 SYNC_EXTRA = "pip install 'cardsmith[sync]'"
 
 
-def open_collection(path: Path) -> "CollectionTarget":
-    """Open a collection for a sync, or raise BuildError saying why it cannot be (nothing changed)."""
+def open_collection(path: Path, read_only: bool = False) -> "CollectionTarget":
+    """Open a collection for a sync, or raise BuildError saying why it cannot be (nothing changed).
+
+    `read_only` (a dry run): open a copy in a temporary folder, so that nothing of the learner's is opened
+    for writing (Anki writes to a collection it opens, even to read it).
+    """
     if path.is_dir() and (path / "collection.anki2").is_file():
         path = path / "collection.anki2"
     shown = str(path)
@@ -38,24 +43,41 @@ def open_collection(path: Path) -> "CollectionTarget":
     if not path.is_file():
         raise BuildError([Problem(shown, 0, "no Anki collection here (give the collection.anki2 file of a "
                                             "profile, or its folder)")])
-    version = schema_version(path)
-    if version is not None and version > SCHEMA:
-        raise BuildError([Problem(shown, 0, too_new(version))])
+    scratch = Path(tempfile.mkdtemp(prefix="cardsmith-dry-run-")) if read_only else None
     try:
-        col = Collection(str(path))
-    except BackendError as error:
-        text = str(error)
-        if "already open" in text:
-            message = ("the collection is open in Anki (or Anki is syncing its media): close Anki first, or sync "
-                       "into the running Anki with --anki-connect")
-        elif "FileTooNew" in text:
-            message = too_new(version)
-        else:
-            message = f"not an Anki collection Anki can open ({text})"
-        raise BuildError([Problem(shown, 0, message)]) from None
+        opened = path
+        if scratch is not None:
+            opened = scratch / "collection.anki2"
+            for suffix in ("", "-wal"):  # the database and the changes not yet written into it
+                if Path(f"{path}{suffix}").is_file():
+                    shutil.copyfile(f"{path}{suffix}", f"{opened}{suffix}")
+        # Anki's backend makes a new collection of any file it is given (an empty one, another program's
+        # SQLite database): only a file with Anki's tables is opened.
+        if _query(opened, "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'col'") == []:
+            raise BuildError([Problem(shown, 0, "not an Anki collection (it has no `col` table): give the "
+                                                "collection.anki2 file of a profile, or its folder")])
+        version = schema_version(opened)
+        if version is not None and version > SCHEMA:
+            raise BuildError([Problem(shown, 0, too_new(version))])
+        try:
+            col = Collection(str(opened))
+        except BackendError as error:
+            text = str(error)
+            if "already open" in text:
+                message = ("the collection is open in Anki (or Anki is syncing its media): close Anki first, or "
+                           "sync into the running Anki with --anki-connect")
+            elif "FileTooNew" in text:
+                message = too_new(version)
+            else:
+                message = f"not an Anki collection Anki can open ({text})"
+            raise BuildError([Problem(shown, 0, message)]) from None
+    except BaseException:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+        raise
     # Opening upgrades an older collection's schema; give it back in the old one, which the Anki that
     # made it can open (Anki 2.1.28 and later upgrade it again on their own).
-    return CollectionTarget(col, path, downgrade=version is not None and version < SCHEMA)
+    return CollectionTarget(col, path, downgrade=version is not None and version < SCHEMA, scratch=scratch)
 
 
 def too_new(version: int | None) -> str:
@@ -69,25 +91,33 @@ def too_new(version: int | None) -> str:
 
 def schema_version(path: Path) -> int | None:
     """The collection's schema version, read without opening it for writing (None: cannot tell now)."""
+    rows = _query(path, "SELECT ver FROM col")
+    return rows[0][0] if rows and isinstance(rows[0][0], int) else None
+
+
+def _query(path: Path, sql: str) -> list | None:
+    """Rows of a query on a database opened read-only (None: it cannot be read now, e.g. locked or not SQLite)."""
     try:
         conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, timeout=0.2)
         try:
-            row = conn.execute("SELECT ver FROM col").fetchone()
+            return conn.execute(sql).fetchall()
         finally:
             conn.close()
     except sqlite3.Error:
         return None
-    return row[0] if row and isinstance(row[0], int) else None
 
 
 class CollectionTarget:
     """An open collection: read a deck's notes, apply plans in one transaction, close."""
 
-    def __init__(self, col: Any, path: Path, downgrade: bool):
+    deletes_cards = True
+
+    def __init__(self, col: Any, path: Path, downgrade: bool, scratch: Path | None = None):
         self.col = col
         self.label = str(path)
         self.key = str(path.resolve())
         self.downgrade = downgrade
+        self.scratch = scratch  # the folder of the copy a dry run opened, removed on close
 
     def snapshot(self, deck: ShippedDeck, guids: set[str]) -> Snapshot:
         names = {d.id: d.name for d in self.col.decks.all_names_and_ids()}
@@ -106,7 +136,11 @@ class CollectionTarget:
                              f"{type(error).__name__}: {error}"]) from error
 
     def close(self) -> None:
-        self.col.close(downgrade=self.downgrade)
+        try:
+            self.col.close(downgrade=self.downgrade)
+        finally:
+            if self.scratch is not None:
+                shutil.rmtree(self.scratch, ignore_errors=True)
 
     def _apply(self, plan: Plan, progress: Callable[[int], None], pause: bool) -> None:
         col = self.col
@@ -151,6 +185,13 @@ class CollectionTarget:
         if plan.deleted:
             col.remove_notes([r.anki.note_id for r in plan.deleted])
         progress(len(plan.removed))
+        suspend = [u.card.card_id for u in plan.unmade if not u.delete]
+        if suspend:
+            col.sched.suspend_cards(suspend)
+        delete = [u.card.card_id for u in plan.unmade if u.delete]
+        if delete:  # each note keeps a card (syncplan): no note goes with them
+            col.remove_cards_and_orphaned_notes(delete)
+        progress(len(plan.unmade))
 
     def _import(self, plan: Plan, mods: dict[str, int]) -> None:
         from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest

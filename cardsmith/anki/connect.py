@@ -94,6 +94,8 @@ def connect(url: str) -> "AnkiConnectTarget":
 class AnkiConnectTarget:
     """A running Anki: read a deck's notes from an export of it, apply plans step by step."""
 
+    deletes_cards = False  # AnkiConnect deletes notes, never one card of a note: such a card is suspended
+
     def __init__(self, client: Client, collection: str):
         self.client = client
         self.label = f"Anki at {client.url} ({collection})"
@@ -212,6 +214,10 @@ class AnkiConnectTarget:
             call("deleteNotes", notes=[r.anki.note_id for r in plan.deleted])
             done.append(f"{name}: {len(plan.deleted)} removed notes deleted")
         progress(len(plan.removed))
+        if plan.unmade:
+            call("suspend", cards=[u.card.card_id for u in plan.unmade])
+            done.append(f"{name}: {len(plan.unmade)} cards their notes no longer make suspended")
+        progress(len(plan.unmade))
 
     def _import(self, plan: Plan) -> None:
         """New notes through Anki's importer, then checked: each must now be in the deck."""

@@ -22,17 +22,17 @@ def read_snapshot(query: Callable[..., list], notetypes: Callable[[int], dict | 
     notes = [row for row in query(f"SELECT id, guid, mid, flds, tags FROM notes WHERE mid IN ({mids})")
              if row[1] in wanted] if mids else []
     ids = {row[0] for row in notes}
-    rows = [row for row in query("SELECT id, nid, did, odid, queue, type, reps FROM cards WHERE nid IN "
+    rows = [row for row in query("SELECT id, nid, did, odid, queue, type, reps, ord FROM cards WHERE nid IN "
                                  f"(SELECT id FROM notes WHERE mid IN ({mids})) ORDER BY ord") if row[1] in ids] \
         if mids else []
     # A new card may still have review history (reset by hand): it counts as reviewed.
     fresh = ",".join(str(int(row[0])) for row in rows if row[5] == 0 and row[6] == 0)
     logged = {r[0] for r in query(f"SELECT DISTINCT cid FROM revlog WHERE cid IN ({fresh})")} if fresh else set()
     cards: dict[int, list[AnkiCard]] = {}
-    for cid, nid, did, odid, queue, kind, reps in rows:
+    for cid, nid, did, odid, queue, kind, reps, ordinal in rows:
         home = odid or did
         cards.setdefault(nid, []).append(AnkiCard(cid, deck_names.get(home, str(home)),
-                                                  bool(kind or reps or cid in logged), queue == -1))
+                                                  bool(kind or reps or cid in logged), queue == -1, ordinal))
     found = {guid: AnkiNote(nid, guid, mid, flds, tuple(tags.split()), tuple(cards.get(nid, ())))
              for nid, guid, mid, flds, tags in notes}
     types = {}

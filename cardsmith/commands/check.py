@@ -10,7 +10,6 @@ code and inline formulas too wide for a phone screen (phonefit).
 from __future__ import annotations
 
 import dataclasses
-import html
 import re
 from dataclasses import dataclass
 from dataclasses import field as default
@@ -26,11 +25,9 @@ from ..pipeline import Project
 from ..resolve import field_texts
 from . import phonefit
 from .duplicates import near_duplicates
-from .htmlcheck import script_parts, tag_problems
+from .htmlcheck import active_parts, tag_problems
 
-EXTERNAL_RE = re.compile(r'<(img|a|audio|video|source|iframe)\b[^>]*?\b(?:src|href)="((?:https?:)?//[^"]*)"', re.I)
 HAND_MATH_RE = re.compile(r"\\([(\[])")
-KIND = {"img": "image", "a": "link"}
 
 
 @dataclass
@@ -212,17 +209,16 @@ def _rendered_problems(note: Note, fields: tuple[FieldText, ...]) -> list[Proble
         # always close what they open (tests/test_fuzz.py), so a field written without `<` is skipped.
         for needle, message in (tag_problems(field_html) if "<" in text else ()):
             problems.append(Problem(shown, first_line + _line_of(text, needle), message, "warning"))
-        if "<" in text:  # scripts too can only come from raw HTML written in the card
-            seen: dict[str, int] = {}  # needle -> where its last occurrence was found
-            for needle, what in script_parts(field_html):
-                at = text.lower().find(needle, seen.get(needle, -1) + 1)
-                seen[needle] = at
-                problems.append(Problem(shown, first_line + text.count("\n", 0, max(at, 0)),
-                                        f"{what} in a card: Anki runs it whenever the card is shown "
-                                        "(`cardsmith preview` only with --allow-scripts)", "warning"))
-        for match in EXTERNAL_RE.finditer(field_html):
-            url = html.unescape(match.group(2))
-            kind = KIND.get(match.group(1).lower(), "resource")
+        # Scripts and resources come from raw HTML written in the card, or from a Markdown link or image.
+        active = active_parts(field_html) if "<" in text or 'href="' in field_html or 'src="' in field_html else None
+        seen: dict[str, int] = {}  # needle -> where its last occurrence was found
+        for needle, what in active.scripts if active else ():
+            at = text.lower().find(needle, seen.get(needle, -1) + 1)
+            seen[needle] = at
+            problems.append(Problem(shown, first_line + text.count("\n", 0, max(at, 0)),
+                                    f"{what} in a card: Anki runs it whenever the card is shown "
+                                    "(`cardsmith preview` only with --allow-scripts)", "warning"))
+        for kind, url in active.external if active else ():
             advice = "" if kind == "link" else "; save the file next to the card file and link it relatively"
             problems.append(Problem(shown, first_line + _line_of(text, url),
                                     f"external {kind} {url}: it does not load offline (AnkiDroid without a "

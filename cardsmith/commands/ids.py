@@ -17,11 +17,11 @@ from pathlib import Path
 from .. import mathtex
 from ..cardgen import reveal
 from ..errors import BuildError, Problem
-from ..files import remove_stale, temp_for
-from ..parse import COMMENT_RE, card_starts, front_matter_end, slug, split_lines, unique
+from ..files import read_limited, remove_stale, temp_for
+from ..parse import COMMENT_RE, card_starts, comment_values, front_matter_end, slug, split_lines, unique
 from ..pipeline import Project
 
-ID_IN_COMMENT_RE = re.compile(r"(?:^|;)\s*id\s*:\s*([^;]*?)\s*(?:;|$)")
+EMPTY_ID_RE = re.compile(r"(?:^|;)\s*id\s*:(\s*)(?=;|$)")  # an `id:` part with no value
 MAX_WORDS = 6
 MAX_CHARS = 60
 MARKUP_RE = re.compile(r"<[^>]+>|!\[[^\]]*\]\([^)]*\)|&[#\w]+;|\\")  # tags, images, entities, escapes
@@ -62,13 +62,13 @@ def add_missing_ids(project: Project) -> list[AddedId]:
     """Write an id under each card that has none, in every deck's card files."""
     rewrites: dict[Path, _Rewrite] = {}
     for deck in project.decks:
-        texts = {path: path.read_bytes() for path in project.deck_files(deck)}
+        texts = {path: read_limited(path) for path in project.deck_files(deck)}
         taken = set()
         for raw in texts.values():
             for match in re.finditer(rb"<!--(.*?)-->", raw):
-                found = ID_IN_COMMENT_RE.search(match.group(1).decode("utf-8", "replace"))
-                if found and found.group(1):
-                    taken.add(found.group(1))
+                found = comment_values(match.group(1).decode("utf-8", "replace")).get("id")
+                if found:
+                    taken.add(found)
         for path, raw in texts.items():
             try:
                 text = raw.decode("utf-8")
@@ -92,13 +92,13 @@ def _replace_all(rewrites: list[_Rewrite]) -> None:
             name.write_bytes(rewrite.new)
             os.chmod(name, stat.S_IMODE(target.stat().st_mode))
         # Re-read each file just before replacing it: an edit saved meanwhile is never overwritten.
-        changed = [r for r in rewrites if r.path.read_bytes() != r.read]
+        changed = [r for r in rewrites if read_limited(r.path) != r.read]
         if changed:
             raise BuildError([Problem(r.shown, 0, "changed while `cardsmith ids` ran (saved in an editor?): "
                                       "run `cardsmith ids` again") for r in changed])
         for rewrite in rewrites:  # and once more, for an edit saved during this loop
             target = Path(os.path.realpath(rewrite.path))
-            if rewrite.path.read_bytes() == rewrite.read:
+            if read_limited(rewrite.path) == rewrite.read:
                 os.replace(temporary.pop(target), target)
             else:
                 changed.append(rewrite)
@@ -126,14 +126,22 @@ def _add_ids(text: str, shown: str, taken: set[str]) -> tuple[str, list[AddedId]
         while following < len(plain) and not plain[following].strip():
             following += 1
         comment = COMMENT_RE.match(plain[following].strip()) if following < len(plain) else None
-        if comment and ID_IN_COMMENT_RE.search(comment.group(1)):
+        values = comment_values(comment.group(1)) if comment else {}
+        if values.get("id"):
             continue
         slug = slug_for(plain[index][3:].strip(), taken)
         at = index + inserted
         if comment:
             old = lines[following + inserted]
-            lines[following + inserted] = old.replace("<!--", f"<!-- id: {slug};", 1) if comment.group(1).strip() \
-                else old.replace(old.strip(), f"<!-- id: {slug} -->", 1)
+            body = old.index("<!--") + 4
+            empty = EMPTY_ID_RE.search(comment.group(1)) if "id" in values else None  # `id:` without a value: fill it
+            if empty:
+                new = f"{old[:body + empty.start(1)]} {slug}{old[body + empty.end(1):]}"
+            elif comment.group(1).strip():
+                new = old.replace("<!--", f"<!-- id: {slug};", 1)
+            else:
+                new = old.replace(old.strip(), f"<!-- id: {slug} -->", 1)
+            lines[following + inserted] = new
             added.append(AddedId(shown, following + inserted + 1, slug))
         else:
             if not lines[at].endswith(("\n", "\r")):

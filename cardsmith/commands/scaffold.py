@@ -13,7 +13,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import config
 from ..errors import LINE_BREAK_RE, BuildError, Problem
+from ..schema import Invalid
 from ..parse import slug
 
 # The default templates ship inside the package (a copy of the repo's templates/, kept equal by a test),
@@ -137,6 +139,13 @@ def create_project(directory: Path, name: str | None = None, spec: str | None = 
         raise BuildError([Problem(str(directory), 0, "exists and is not empty; init writes only into a new folder")])
     deck_slug = slug(name or directory.resolve().name) or "deck"
     deck_name = name or directory.resolve().name.replace("-", " ").replace("_", " ").strip().title() or "My Deck"
+    try:
+        config.deck_name(deck_name)  # the rule of deck files: a name the project's own build would refuse is not written
+    except Invalid as error:
+        if name is not None:
+            raise BuildError([Problem("--name", 0, f"the deck name {deck_name!r} {error.reasons[0]}")]) from None
+        raise BuildError([Problem(str(directory), 0, f"the deck name {deck_name!r} made of the folder's name "
+                                  f"{error.reasons[0]}: give one with --name")]) from None
     rng = random.SystemRandom()
     files = {
         f"cards/{deck_slug}/01-example.md": EXAMPLE,
@@ -146,7 +155,7 @@ def create_project(directory: Path, name: str | None = None, spec: str | None = 
                                     f"  - {deck_slug}/*.md\nsubdecks: per-file\n"),
         "Makefile": MAKEFILE,
         ".github/workflows/build.yml": WORKFLOW.replace("__SPEC__", _yaml_string(spec or "")),
-        ".gitignore": "dist/\n.test-dist/\n.cache/\n",
+        ".gitignore": "dist/\n.test-dist/\n.cache/\n.cardsmith/\n",  # .cardsmith/: sync records, one learner's
     }
     written = []
     for relative, text in files.items():

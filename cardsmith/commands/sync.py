@@ -42,6 +42,7 @@ class Target(Protocol):
 
     label: str  # for messages
     key: str  # the collection file's path: names its sync record
+    deletes_cards: bool  # whether it can delete one card of a note (else such a card is suspended)
 
     def snapshot(self, deck: ShippedDeck, guids: set[str]) -> Snapshot: ...
 
@@ -76,12 +77,14 @@ def shipped_decks(project: Project, decks: Sequence[DeckConfig],
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise BuildError(errors)
+    live = project.live_guids(builds)  # of every deck of the project, whichever are synced
     shipped = []
     for build in builds:
         notes = shipped_notes(build)
         used = sorted({n.notetype for n in notes})
         shipped.append(ShippedDeck(build.config, notes, {k: project.notetypes[k] for k in used}, build.media,
-                                   _released(project, build.config)))
+                                   _released(project, build.config),
+                                   frozenset(live.difference(n.guid for n in notes))))
     return shipped
 
 
@@ -103,8 +106,9 @@ def _released(project: Project, deck: DeckConfig) -> dict[str, tuple[str, tuple[
     return released
 
 
-def open_target(collection: Path | None, url: str | None) -> tuple[Target, str | None]:
-    """The collection to sync into, and a line saying which when it was not named."""
+def open_target(collection: Path | None, url: str | None, read_only: bool = False) -> tuple[Target, str | None]:
+    """The collection to sync into, and a line saying which when it was not named (`read_only`: a dry run's,
+    which changes nothing: a collection file is copied and the copy opened)."""
     if collection is not None and url is not None:
         raise BuildError([Problem("sync", 0, "give --collection or --anki-connect, not both")])
     if url is not None:
@@ -123,7 +127,7 @@ def open_target(collection: Path | None, url: str | None) -> tuple[Target, str |
         notice = f"Syncing into the collection of Anki {which}: {collection}"
     from ..anki.collection import open_collection
 
-    return open_collection(collection), notice
+    return open_collection(collection, read_only), notice
 
 
 def sync(project: Project, decks: Sequence[DeckConfig], opener: Callable[[], Target], options: SyncOptions,
@@ -145,9 +149,13 @@ def _sync(project: Project, shipped: list[ShippedDeck], target: Target, options:
     plans = []
     for deck in shipped:
         recorded = record.decks.get(deck.config.deck_id, {})
+        guids = {n.guid for n in deck.notes}
+        moved_in = {g: n for other, notes in record.decks.items() if other != deck.config.deck_id
+                    for g, n in notes.items() if g in guids and g not in recorded}
+        recorded = {**moved_in, **recorded} if moved_in else recorded  # a note another deck's sync put there
         guids = {n.guid for n in deck.notes} | set(deck.released) | set(recorded)
         plans.append(plan_deck(deck, target.snapshot(deck, guids), recorded, options.delete_reviewed,
-                               options.restore_deleted))
+                               options.restore_deleted, target.deletes_cards))
     seen: set[int] = set()
     for plan in plans:  # a note type two decks share is changed (and told) once, with the first
         plan.notetypes = [u for u in plan.notetypes if u.notetype.model_id not in seen]
@@ -184,6 +192,8 @@ def synced_record(plan: Plan, old: dict[str, RecordedNote]) -> dict[str, Recorde
         prior = old.get(guid)
         if prior is not None:
             result[guid] = RecordedNote(prior.card_id, prior.fields, prior.tags, prior.deck, True)
+    for guid in plan.deck.elsewhere.intersection(old):  # moved to another deck: kept until that deck's sync takes it
+        result.setdefault(guid, old[guid])
     return result
 
 

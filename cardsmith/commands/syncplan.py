@@ -9,7 +9,9 @@ Rules: a note's fields are replaced when the deck's version changed since the la
 edit made in Anki to a card that did not change upstream survives); tags the deck did not ship are
 the learner's and stay; a card is moved only from where cardsmith put it; a removed card is
 deleted only if it was never reviewed, else suspended and tagged (unless `delete_reviewed`); a
-note the learner deleted after a sync put it there is not added back (unless `restore_deleted`).
+note the learner deleted after a sync put it there is not added back (unless `restore_deleted`); a
+card its note no longer makes (a cloze deletion removed) is deleted the same way, once the note's text
+is the deck's (never a card the learner's own edit makes).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class ShippedDeck:
     notetypes: dict[str, NoteType]  # the note types the notes use
     media: dict[str, Path]  # media name -> file
     released: dict[str, tuple[str, tuple[str, ...]]]  # GUID -> (card id, decks releases put it in)
+    elsewhere: frozenset[str] = frozenset()  # GUIDs of the cards of the project's other decks: never removed here
 
 
 class AnkiCard(NamedTuple):
@@ -60,6 +63,7 @@ class AnkiCard(NamedTuple):
     deck: str  # its home deck (the original one while it sits in a filtered deck)
     reviewed: bool
     suspended: bool
+    ordinal: int = 0  # its template's (for a cloze note: its deletion's number - 1)
 
 
 class AnkiNote(NamedTuple):
@@ -133,6 +137,15 @@ class Removal:
     suspend: bool
 
 
+class Unmade(NamedTuple):
+    """A card of a note in Anki that the note no longer makes: deleted, or (reviewed) suspended."""
+
+    note: ShippedNote
+    card: AnkiCard
+    name: str  # `c2`, or its template's name
+    delete: bool
+
+
 @dataclass(frozen=True)
 class NotetypeUpdate:
     """A note type to add (anki is None), or to update in place, with its schema changes."""
@@ -159,6 +172,7 @@ class Plan:
     skipped: list[tuple[ShippedNote, str]] = field(default_factory=list)  # (note, why)
     removed: list[Removal] = field(default_factory=list)
     parked: list[str] = field(default_factory=list)  # GUIDs of removed notes already suspended and tagged
+    unmade: list[Unmade] = field(default_factory=list)  # cards their notes no longer make
     deleted_in_anki: list[ShippedNote] = field(default_factory=list)  # by the learner: not added back
     record_ignored: bool = False  # the record names none of the collection's notes: another collection's
     untouched: int = 0
@@ -175,11 +189,16 @@ class Plan:
     def steps(self) -> int:
         """Units of work, for the progress bar."""
         return (len(self.notetypes) + len(self.added) + len(self.changed) + len(self.moved)
-                + len(self.removed))
+                + len(self.removed) + len(self.unmade))
 
     def counts(self) -> str:
-        return (f"{len(self.added)} added, {len(self.changed)} updated, {len(self.moved)} moved, "
+        text = (f"{len(self.added)} added, {len(self.changed)} updated, {len(self.moved)} moved, "
                 f"{len(self.deleted)} deleted, {len(self.suspended)} suspended, {self.untouched} untouched")
+        if self.unmade:
+            deleted = sum(u.delete for u in self.unmade)
+            text += (f", {len(self.unmade)} card{'s' if len(self.unmade) > 1 else ''} no longer made "
+                     f"({deleted} deleted, {len(self.unmade) - deleted} suspended)")
+        return text
 
     def details(self, verbose: bool) -> list[str]:
         """One line per change (adds and plain updates only when `verbose`)."""
@@ -218,6 +237,17 @@ class Plan:
                 lines.append(f"deleted: {removal.card_id} (removed from the deck, reviewed: --delete-reviewed)")
             else:
                 lines.append(f"deleted: {removal.card_id} (removed from the deck, never reviewed)")
+        for unmade in self.unmade:
+            card = f"{unmade.note.card_id} {unmade.name}"
+            if unmade.delete:
+                why = "reviewed: --delete-reviewed" if unmade.card.reviewed else "never reviewed"
+                lines.append(f"deleted card: {card} (the note no longer makes it; {why})")
+            elif unmade.card.reviewed:
+                lines.append(f"suspended card: {card} (the note no longer makes it, but it was reviewed: delete it "
+                             "with Tools > Empty Cards, or sync with --delete-reviewed)")
+            else:
+                lines.append(f"suspended card: {card} (the note no longer makes it; AnkiConnect cannot delete a "
+                             "card: delete it with Tools > Empty Cards)")
         return lines
 
 
@@ -246,8 +276,9 @@ def deck_key(name: str) -> str:
 
 
 def plan_deck(deck: ShippedDeck, snapshot: Snapshot, record: dict[str, RecordedNote],
-              delete_reviewed: bool = False, restore_deleted: bool = False) -> Plan:
-    """What a sync does to one deck (see the module's rules)."""
+              delete_reviewed: bool = False, restore_deleted: bool = False, delete_cards: bool = True) -> Plan:
+    """What a sync does to one deck (see the module's rules); `delete_cards`: whether the target can delete one
+    card of a note (AnkiConnect cannot: a card to delete is suspended)."""
     plan = Plan(deck)
     if record and not any(guid in snapshot.notes for guid in record):
         plan.record_ignored, record = True, {}
@@ -268,10 +299,13 @@ def plan_deck(deck: ShippedDeck, snapshot: Snapshot, record: dict[str, RecordedN
             plan.skipped.append((note, f"its note in Anki has another note type (id {anki.notetype_id}, not "
                                        f"{expected}); change it back in Anki, or give the card a new id"))
             continue
-        touched = _plan_note(plan, note, anki, record.get(note.guid), deck.released.get(note.guid))
+        touched, text = _plan_note(plan, note, anki, record.get(note.guid), deck.released.get(note.guid))
+        if text != "kept":  # the learner's own text makes cards of its own
+            touched |= _plan_unmade(plan, note, anki, text == "updated", delete_reviewed, delete_cards)
         plan.untouched += not touched
-    gone = {guid: entry.card_id for guid, entry in record.items() if guid not in shipped}
-    gone.update((guid, card_id) for guid, (card_id, _) in deck.released.items() if guid not in shipped)
+    live = shipped | deck.elsewhere  # a card moved to another deck with its GUID is that deck's now
+    gone = {guid: entry.card_id for guid, entry in record.items() if guid not in live}
+    gone.update((guid, card_id) for guid, (card_id, _) in deck.released.items() if guid not in live)
     for guid, card_id in sorted(gone.items(), key=lambda item: item[1]):
         anki = snapshot.notes.get(guid)
         if anki is None:
@@ -286,8 +320,9 @@ def plan_deck(deck: ShippedDeck, snapshot: Snapshot, record: dict[str, RecordedN
 
 
 def _plan_note(plan: Plan, note: ShippedNote, anki: AnkiNote, recorded: RecordedNote | None,
-               released: tuple[str, tuple[str, ...]] | None) -> bool:
-    """Plan one note that is in the collection; return whether anything changes."""
+               released: tuple[str, tuple[str, ...]] | None) -> tuple[bool, str]:
+    """Plan one note that is in the collection; return whether anything changes, and whether its text in Anki
+    after the sync is the deck's as it was ("same"), the deck's written now ("updated"), or the learner's ("kept")."""
     fields = None
     wanted = tuple(_nfc(f) for f in note.fields)
     replaced_edit = False
@@ -319,7 +354,34 @@ def _plan_note(plan: Plan, note: ShippedNote, anki: AnkiNote, recorded: Recorded
     plan.kept += [(note, deck) for deck in kept]
     for source, card_ids in moving.items():
         plan.moved.append(Move(note, tuple(card_ids), source, note.deck))
-    return bool(fields is not None or tags is not None or unsuspend or moving)
+    text = "updated" if fields is not None else "same" if anki.flds == "\x1f".join(wanted) else "kept"
+    return bool(fields is not None or tags is not None or unsuspend or moving), text
+
+
+def _plan_unmade(plan: Plan, note: ShippedNote, anki: AnkiNote, updated: bool, delete_reviewed: bool,
+                 delete_cards: bool) -> bool:
+    """Plan the removal of the note's cards in Anki that it no longer makes (cardgen's `note.cards`), its text in
+    Anki being the deck's (`updated`: written by this sync); return whether there are any.
+
+    Only when its note type's templates are in the same order in Anki, and the note keeps a card (removing its
+    last one would remove the note; an update makes the note's cards first).
+    """
+    ours = plan.deck.notetypes[note.notetype]
+    update = next((u for u in plan.notetypes if u.notetype.key == note.notetype), None)
+    if update is not None and list(update.template_map) != list(range(len(ours.templates))):
+        return False
+    made = set(note.cards)
+    unmade = [card for card in anki.cards if card.ordinal not in made]
+    if not unmade or (len(unmade) == len(anki.cards) and not updated):
+        return False
+    found = False
+    for card in unmade:
+        delete = delete_cards and (delete_reviewed or not card.reviewed)
+        if not delete and card.suspended:
+            continue  # suspended by an earlier sync (or by the learner): left as it is
+        plan.unmade.append(Unmade(note, card, ours.card_name(card.ordinal), delete))
+        found = True
+    return found
 
 
 def _tags(current: Sequence[str], shipped: Sequence[str], shipped_before: Sequence[str]) -> tuple[str, ...] | None:

@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import BuildError, Problem, display_path
-from ..files import write_atomic
+from ..errors import ESCAPED_SURROGATE_RE, BuildError, Problem, display_path, not_text
+from ..files import MAX_RECORD_BYTES, read_limited, write_atomic
 from .syncplan import RecordedNote
 
 FORMAT = 1
@@ -47,7 +47,11 @@ def load_record(root: Path, collection: str) -> SyncRecord:
     if not path.exists():
         return SyncRecord(path, {"format": FORMAT, "collection": collection, "decks": {}}, {})
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = read_limited(path, MAX_RECORD_BYTES).decode("utf-8")
+        data = json.loads(text)
+        wrong = not_text(json.dumps(data, ensure_ascii=False)) if ESCAPED_SURROGATE_RE.search(text) else None
+        if wrong:
+            raise ValueError(wrong)
         if data.get("format") != FORMAT:
             raise ValueError(f"format {data.get('format')!r}, not {FORMAT}")
         decks = {}
@@ -61,9 +65,10 @@ def load_record(root: Path, collection: str) -> SyncRecord:
                     raise ValueError(f"the entry of {guid!r} is not a note's")
                 notes[guid] = note
             decks[int(deck_id)] = notes
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as error:
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
+        why = "nested too deeply" if isinstance(error, RecursionError) else error  # JSON nested thousands deep
         raise BuildError([Problem(display_path(path, root), 1, (
-            f"not a readable sync record ({error}); delete it to sync without it (the learner's tags are then "
+            f"not a readable sync record ({why}); delete it to sync without it (the learner's tags are then "
             "all kept, and cards the sync did not place stay where they are)"))]) from None
     return SyncRecord(path, data, decks)
 
