@@ -35,7 +35,8 @@ def test_verbose_explains_what_was_checked(project):
 def test_strict_turns_warnings_into_errors(project):
     project.write({"cards/test/a.md": GOOD + "\n## What are tensors?\n<!-- id: tensors -->\n\nArrays.\n"})
     relaxed, strict = project.run("check"), project.run("check", "--strict")
-    message = "'tensors' asks the same question as 'tensor' at cards/test/a.md:1: merge them or make the questions distinct"
+    message = ("'tensors' asks the same question as 'tensor' at cards/test/a.md:1: merge them, make the questions "
+               "distinct, or say `distinct: tensor` in its id comment")
     assert (relaxed.exit_code, relaxed.output) == (0, f"cards/test/a.md:6: warning: {message}\n0 errors, 1 warning.\n")
     assert (strict.exit_code, strict.output) == (
         1, f"cards/test/a.md:6: {message}\n1 error, 0 warnings (1 warning counted as errors: --strict).\n")
