@@ -53,9 +53,9 @@ CHUNK = 64
 QUERY_BATCH = 900   # below SQLite's limit of host parameters
 DEPENDENCIES = {"Markdown": markdown, "pymdown-extensions": pymdownx, "Pygments": pygments}
 RENDER_CODE = ("render.py", "mathtex.py", "codelines.py")  # the code that turns Markdown into the fields
-PARSE_CODE = ("parse.py", "schema.py", "yamlfile.py", "errors.py", "model.py")  # a file into SourceNotes
+PARSE_CODE = ("parse.py", "rawform.py", "schema.py", "yamlfile.py", "errors.py", "model.py")  # a file into SourceNotes
 # The code that turns a file's SourceNotes into Notes (fields by name, GUIDs, decks, cards).
-BUILD_CODE = ("resolve.py", "cardgen.py", "pipeline.py", "cache.py")
+BUILD_CODE = ("resolve.py", "rawform.py", "cardgen.py", "pipeline.py", "cache.py")
 STORE_CODE = ("cachecodec.py",)  # how entries are laid out: another layout is another key, never a "damaged" entry
 TABLES = ("fields", "parsed", "built")
 # SQLite errors that say the cache cannot be used now (busy, read-only, full, I/O), not that it is damaged.

@@ -6,8 +6,8 @@ question (code, a formula, an image); what follows the id comment (or that line)
 field, and each top-level `### Name` line starts the field Name (resolve.py knows the names). A
 card ends at the next `## ` heading. Headings, `---` and `###` lines inside code fences are code.
 
-A field in raw form is HTML kept byte for byte (raw_html): a fenced block whose info string is
-`{=html}` (Pandoc's raw attribute), or for the first field a heading ending in ` {=html}`.
+A field in raw form (rawform.py) is HTML kept byte for byte: a fenced block whose info string is
+`{=html}`, or for the first field a heading ending in ` {=html}`; it counts against its own size limit.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 
 from .errors import Problem
 from .model import Section, SourceNote
+from .rawform import RAW_ATTRIBUTE, raw_html
 from .schema import Invalid, Key, nonempty_string, read_mapping
 from .yamlfile import load_yaml
 
@@ -29,7 +30,6 @@ ID_RE = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,78}[a-z0-9])?")
 TAG_RE = re.compile(r"[^\s\"]+")
 # What a quoted tag (`tags: "a;b"`, JSON string syntax) may not hold: what Anki splits tags at, and controls.
 QUOTED_TAG_FORBIDDEN_RE = re.compile("[ \u3000\x00-\x1f\x7f]")
-RAW_ATTRIBUTE = "{=html}"  # Pandoc's raw attribute: the field is this HTML, byte for byte
 FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 COMMENT_RE = re.compile(r"^<!--(.*)-->\s*$")
 FIELD_HEADING = "### "
@@ -103,43 +103,6 @@ def _escaped(char: str) -> str:
         return f"\\u{code:04x}"
     code -= 0x10000
     return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
-
-
-def raw_html(text: str, first: bool = False) -> str | None:
-    """The HTML of a field written in raw form (see the module docstring), byte for byte; None when it is not.
-
-    `text` is the field as written, without the blank lines around it; `first`: the card's first field
-    (its heading line, then the lines of a long question).
-    """
-    if first:
-        head, _, rest = text.partition("\n")
-        if head == RAW_ATTRIBUTE:  # `## {=html}`: the block under the id comment holds the field
-            return _raw_block(rest.strip("\n").split("\n")) if rest.strip() else None
-        if head.endswith(" " + RAW_ATTRIBUTE) and not rest:
-            return head[:-len(RAW_ATTRIBUTE) - 1]
-    return _raw_block(text.split("\n"))
-
-
-def _raw_block(lines: list[str]) -> str | None:
-    """The lines of a fenced block with the info string {=html}, when `lines` are exactly one such block."""
-    if len(lines) < 2:
-        return None
-    fence, opened = track_fence(lines[0], None)
-    if not opened or lines[0][:len(fence)] != fence or lines[0][len(fence):].strip() != RAW_ATTRIBUTE:
-        return None
-    if track_fence(lines[-1], fence)[0] is not None:
-        return None
-    inner = lines[1:-1]
-    if any(track_fence(line, fence)[0] is None for line in inner):
-        return None
-    return "\n".join(inner)
-
-
-def raw_block(html_text: str) -> str:
-    """`html_text` as a raw block: a fence longer than any run of backticks in it (so no line of it can close it)."""
-    longest = max((len(run) for run in re.findall("`+", html_text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{RAW_ATTRIBUTE}\n{html_text}\n{fence}" if html_text else f"{fence}{RAW_ATTRIBUTE}\n{fence}"
 
 
 def parse_file(path: Path, shown: str, default_type: str = DEFAULT_TYPE) -> ParsedFile:

@@ -168,3 +168,33 @@ $${long_sum}$$
         "cards/test/a.md:9: warning: inline formula `w_{1} x_{1} + w_{2} x_{2} + w_{3} x_{...` is about 690 px wide, "
         "wider than a line of a 412 px phone screen (388 px): make it a display formula ($$…$$ on its own lines) or "
         "shorten it\n0 errors, 1 warning.\n"))
+
+
+def test_questions_that_differ_inside_a_formula_are_no_near_duplicates(project):
+    same = "What does the following identity about the union of the two sets say"
+    project.write({"cards/test/a.md": f"## {same}: $A \\cup B$?\n<!-- id: union -->\n\nOne.\n\n"
+                                      f"## {same}: $A \\cap B$?\n<!-- id: meet -->\n\nTwo.\n\n"
+                                      f"## {same}: \\(A \\cap B\\)?\n<!-- id: meet-html -->\n\nThree.\n"})
+    result = project.run("check")
+    assert "'meet' asks" not in result.output
+    assert "'meet-html' asks" in result.output  # `\(…\)` typed by hand: the same formula as `$…$`
+
+
+def test_a_card_can_say_it_is_distinct_from_a_near_duplicate(project):
+    project.write({"cards/test/a.md": GOOD + "\n## What are tensors?\n<!-- id: tensors; distinct: tensor -->\n\nArrays.\n"
+                   + "\n## What is a tensor, then?\n<!-- id: tensor-again -->\n\nStill arrays.\n"})
+    result = project.run("check")
+    assert "'tensors' asks" not in result.output
+    assert "'tensor-again' asks the same question as 'tensor'" in result.output
+    project.write({"cards/test/a.md": GOOD + "\n## What are tensors?\n<!-- id: tensors; distinct: tensor -->\n\nArrays.\n"
+                   + "\n## What is a tensor, then?\n<!-- id: tensor-again; distinct: tensor tensors -->\n\nArrays!\n"})
+    assert project.run("check", "--strict").exit_code == 0
+
+
+def test_formulas_are_found_in_linear_time_and_compared_without_spaces():
+    from cardsmith.commands.duplicates import formulas
+
+    assert formulas("$a + b$ and \\(c\\) [$]d[/$] [latex]e f[/latex] [$$]g[/$$] \\[h\\]") == [
+        "a+b", "c", "d", "ef", "g", "h"]
+    assert formulas("$5 and $10", markdown=False) == []
+    assert formulas("\\(" * 100_000) == [] and formulas("[$]" * 100_000 + "\\(x\\)", markdown=False) == ["x"]

@@ -384,7 +384,7 @@ def test_any_tag_anki_keeps_is_written_and_read_back(tag):
     ("<b>x</b> {=html}", False, None),
 ])
 def test_raw_form(text, first, html):
-    from cardsmith.parse import raw_block, raw_html
+    from cardsmith.rawform import raw_block, raw_html
 
     assert raw_html(text, first) == html
     if html is not None and not first:

@@ -30,7 +30,7 @@ from typing import Iterator
 
 import yaml
 
-from ..anki.apkg import MEDIA_TOTAL_LIMIT, AnkiNote, AnkiNoteType, AnkiPackage, open_package, plain_file_name
+from ..anki.apkg import AnkiNote, AnkiNoteType, AnkiPackage, open_package
 from ..boundary import Boundary
 from ..config import DeckConfig, load_decks
 from ..errors import LINE_BREAK_RE, NO_LINE, BuildError, Problem, display_path
@@ -38,26 +38,17 @@ from ..ledger import Ledger
 from ..model import Note
 from ..notetypes import NoteType, load_notetypes
 from ..parse import parse_text, slug, tag_text, unique, valid_quoted_tag
-from ..render import EXTERNAL_RE, IMG_RE, SOUND_RE, Renderer, image_source
+from ..render import Renderer
 from ..resolve import Resolver
 from .ids import slug_for
 from .duplicates import near_duplicates
-from .importnotes import Converter, Converted, card_text, plain_text
+from .importmedia import MissingMedia, unpack_media
+from .importnotes import Converter, Converted, card_text, note_problem, plain_text
 from .importtypes import existing_notetypes, notetype_keys
 from .stage import Stage
 
 MAIN = "main"  # the card file of the notes in a deck's top level
 MEDIA = "media"  # the deck's media folder, under --out
-MAX_NOTES_PER_FILE = 10  # missing media: notes named per file, then how many more
-
-
-def note_problem(package: str, note: AnkiNote, message: str, where: tuple[str, int] | None = None) -> Problem:
-    """A problem with one note, named by its GUID and first field: at its card (the card file and the line of its
-    id comment) once written, else in the package (which has no lines)."""
-    first = " ".join(plain_text(note.fields[0]).split())
-    first = first if len(first) <= 40 else first[:37] + "..."
-    path, line = where or (package, NO_LINE)
-    return Problem(path, line, f"note '{note.guid}' (\"{first}\"): {message}", "warning")
 
 
 @dataclass
@@ -97,7 +88,7 @@ class _Deck:
     folder: Path  # its card files
     pattern: str  # its `cards` glob
     notes: list[AnkiNote] = field(default_factory=list)
-    missing: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # GUID -> media it lacks, with counts
+    missing: MissingMedia | None = None
 
 
 def import_apkg(package: Path, out: Path, root: Path, force: bool = False, merge: bool = False) -> ImportResult:
@@ -114,9 +105,9 @@ def import_apkg(package: Path, out: Path, root: Path, force: bool = False, merge
         replaced = {root / "decks" / f"{deck.slug}.yaml" for deck in decks} if force else set()
         _refuse_known(data, decks, root, replaced)
         keys = notetype_keys(data, root, existing_notetypes(root), merge, force, stage)
-        media = _unpack_media(data, out / MEDIA, stage, result)
+        media = unpack_media(data, out / MEDIA, stage, result.warnings)
         for deck in decks:
-            _missing_media(deck, media)
+            deck.missing = MissingMedia(deck.notes, media)
             _deck_file(deck, root, out, bool(media), stage)
         notetypes = load_notetypes(stage.folder)
         configs = {config.name: config for config in load_decks(stage.folder)}
@@ -127,7 +118,7 @@ def import_apkg(package: Path, out: Path, root: Path, force: bool = False, merge
             converter = Converter(Resolver(config, notetypes), renderer)
             records = _card_files(deck, data, keys, notetypes, converter, root, stage, result, counts)
             _lock(config, records, data, keys, notetypes, stage)
-            _missing_summary(deck, str(package), result)
+            result.warnings += deck.missing.summary(str(package))  # type: ignore[union-attr]
         if not result.notes:
             raise BuildError([Problem(str(package), 0, "no note could be imported")] + result.warnings)
         result.summaries = [_summary(data.notetypes[mid], keys[mid], counts[mid]) for mid in sorted(keys)
@@ -234,69 +225,6 @@ def _deck_name(name: str) -> str:
     return "::".join(part for part in parts if part) or "Default"
 
 
-def _unpack_media(data: AnkiPackage, folder: Path, stage: Stage, result: ImportResult) -> set[str]:
-    """Every media file of the package into the staged media folder (LaTeX images and template fonts too: no
-    field names them), within the size limits; return their names."""
-    budget, names = MEDIA_TOTAL_LIMIT, set()
-    for name in sorted(data.media):
-        if not plain_file_name(name):
-            result.warnings.append(Problem(data.shown, 0, f"media file {name!r} left out: not a plain file name "
-                                           "(Anki's media folder is flat)", "warning"))
-            continue
-        with stage.path(folder / name).open("wb") as staged:
-            budget -= data.extract_media(name, staged, budget)
-        names.add(name)
-    return names
-
-
-def _references(value: str) -> Iterator[str]:
-    """The media names a field uses as a build finds them: images' sources and [sound:] files (not external)."""
-    import html
-    import urllib.parse
-
-    for tag in IMG_RE.finditer(value):
-        found = image_source(tag.group(0))
-        if found and not EXTERNAL_RE.match(html.unescape(found[1])) and html.unescape(found[1]):
-            yield urllib.parse.unquote(html.unescape(found[1]))
-    for match in SOUND_RE.finditer(value):
-        source = html.unescape(match.group(1))
-        if not EXTERNAL_RE.match(source):
-            yield urllib.parse.unquote(source)
-
-
-def _missing_media(deck: _Deck, media: set[str]) -> None:
-    """The media each of the deck's notes uses that the package lacks (the deck file lists them: the build warns
-    instead of failing), with how many times it uses each."""
-    for note in deck.notes:
-        lacking = [(name, count) for name, count in Counter(
-            r for value in note.fields for r in _references(value)).items() if name not in media]
-        if lacking:
-            deck.missing[note.guid] = sorted(lacking)
-
-
-def _missing_lines(deck: _Deck, note: AnkiNote, said: Counter, package: str,
-                   where: tuple[str, int] | None) -> list[Problem]:
-    """One line per file the note uses and the package lacks (with a count), for the first MAX_NOTES_PER_FILE
-    notes using the file (`said`: notes said so far, per file)."""
-    lines = []
-    for name, count in deck.missing.get(note.guid, ()):
-        said[name] += 1
-        if said[name] <= MAX_NOTES_PER_FILE:
-            times = f" ({count} times)" if count > 1 else ""
-            lines.append(note_problem(package, note, f"uses the media file '{name}'{times}, which the package "
-                                      "lacks", where))
-    return lines
-
-
-def _missing_summary(deck: _Deck, package: str, result: ImportResult) -> None:
-    """How many more notes use each missing file than were named."""
-    uses = Counter(name for lacking in deck.missing.values() for name, _ in lacking)
-    for name, count in sorted(uses.items()):
-        if count > MAX_NOTES_PER_FILE:
-            result.warnings.append(Problem(package, NO_LINE, f"... and {count - MAX_NOTES_PER_FILE} more notes use "
-                                           f"the media file '{name}', which the package lacks", "warning"))
-
-
 def _deck_file(deck: _Deck, root: Path, out: Path, has_media: bool, stage: Stage) -> None:
     data = {"name": deck.name, "id": deck.deck_id}
     if deck.description:
@@ -304,8 +232,8 @@ def _deck_file(deck: _Deck, root: Path, out: Path, has_media: bool, stage: Stage
     data.update({"cards": [deck.pattern], "subdecks": "none"})
     if has_media:
         data["media"] = (out / MEDIA).relative_to(root / "cards").as_posix()
-    if deck.missing:
-        data["missing_media"] = sorted({name for lacking in deck.missing.values() for name, _ in lacking})
+    if deck.missing and deck.missing.names:
+        data["missing_media"] = deck.missing.names
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1 << 30)
     stage.write_text(root / "decks" / f"{deck.slug}.yaml",
                      "# Imported from Anki. Anki knows decks by name: keep 'name' to keep updating them, and the\n"
@@ -320,7 +248,7 @@ def _card_files(deck: _Deck, data: AnkiPackage, keys: dict[int, str], notetypes:
     by_deck: dict[str, list[AnkiNote]] = {}
     for note in deck.notes:
         by_deck.setdefault(_deck_name(note.deck), []).append(note)
-    names, slugs, guids, records, said = {MAIN, MEDIA}, set(), set(), [], Counter()
+    names, slugs, guids, records = {MAIN, MEDIA}, set(), set(), []
     files = []
     for deck_name in sorted(by_deck):
         subdeck = deck_name[len(deck.name) + 2:]
@@ -338,7 +266,7 @@ def _card_files(deck: _Deck, data: AnkiPackage, keys: dict[int, str], notetypes:
             converted = _card(note, deck_name, keys[note.notetype_id], notetypes, converter, staged, front, slugs,
                               result, (shown, line + 1))
             where = (shown, line + 1) if converted else None
-            result.warnings += _missing_lines(deck, note, said, data.shown, where)
+            result.warnings += deck.missing.lines(note, data.shown, where)  # type: ignore[union-attr]
             if converted is None or converted.note is None:
                 continue
             guids.add(note.guid)

@@ -15,9 +15,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..anki.apkg import AnkiNote
+from ..errors import NO_LINE, Problem
 from ..model import Note
 from ..notetypes import NoteType
-from ..parse import RAW_ATTRIBUTE, parse_text, raw_block
+from ..parse import parse_text
+from ..rawform import RAW_ATTRIBUTE, raw_block
 from ..render import Renderer
 from ..resolve import Resolver, make_note
 from .htmlmd import markdown_candidate
@@ -149,3 +152,12 @@ def card_text(identity: tuple[str, str, str], notetype: NoteType, forms: list[tu
 def plain_text(field_html: str) -> str:
     """A field's text without tags (for a card id made from the question)."""
     return html.unescape(TAG_RE.sub(" ", field_html)).replace("\xa0", " ")
+
+
+def note_problem(package: str, note: AnkiNote, message: str, where: tuple[str, int] | None = None) -> Problem:
+    """A problem with one note, named by its GUID and first field: at its card (the card file and the line of its
+    id comment) once written, else in the package (which has no lines)."""
+    first = " ".join(plain_text(note.fields[0]).split())
+    first = first if len(first) <= 40 else first[:37] + "..."
+    path, line = where or (package, NO_LINE)
+    return Problem(path, line, f"note '{note.guid}' (\"{first}\"): {message}", "warning")

@@ -17,7 +17,7 @@ from ..config import load_decks
 from ..errors import NO_LINE, BuildError, Problem
 from ..notetypes import LATEX_POSTAMBLE, LATEX_PREAMBLE
 from ..pipeline import Project
-from .importer import note_problem
+from .importnotes import note_problem
 
 
 def verify_import(package: Path, root: Path, decks: list[str], out: Path) -> tuple[list[str], bool]:
