@@ -54,9 +54,9 @@ CHUNK = 64
 QUERY_BATCH = 900   # below SQLite's limit of host parameters
 DEPENDENCIES = {"Markdown": markdown, "pymdown-extensions": pymdownx, "Pygments": pygments}
 RENDER_CODE = ("render.py", "mathtex.py", "codelines.py")  # the code that turns Markdown into the fields
-PARSE_CODE = ("parse.py", "schema.py", "yamlfile.py", "errors.py", "model.py")  # a file into SourceNotes
+PARSE_CODE = ("parse.py", "rawform.py", "schema.py", "yamlfile.py", "errors.py", "model.py")  # a file into SourceNotes
 # The code that turns a file's SourceNotes into Notes (fields by name, GUIDs, decks, cards).
-BUILD_CODE = ("resolve.py", "cardgen.py", "pipeline.py", "cache.py")
+BUILD_CODE = ("resolve.py", "rawform.py", "cardgen.py", "pipeline.py", "cache.py")
 STORE_CODE = ("cachecodec.py",)  # how entries are laid out: another layout is another key, never a "damaged" entry
 TABLES = ("fields", "parsed", "built")
 # SQLite errors that say the cache cannot be used now (busy, read-only, full, I/O), not that it is damaged.
@@ -142,6 +142,8 @@ class RenderCache:
         """
         digest = self._base.copy()
         digest.update("\0".join([str(note.path.parent)] + [f"{f.format}\0{f.text}" for f in note.fields]).encode())
+        if note.deck_media is not None:  # where its images are also found, and which may be missing
+            digest.update("\0".join(["", str(note.deck_media.folder), *sorted(note.deck_media.missing)]).encode())
         return digest.hexdigest()
 
     def _say(self, kind: str, message: str) -> None:
@@ -345,7 +347,7 @@ def built_key(deck: DeckConfig, notetypes: dict[str, NoteType], config: str) -> 
     the note types (field names and formats, kinds, fronts: which cards), the renderer (`config`) and the
     code that makes notes."""
     digest = hashlib.sha256(json.dumps([
-        config, deck.deck_id, deck.name, deck.subdecks, genanki.__version__,
+        config, deck.deck_id, deck.name, deck.subdecks, deck.media, sorted(deck.missing_media), genanki.__version__,
         {key: [nt.kind, [[f.name, f.format] for f in nt.fields], [t.front for t in nt.templates]]
          for key, nt in sorted(notetypes.items())}]).encode())
     _add_code(digest, BUILD_CODE)
@@ -359,8 +361,9 @@ def _derive(base: Any, key: str) -> str:
 
 
 def _media_unchanged(media: Iterable[Media], renderer: Renderer) -> bool:
-    """Whether every media file still exists with the content its hashed name was made from."""
-    return all(m.source.is_file() and renderer.media_name(m.source) == m.name for m in media)
+    """Whether every media file still exists with the content its hashed name (or kept name's digest) was made from."""
+    return all(m.source.is_file() and (renderer.digest(m.source) == m.digest if m.digest
+                                       else renderer.media_name(m.source) == m.name) for m in media)
 
 
 def file_progress(progress: Callable[[int], None] | None, ends: list[int]) -> Callable[[int], None] | None:
@@ -403,5 +406,7 @@ def render_notes(renderer: Renderer, notes: list[ResolvedNote], cache: RenderCac
         if done:
             done(ends[number])
     if cache:
-        cache.put_many({keys[i]: (notes[i], r) for i in missing if (r := results[i][0]) is not None})  # type: ignore[index]
+        # Only what rendered without a word: a warning (a missing file the deck allows) is said again next time.
+        cache.put_many({keys[i]: (notes[i], r) for i in missing  # type: ignore[index]
+                        if (r := results[i][0]) is not None and not results[i][1]})  # type: ignore[index]
     return [r for r in results if r is not None]

@@ -64,7 +64,8 @@ def _int(value: Any) -> int:
 
 def encode_fields(fields_: tuple[str, ...], media: tuple[Media, ...]) -> bytes:
     lengths = ",".join(str(len(text)) for text in fields_[:-1])
-    head = f"{lengths} {_JSON.encode([[m.name, str(m.source)] for m in media])}" if media else lengths
+    head = f"{lengths} {_JSON.encode([[m.name, str(m.source)] + ([m.digest] if m.digest else []) for m in media])}" \
+        if media else lengths
     return f"{head}\n{''.join(fields_)}".encode()
 
 
@@ -84,9 +85,9 @@ def _media(rows: Any) -> tuple[Media, ...]:
         raise TypeError("not a list")
     for row in rows:
         _strings(row)
-        if len(row) != 2:
-            raise ValueError("media: [name, source]")
-    return tuple(Media(name, Path(source)) for name, source in rows)
+        if len(row) not in (2, 3):
+            raise ValueError("media: [name, source, digest if kept under its own name]")
+    return tuple(Media(row[0], Path(row[1]), *row[2:]) for row in rows)
 
 
 # A parsed card file: its SourceNotes and Problems, as columns (one list per dataclass field) ---------
@@ -198,7 +199,8 @@ def encode_built(notes: list[Note], problems: list[Problem]) -> bytes:
         "cards": _shared([" ".join(map(str, n.cards)) for n in notes]), "line": [n.id_line for n in notes],
         "fields": [len(n.fields) for n in notes], "field_lines": [line for n in notes for line in n.field_lines],
         "lengths": [len(text) for text in texts],
-        "media": [[index, m.name, str(m.source)] for index, n in enumerate(notes) for m in n.media],
+        "media": [[index, m.name, str(m.source)] + ([m.digest] if m.digest else [])
+                  for index, n in enumerate(notes) for m in n.media],
         "problems": _PROBLEMS[0](problems)})
     return (head + "\n" + "".join(texts)).encode()
 
@@ -248,11 +250,10 @@ def decode_built(key: str, value: bytes) -> tuple[list[Note], list[Problem]]:
     media: list[tuple[Media, ...]] = [()] * count
     if type(head["media"]) is not list:
         raise TypeError("not a list")
-    for index, name, source in head["media"]:
-        _strings([name, source])
+    for index, *row in head["media"]:
         if not 0 <= _int(index) < count:
             raise ValueError("media of no note")
-        media[index] += (Media(name, Path(source)),)
+        media[index] += _media([row])
     card_ids, guids, types, hashes, subdecks, shown = columns
     # tuple.__new__ makes each note without a call into Python (Note._make, as map(Note, ...) would)
     notes = list(map(tuple.__new__, repeat(Note), zip(
@@ -264,5 +265,5 @@ def _split_shared(pair: Any, count: int, kind: type) -> list[tuple]:
     """A _shared column of space-separated values (tags, card ordinals) as tuples, one per distinct value."""
     values, indexes = pair
     _strings(values)
-    tuples = [tuple(map(kind, joined.split())) for joined in values]
+    tuples = [tuple(map(kind, filter(None, joined.split(" ")))) for joined in values]  # a tag may hold a no-break space
     return _unshared([tuples, indexes], count)

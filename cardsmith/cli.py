@@ -195,19 +195,29 @@ def export(root: Path, fmt: str, out: Path | None, decks: tuple[str, ...]) -> No
               help="Folder for the card files, e.g. cards/<name>/ (its name becomes decks/<name>.yaml).")
 @click.option("--force", is_flag=True, help="Replace files that exist (they are listed); without it, import "
               "writes only new files.")
+@click.option("--merge", is_flag=True, help="Use a note type the project has already (same id, fields and "
+              "templates) for the imported notes; without it, such a note type is refused.")
+@click.option("--verify", is_flag=True, help="Then build the imported decks in a scratch folder and compare every "
+              "note with the package (GUID, note type, fields, tags, deck); exit 1 if any differs.")
 @click.argument("package", type=click.Path(dir_okay=False, path_type=Path))
-def import_package(root: Path, out: Path, force: bool, package: Path) -> None:
-    """Convert an Anki package (.apkg) into card files, keeping every note's GUID."""
+def import_package(root: Path, out: Path, force: bool, merge: bool, verify: bool, package: Path) -> None:
+    """Convert an Anki package (.apkg) into sources whose build changes none of its notes."""
     from .commands.importer import import_apkg
+    from .commands.importverify import verify_import
 
     try:
         with project_lock(root, waiting):
-            result = import_apkg(package, out, root, force)
+            result = import_apkg(package, out, root, force, merge)
+            for line in result.lines(root):
+                click.echo(line)
+            lines, differs = verify_import(package, root, result.decks, result.out) if verify else ([], False)
     except BuildError as error:
         fail(error)
         return
-    for line in result.lines(root):
+    for line in lines:
         click.echo(line)
+    if differs:
+        sys.exit(1)
 
 
 @main.command()

@@ -52,6 +52,20 @@ def _globs(value: object) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _media_folder(value: object) -> str:
+    folder = string(value).strip().rstrip("/")
+    why = _glob_problem(folder) if folder else "names no folder"
+    if why or any(c in folder for c in "*?["):
+        raise Invalid(f"must be a folder under cards/ (its path{', ' + why if why else ''}, no wildcards)")
+    return folder
+
+
+def _names(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(name, str) and name for name in value):
+        raise Invalid("must be a list of file names")
+    return tuple(value)
+
+
 DECK_KEYS = {
     "name": Key("the deck name shown in Anki; `::` makes it a subdeck of another deck", _name, required=True),
     "id": Key("a fixed integer deck id, chosen once (e.g. random in [2**30, 2**31)) and never changed",
@@ -60,6 +74,10 @@ DECK_KEYS = {
     "cards": Key("list of glob patterns, relative to cards/, of the card files this deck takes", _globs, required=True),
     "subdecks": Key("`per-file` (default: one subdeck per card file) or `none`", one_of(*SUBDECK_MODES),
                     default="per-file"),
+    "media": Key("a folder under cards/ whose files Anki gets by their own names (a deck imported from Anki): every "
+                 "one of them, and cards find images and sounds there by name", _media_folder, default=None),
+    "missing_media": Key("file names cards use that the media folder lacks (the imported package lacked them): "
+                         "warned about, not refused", _names, default=()),
 }
 
 
@@ -74,10 +92,17 @@ class DeckConfig:
     description: str
     card_globs: tuple[str, ...]
     subdecks: str
+    media: str | None = None  # its media folder, under cards/
+    missing_media: tuple[str, ...] = ()
 
     @property
     def lock_path(self) -> Path:
         return self.path.with_suffix(".lock")
+
+    @property
+    def media_folder(self) -> Path | None:
+        """The deck's media folder (`media:`), as a path in the project."""
+        return self.path.parent.parent / "cards" / self.media if self.media else None
 
 
 def load_decks(root: Path) -> list[DeckConfig]:
@@ -117,7 +142,7 @@ def _load_deck(path: Path, root: Path) -> tuple[DeckConfig | None, list[Problem]
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", slug):
         return None, [Problem(shown, 1, "deck file name must be letters, digits, '.', '_' or '-'")]
     return DeckConfig(slug, path, values["name"], values["id"], values["description"], values["cards"],
-                      values["subdecks"]), []
+                      values["subdecks"], values["media"], values["missing_media"]), []
 
 
 def _glob_problem(pattern: str) -> str | None:

@@ -19,13 +19,17 @@ class Problem:
     """One problem in an input file, printed as `path:line: message`."""
 
     path: str
-    line: int
+    line: int  # NO_LINE: about the whole file (a note inside a package, which has no lines)
     message: str
-    severity: str = "error"  # or "warning"
+    severity: str = "error"  # or "warning", or "notice" (what the project says it knows: never an error)
 
     def __str__(self) -> str:
-        prefix = "warning: " if self.severity == "warning" else ""
-        return f"{_one_line(self.path)}:{self.line}: {prefix}{_one_line(self.message)}"
+        prefix = "warning: " if self.severity == "warning" else "note: " if self.severity == "notice" else ""
+        where = _one_line(self.path) + (f":{self.line}" if self.line != NO_LINE else "")
+        return f"{where}: {prefix}{_one_line(self.message)}"
+
+
+NO_LINE = -1
 
 
 def _one_line(text: str) -> str:

@@ -49,15 +49,28 @@ class SourceNote:
     subdeck: str | None   # its file's front matter `subdeck:`
     guid: str | None      # an explicit Anki GUID (for decks imported from Anki)
     sections: tuple[Section, ...]
+    distinct: tuple[str, ...] = ()  # card ids its question is not a near-duplicate of (check says nothing)
 
 
 class FieldText(NamedTuple):
-    """One field of a note as written: Markdown, or HTML as is (`format`), and where it starts (0: not written)."""
+    """One field of a note as written, and where it starts (0: not written).
+
+    `format`: "markdown", "html" (its text is its HTML, as a field of format html is written) or "raw" (HTML
+    written in raw form, parse.raw_html: byte for byte, and not linted by check).
+    """
 
     name: str
     text: str
     line: int
     format: str = "markdown"
+
+
+class DeckMedia(NamedTuple):
+    """A deck's media folder (deck file `media:`): files Anki knows by their own names, and the names its cards
+    use that no file has (`missing_media:`, from a package that lacked them: warned about, not refused)."""
+
+    folder: Path | None
+    missing: frozenset[str] = frozenset()
 
 
 class ResolvedNote(NamedTuple):
@@ -76,14 +89,17 @@ class ResolvedNote(NamedTuple):
     guid: str
     fields: tuple[FieldText, ...]
     subdeck: str          # the full deck name
+    deck_media: DeckMedia | None = None  # where its images and sounds are also looked for, by their own names
 
 
 @dataclass(frozen=True)
 class Media:
-    """A local file packaged into the deck under a content-hashed name."""
+    """A local file packaged into the deck: under a content-hashed name, or (in a deck's media folder) its own
+    name, with its content's `digest` (its name does not change with it: the notes using it must)."""
 
     name: str
     source: Path
+    digest: str = ""
 
 
 class Rendered(NamedTuple):
@@ -133,6 +149,7 @@ class DeckBuild:
     files: tuple[Path, ...]
     problems: tuple[Problem, ...]
     seconds: float = 0.0  # time spent preparing it
+    folder_media: tuple[Media, ...] = ()  # every file of the deck's media folder, used by a note or not
 
     @property
     def errors(self) -> list[Problem]:
@@ -140,11 +157,17 @@ class DeckBuild:
 
     @property
     def media(self) -> dict[str, Path]:
-        """Every media file the notes use, by its name in the package."""
-        return {m.name: m.source for note in self.notes for m in note.media}
+        """Every media file the package holds, by its name in it: those the notes use and the media folder's
+        (LaTeX images Anki made, fonts the templates use)."""
+        found = {m.name: m.source for m in self.folder_media}
+        found.update((m.name, m.source) for note in self.notes for m in note.media)
+        return found
 
 
-def content_hash(note_type: str, fields: tuple[str, ...], tags: tuple[str, ...]) -> str:
-    """The hash the lock file keeps per card: it changes exactly when what Anki receives changes."""
-    text = json.dumps([note_type, fields, sorted(tags)], ensure_ascii=False)
+def content_hash(note_type: str, fields: tuple[str, ...], tags: tuple[str, ...],
+                 media: tuple[Media, ...] = ()) -> str:
+    """The hash the lock file keeps per card: it changes exactly when what Anki receives changes (a file kept
+    under its own name counts by its content)."""
+    kept = sorted((m.name, m.digest) for m in media if m.digest)
+    text = json.dumps([note_type, fields, sorted(tags)] + ([kept] if kept else []), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

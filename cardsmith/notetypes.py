@@ -34,7 +34,8 @@ LATEX_PREAMBLE = ("\\documentclass[12pt]{article}\n\\special{papersize=3in,5in}\
 LATEX_POSTAMBLE = "\\end{document}"
 # What every note type released before field options existed carried (genanki's defaults): a note type
 # whose options are these hashes as it did then, so that its lock record does not change.
-RELEASED_FIELD_OPTIONS = {"font": "Liberation Sans", "size": 20, "rtl": False, "description": ""}
+RELEASED_FIELD_OPTIONS = {"font": "Liberation Sans", "size": 20, "rtl": False, "description": "",
+                          "plain_text": False, "collapsed": False, "exclude_from_search": False, "sticky": False}
 FIELD_NAME_FORBIDDEN = set(':{}"')
 ID_RANGE = (-(1 << 63), 1 << 63)  # Anki's ids are signed 64-bit integers
 
@@ -50,16 +51,24 @@ class FieldSpec:
     size: int = 20
     rtl: bool = False
     description: str = ""
+    plain_text: bool = False  # Anki's editor opens it as HTML
+    collapsed: bool = False  # Anki's editor shows it collapsed
+    exclude_from_search: bool = False  # a search without a field name does not look in it
+    sticky: bool = False  # Anki's Add window keeps its last input
 
 
 @dataclass(frozen=True)
 class TemplateSpec:
-    """One card template: its name, fixed id, and the HTML of its front and back."""
+    """One card template: its name, fixed id, the HTML of its front and back (and of its browser columns)."""
 
     name: str
     id: int
     front: str
     back: str
+    browser_front: str = ""  # empty: Anki's browser shows the card's own sides
+    browser_back: str = ""
+    browser_font: str = ""
+    browser_size: int = 0
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,7 @@ class NoteType:
     css: str
     sort_field: int = 0  # the index of the field Anki's browser sorts by
     latex: Latex = Latex()
+    stock_kind: int = 0  # Anki's originalStockKind: the stock note type it was made from (Image Occlusion: 6)
     rule: CardRule = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
@@ -127,6 +137,11 @@ class NoteType:
             options["sort_field"] = self.sort_field
         if self.latex != Latex():
             options["latex"] = [self.latex.preamble, self.latex.postamble, self.latex.svg]
+        browser = [[t.browser_front, t.browser_back, t.browser_font, t.browser_size] for t in self.templates]
+        if any(row != ["", "", "", 0] for row in browser):
+            options["browser"] = browser
+        if self.stock_kind:
+            options["stock_kind"] = self.stock_kind
         return options
 
     def schema(self) -> dict:
@@ -219,17 +234,30 @@ def _keys(folder: Path, root: Path, boundary: Boundary, shown: str) -> dict[str,
         "id": Key("a fixed integer id, chosen once", integer("a fixed integer from -2**63 to 2**63 - 1 (Anki's ids are 64-bit)", *ID_RANGE), required=True),
         "format": Key("`markdown` (default) or `html` (the text is the field's HTML, kept verbatim)",
                       one_of(*FORMATS), default="markdown"),
-        "font": Key("the editor's font for the field in Anki (default Liberation Sans)", nonempty_string,
+        "font": Key("the editor's font for the field in Anki (default Liberation Sans; empty: Anki's)", string,
                     default="Liberation Sans"),
         "size": Key("the editor's font size (default 20)", integer("a positive integer"), default=20),
         "rtl": Key("whether the field is written right to left (default false)", boolean, default=False),
         "description": Key("the hint Anki's editor shows in the empty field", string, default=""),
+        "plain_text": Key("whether Anki's editor opens the field as HTML (default false)", boolean, default=False),
+        "collapsed": Key("whether Anki's editor shows the field collapsed (default false)", boolean, default=False),
+        "exclude_from_search": Key("whether a search without a field name skips the field (default false)", boolean,
+                                   default=False),
+        "sticky": Key("whether Anki's Add window keeps the field's last input (default false)", boolean,
+                      default=False),
     }
     template_keys = {
         "name": Key("the card template's name", nonempty_string, required=True),
         "id": Key("a fixed integer id, chosen once", integer("a fixed integer from -2**63 to 2**63 - 1 (Anki's ids are 64-bit)", *ID_RANGE), required=True),
         "front": Key("the HTML file of the card's front", _file(folder, root, boundary, "template file"), required=True),
         "back": Key("the HTML file of the card's back", _file(folder, root, boundary, "template file"), required=True),
+        "browser_front": Key("an HTML file for the question column of Anki's browser", _file(
+            folder, root, boundary, "template file"), default=""),
+        "browser_back": Key("an HTML file for the answer column of Anki's browser", _file(
+            folder, root, boundary, "template file"), default=""),
+        "browser_font": Key("the font of Anki's browser columns", string, default=""),
+        "browser_size": Key("the font size of Anki's browser columns (0: the default)", integer("a whole number", 0),
+                            default=0),
     }
     latex_keys = {
         "preamble": Key("a file with the LaTeX before each [latex] (default: Anki's)",
@@ -271,6 +299,8 @@ def _keys(folder: Path, root: Path, boundary: Boundary, shown: str) -> dict[str,
         "sort_field": Key("the field Anki's browser sorts by (default the first)", nonempty_string, default=None),
         "latex": Key("LaTeX for Anki's [latex] images: preamble and postamble files, svg", latex, default=Latex()),
         "base_css": Key("whether templates/base.css goes before style.css (default true)", boolean, default=True),
+        "stock_kind": Key("Anki's originalStockKind: the stock note type this one was made from (Image Occlusion "
+                          "needs 6)", integer("a whole number", 0), default=0),
     }
 
 
@@ -297,9 +327,11 @@ def _load(folder: Path, spec: Path, root: Path, boundary: Boundary,
     values, problems = read_mapping(data, keys, shown)
     if problems:
         return None, problems
-    fields = tuple(FieldSpec(f["name"], f["id"], f["format"], f["font"], f["size"], f["rtl"], f["description"])
+    fields = tuple(FieldSpec(f["name"], f["id"], f["format"], f["font"], f["size"], f["rtl"], f["description"],
+                             f["plain_text"], f["collapsed"], f["exclude_from_search"], f["sticky"])
                    for f in values["fields"])
-    templates = tuple(TemplateSpec(t["name"], t["id"], t["front"], t["back"]) for t in values["templates"])
+    templates = tuple(TemplateSpec(t["name"], t["id"], t["front"], t["back"], t["browser_front"], t["browser_back"],
+                                   t["browser_font"], t["browser_size"]) for t in values["templates"])
     names = [f.name for f in fields]
     problems = _twice(fields, "field", shown, line_of(data, "fields")) + \
         _twice(templates, "template", shown, line_of(data, "templates"))
@@ -317,7 +349,7 @@ def _load(folder: Path, spec: Path, root: Path, boundary: Boundary,
         css = own_css  # byte for byte (an imported note type's own CSS)
     sort_field = names.index(values["sort_field"]) if values["sort_field"] else 0
     return NoteType(folder.name, values["id"], values["name"], values["kind"], fields, templates, css, sort_field,
-                    values["latex"], rule), []
+                    values["latex"], values["stock_kind"], rule), []
 
 
 def _twice(items: tuple[FieldSpec, ...] | tuple[TemplateSpec, ...], what: str, shown: str, line: int) -> list[Problem]:

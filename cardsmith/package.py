@@ -109,16 +109,24 @@ def notetype_json(notetype: NoteType, mod: int, deck_id: int) -> dict:
     fields = []
     for ord_, spec in enumerate(notetype.fields):
         item = {"name": spec.name, "id": spec.id, "ord": ord_, "font": spec.font, "media": [], "rtl": spec.rtl,
-                "size": spec.size, "sticky": False}
+                "size": spec.size, "sticky": spec.sticky}
         if spec.description:
             item["description"] = spec.description
+        for key, value in (("plainText", spec.plain_text), ("collapsed", spec.collapsed),
+                           ("excludeFromSearch", spec.exclude_from_search)):
+            if value:  # only then: the package of a note type without them stays what it was
+                item[key] = value
         fields.append(item)
-    templates = [{"name": t.name, "id": t.id, "qfmt": t.front, "afmt": t.back, "ord": ord_, "bafmt": "", "bqfmt": "",
-                  "bfont": "", "bsize": 0, "did": None} for ord_, t in enumerate(notetype.templates)]
-    return {"css": notetype.css, "did": deck_id, "flds": fields, "id": str(notetype.model_id),
-            "latexPost": notetype.latex.postamble, "latexPre": notetype.latex.preamble, "latexsvg": notetype.latex.svg,
-            "mod": mod, "name": notetype.name, "req": _legacy_req(notetype), "sortf": notetype.sort_field, "tags": [],
-            "tmpls": templates, "type": 1 if notetype.is_cloze else 0, "usn": -1, "vers": []}
+    templates = [{"name": t.name, "id": t.id, "qfmt": t.front, "afmt": t.back, "ord": ord_, "bafmt": t.browser_back,
+                  "bqfmt": t.browser_front, "bfont": t.browser_font, "bsize": t.browser_size, "did": None}
+                 for ord_, t in enumerate(notetype.templates)]
+    found = {"css": notetype.css, "did": deck_id, "flds": fields, "id": str(notetype.model_id),
+             "latexPost": notetype.latex.postamble, "latexPre": notetype.latex.preamble, "latexsvg": notetype.latex.svg,
+             "mod": mod, "name": notetype.name, "req": _legacy_req(notetype), "sortf": notetype.sort_field, "tags": [],
+             "tmpls": templates, "type": 1 if notetype.is_cloze else 0, "usn": -1, "vers": []}
+    if notetype.stock_kind:
+        found["originalStockKind"] = notetype.stock_kind
+    return found
 
 
 def _legacy_req(notetype: NoteType) -> list:

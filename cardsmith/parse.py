@@ -5,10 +5,14 @@ A card starts at a `## ` heading (its first field), followed on the next line by
 question (code, a formula, an image); what follows the id comment (or that line) goes to the second
 field, and each top-level `### Name` line starts the field Name (resolve.py knows the names). A
 card ends at the next `## ` heading. Headings, `---` and `###` lines inside code fences are code.
+
+A field in raw form (rawform.py) is HTML kept byte for byte: a fenced block whose info string is
+`{=html}`, or for the first field a heading ending in ` {=html}`; it counts against its own size limit.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -19,12 +23,15 @@ from .config import deck_name
 from .errors import Problem
 from .files import read_limited
 from .model import Section, SourceNote
+from .rawform import RAW_ATTRIBUTE, raw_html
 from .schema import Invalid, Key, nonempty_string, read_mapping
 from .yamlfile import load_yaml
 
-COMMENT_KEYS = ("id", "tags", "type", "guid")
+COMMENT_KEYS = ("id", "tags", "type", "distinct", "guid")
 ID_RE = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,78}[a-z0-9])?")
 TAG_RE = re.compile(r"[^\s\"]+")
+# What a quoted tag (`tags: "a;b"`, JSON string syntax) may not hold: what Anki splits tags at, and controls.
+QUOTED_TAG_FORBIDDEN_RE = re.compile("[ \u3000\x00-\x1f\x7f]")
 FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 COMMENT_RE = re.compile(r"^<!--(.*)-->\s*$")
 FIELD_HEADING = "### "
@@ -36,6 +43,9 @@ DEFAULT_TYPE = "basic"
 # every inline match, and splits a block one heading at a time): at this size its worst case is about
 # 2 s, at 100 KB minutes. The longest card of the shipped deck has 1,300 characters.
 MAX_CARD_CHARS = 20_000
+# HTML in raw form is not rendered (every stage reads it in linear time): a Japanese dictionary deck's note holds
+# 31,000 characters of it. A card's raw fields have at most this many in all.
+MAX_RAW_CHARS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -70,8 +80,31 @@ def unique(candidate: str, taken: set[str]) -> str:
 
 
 def valid_tag(tag: str) -> bool:
-    """Anki tags: no spaces or quotes; `::` separates non-empty levels."""
+    """A tag written as it is: no spaces or quotes; `::` separates non-empty levels."""
     return bool(TAG_RE.fullmatch(tag)) and all(tag.split("::"))
+
+
+def valid_quoted_tag(tag: str) -> bool:
+    """A tag Anki keeps as it is (none of the characters it splits tags at or removes; non-empty `::` levels)."""
+    return bool(tag) and not QUOTED_TAG_FORBIDDEN_RE.search(tag) and all(tag.split("::"))
+
+
+def tag_text(tag: str) -> str:
+    """A tag as an id comment writes it: as it is when it can be, else quoted (JSON string syntax) with every
+    space, line break, `>` (a comment ends at `-->`) and invisible character escaped."""
+    if valid_tag(tag) and ";" not in tag and "-->" not in tag:
+        return tag
+    return "".join(c if c.isprintable() and not c.isspace() and c != ">" else _escaped(c)
+                   for c in json.dumps(tag, ensure_ascii=False))
+
+
+def _escaped(char: str) -> str:
+    """A character as a JSON escape (one beyond the first 65,536 as its UTF-16 surrogate pair)."""
+    code = ord(char)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 def parse_file(path: Path, shown: str, default_type: str = DEFAULT_TYPE) -> ParsedFile:
@@ -226,14 +259,33 @@ def comment_values(text: str) -> dict[str, str]:
     return _parse_comment(text, 0, "", [])
 
 
+def _comment_parts(text: str) -> list[str]:
+    """The `key: value` parts of an id comment: split at `;` outside quoted tags; `guid:` runs to the end (an Anki
+    GUID may hold `;`)."""
+    parts, start, quoted, index = [], 0, False, 0
+    if text.lstrip().startswith("guid:"):
+        return [text]
+    while index < len(text):
+        char = text[index]
+        if quoted:
+            if char == "\\":
+                index += 1
+            elif char == '"':
+                quoted = False
+        elif char == '"':
+            quoted = True
+        elif char == ";":
+            parts.append(text[start:index])
+            start = index + 1
+            if text[start:].lstrip().startswith("guid:"):
+                break
+        index += 1
+    return parts + [text[start:]]
+
+
 def _parse_comment(text: str, line: int, shown: str, problems: list[Problem]) -> dict[str, str]:
     values: dict[str, str] = {}
-    # An Anki GUID may hold ';': `guid:` runs to the end of the comment.
-    guid = re.search(r"(?:^|;)\s*guid:(.*)$", text)
-    if guid:
-        values["guid"] = guid.group(1).strip()
-        text = text[:guid.start()]
-    for part in text.split(";"):
+    for part in _comment_parts(text):
         if not part.strip():
             continue
         key, colon, value = part.partition(":")
@@ -247,6 +299,29 @@ def _parse_comment(text: str, line: int, shown: str, problems: list[Problem]) ->
         else:
             values[key] = value.strip()
     return values
+
+
+def _comment_tags(value: str, line: int, shown: str, problems: list[Problem]) -> list[str]:
+    """The tags of an id comment: each as written, or quoted (JSON string syntax) when it holds what cannot be."""
+    tags = []
+    for token in value.split():
+        if token.startswith('"'):
+            try:
+                tag = json.loads(token)
+            except ValueError:
+                tag = None
+            if not isinstance(tag, str) or not valid_quoted_tag(tag):
+                problems.append(Problem(shown, line, f"invalid tag {token}: a quoted tag is one JSON string, without "
+                                        "spaces, control characters or empty `::` levels"))
+                continue
+        elif not valid_tag(token):
+            problems.append(Problem(shown, line, f"invalid tag '{token}': tags cannot contain quotes or empty `::` "
+                                    "levels"))
+            continue
+        else:
+            tag = token
+        tags.append(tag)
+    return tags
 
 
 def _parse_card(chunk: list[str], line_no: int, path: Path, shown: str, file_tags: tuple[str, ...],
@@ -270,23 +345,41 @@ def _parse_card(chunk: list[str], line_no: int, path: Path, shown: str, file_tag
         problems.append(Problem(shown, id_line, f"invalid id '{card_id}': use lower-case letters, digits, '-' and '_' (at most 80)"))
         return None
     tags = list(file_tags)
-    for tag in meta.get("tags", "").split():
-        if not valid_tag(tag):
-            problems.append(Problem(shown, id_line, f"invalid tag '{tag}': tags cannot contain quotes or empty `::` levels"))
-        elif tag not in tags:
+    for tag in _comment_tags(meta.get("tags", ""), id_line, shown, problems):
+        if tag not in tags:
             tags.append(tag)
     sections = _sections(heading, chunk[index + 1:], line_no, id_line + 1)
     if not sections[0].text.strip():
         problems.append(Problem(shown, line_no, "empty question"))
         return None
-    size = sum(len(section.text.strip()) for section in sections)
-    if size > MAX_CARD_CHARS:
-        problems.append(Problem(shown, line_no, f"card is {size:,} characters long, over the limit of "
-                                f"{MAX_CARD_CHARS:,}: split it into several cards"))
+    size, raw = card_size(sections)
+    if size > MAX_CARD_CHARS or raw > MAX_RAW_CHARS:
+        problems.append(size_problem(shown, line_no, size, raw))
         return None
     # Which fields are empty, and whether that is allowed, depends on the note type: resolve.py decides.
     return SourceNote(card_id, path, shown, line_no, id_line, meta.get("type") or file_type, tuple(tags), subdeck,
-                      meta.get("guid") or None, sections)
+                      meta.get("guid") or None, sections, tuple(meta.get("distinct", "").split()))
+
+
+def card_size(sections: tuple[Section, ...]) -> tuple[int, int]:
+    """A card's characters: outside fields in raw form, and in them."""
+    size = raw = 0
+    for number, section in enumerate(sections):
+        text = (section.text if number < 2 else section.text.partition("\n")[2]).strip()
+        if RAW_ATTRIBUTE in text and raw_html(text, number == 0) is not None:
+            raw += len(text)
+        else:
+            size += len(text)
+    return size, raw
+
+
+def size_problem(shown: str, line: int, size: int, raw: int) -> Problem:
+    """The card is over one of the limits (Markdown, or HTML in raw form)."""
+    if size > MAX_CARD_CHARS:
+        return Problem(shown, line, f"card is {size:,} characters long, over the limit of {MAX_CARD_CHARS:,}: "
+                       "split it into several cards")
+    return Problem(shown, line, f"card holds {raw:,} characters of HTML in raw form, over the limit of "
+                   f"{MAX_RAW_CHARS:,}")
 
 
 def _sections(heading: str, body: list[str], line_no: int, body_line: int) -> tuple[Section, ...]:

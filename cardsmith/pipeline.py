@@ -21,7 +21,7 @@ from .model import DeckBuild, Identity, Note, ResolvedNote
 from .notetypes import load_notetypes
 from .parse import parse_bytes, parse_file
 from .release import DeckResult, Release
-from .render import Renderer
+from .render import Renderer, folder_media, media_collisions
 from .resolve import Resolver, guid, make_note
 
 
@@ -59,10 +59,13 @@ class Project:
         """The files the deck's patterns match, without those it must not read (and why)."""
         found: dict[Path, None] = {}
         problems = []
+        media = deck.media_folder
         for pattern in deck.card_globs:
             for path in sorted((self.root / "cards").glob(pattern)):
                 if path in found or path.is_dir():  # anything else is read, or refused saying why
                     continue
+                if media is not None and path.parent == media:
+                    continue  # a media file named x.md is no card file
                 shown = self.shown(path)
                 if not self.boundary.contains(path):  # a symlink, or a folder that is one
                     problems.append(Problem(shown, 1, outside("card file", shown)))
@@ -141,7 +144,10 @@ class Project:
                 keep.append((loaded, made, found))
         if keep and self.cache:
             self.cache.store_built(keep)
-        return DeckBuild(deck, tuple(notes), tuple(files), tuple(problems), time.perf_counter() - started)
+        extra, found = folder_media(deck, self.renderer, self.shown(deck.path))
+        problems += found + media_collisions([(m, self.shown(deck.path), 1) for m in extra] + [
+            (m, n.shown_path, n.id_line) for n in notes for m in n.media], self.renderer)
+        return DeckBuild(deck, tuple(notes), tuple(files), tuple(problems), time.perf_counter() - started, extra)
 
     def prepare_all(self, decks: list[DeckConfig], progress: Callable[[int], None] | None = None
                     ) -> tuple[list[DeckBuild], list[Problem]]:

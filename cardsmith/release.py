@@ -126,12 +126,15 @@ class Release:
         return problems
 
     def notices(self) -> list[str]:
-        """What the build did on its own, to say after the deck's summary."""
+        """What the build did on its own, and what the project says it knows (a file its cards use that the package
+        it was imported from lacked), to say after the deck's summary."""
+        said = [str(p) for p in self.build.problems if p.severity == "notice"]
         count = self.lock.resolved
         if not count:
-            return []
+            return said
         return [f"{self.lock.shown}: resolved {count} git merge-conflict region{'s' if count > 1 else ''} (both "
-                "branches' cards kept; for a card both released, the later release) and wrote the lock without markers"]
+                "branches' cards kept; for a card both released, the later release) and wrote the lock without "
+                "markers"] + said
 
     def unmade(self) -> list[tuple[str, str, bool]]:
         """(card id, card name, cloze?) per released card its note no longer makes (see ledger.Changes.unmade)."""
@@ -163,6 +166,8 @@ class Release:
         used = {key: self.notetypes[key].content_hash() for key in notetype_mods}
         digest.update(json.dumps([__version__, deck.name, deck.deck_id, deck.description, used, notetype_mods,
                                   sorted(media)]).encode())
+        if self.build.folder_media:  # files kept under their own names change without a new name
+            digest.update(json.dumps(sorted((m.name, m.digest) for m in self.build.folder_media)).encode())
         cards = self.ledger.cards
         digest.update("\n".join("\0".join((n.guid, n.content_hash, n.subdeck, str(cards[n.card_id]["mod"]),
                                              cards[n.card_id].get("moved_from", ""))) for n in self.build.notes).encode())

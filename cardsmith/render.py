@@ -1,10 +1,12 @@
 """ResolvedNote -> Rendered (stage 4): each field's Markdown to HTML (or its HTML as written, for a field of
-format `html`), math kept for Anki's MathJax, Anki's LaTeX kept for Anki, code highlighted at build
-time, local images and sounds packaged as content-hashed media."""
+format `html` or in raw form), math kept for Anki's MathJax, Anki's LaTeX kept for Anki, code highlighted at
+build time, local images and sounds packaged as content-hashed media (a file of the deck's media folder
+under its own name: a reference that names it already is left exactly as written)."""
 
 from __future__ import annotations
 
 import html
+import os
 import re
 import urllib.parse
 from pathlib import Path
@@ -18,14 +20,18 @@ from . import mathtex
 from .boundary import Boundary, outside
 from .cardgen import CLOZE_OPEN_RE
 from .errors import Problem, collapse_repeats
+from .config import DeckConfig
 from .files import file_digest
-from .model import FieldText, Media, Rendered, ResolvedNote
+from .model import DeckMedia, FieldText, Media, Rendered, ResolvedNote
 
 # A tag <img …> (attribute values may hold `>`), and its attributes: the one rule for finding an image's source.
+# No `<` inside it, quoted or not (an editor writes `&lt;`): a tag never closed then ends its search at the next
+# `<`, so finding images is linear in the field's size (a field of 20,000 `<img ` took a second, 200,000 minutes).
+IMG_RE = re.compile(r"""<img\b(?:[^<>"']|"[^<"]*"|'[^<']*')*>""", re.I)
 # As a browser reads them: an attribute follows spaces, a `/`, or (no space) a quoted value.
-IMG_RE = re.compile(r"""<img\b(?:[^>"']|"[^"]*"|'[^']*')*>""", re.I)
 ATTRIBUTE_RE = re.compile(r"""([\s/]+|(?<=["']))([^\s"'>/=]+)(?:(\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
-SOUND_RE = re.compile(r"\[sound:([^\]]+)\]")  # Anki plays the file wherever the field says this
+# Anki plays the file wherever the field says this (a name is at most 1,000 characters: linear, as above).
+SOUND_RE = re.compile(r"\[sound:([^\]]{1,1000})\]")
 EXTERNAL_RE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//)", re.I)
 
 MARKDOWN_EXTENSIONS = [
@@ -167,7 +173,7 @@ class Renderer:
     def __init__(self, boundary: Boundary) -> None:
         self.boundary = boundary  # images and sounds outside it are refused
         self._markdown: markdown.Markdown | None = None
-        self._media_names: dict[Path, str] = {}
+        self._digests: dict[Path, str] = {}
 
     @property
     def _md(self) -> markdown.Markdown:
@@ -186,16 +192,17 @@ class Renderer:
             if not field.text:
                 parts.append("")
                 continue
-            if field.format == "html":
+            if field.format != "markdown":
                 html_text = field.text
             else:
                 html_text = self._markdown_field(field, shown, problems)
                 if html_text is None:
                     continue
-            parts.append(self._package_media(html_text, field, folder, shown, media, problems))
-        if problems:
-            return None, collapse_repeats(problems)
-        return Rendered(tuple(parts), tuple(sorted(set(media), key=lambda m: m.name))), []
+            parts.append(self._package_media(html_text, field, folder, shown, media, problems, note.deck_media))
+        problems = collapse_repeats(problems)
+        if any(p.severity == "error" for p in problems):
+            return None, problems  # (a notice, like a warning, leaves the note rendered)
+        return Rendered(tuple(parts), tuple(sorted(set(media), key=lambda m: m.name))), problems
 
     def _markdown_field(self, field: FieldText, shown: str, problems: list[Problem]) -> str | None:
         """A Markdown field's HTML, or None (with the problems) when its math is malformed or it nests too deep."""
@@ -220,22 +227,34 @@ class Renderer:
         return mathtex.restore_latex(mathtex.finish_math(html_text), latex)
 
     def _package_media(self, html_text: str, field: FieldText, folder: Path, shown: str, media: list[Media],
-                       problems: list[Problem]) -> str:
-        """The field with each local image and sound renamed to its media name (a missing one is a problem)."""
+                       problems: list[Problem], note_media: DeckMedia | None = None) -> str:
+        """The field with each local image and sound renamed to its media name (a missing one is a problem); a
+        reference that names its file already (one of the deck's media folder) stays exactly as written."""
+        deck_media = note_media
+
         def packaged(written: str, what: str) -> str | None:
             src = html.unescape(written)
             if EXTERNAL_RE.match(src) or not src:
                 return None
-            path = folder / urllib.parse.unquote(src)
-            name = self.media_name(path)
+            relative = urllib.parse.unquote(src)
+            path = folder / relative
+            media_folder = deck_media.folder if deck_media is not None else None
+            if media_folder is not None and "/" not in relative and (media_folder / relative).is_file():
+                path = media_folder / relative  # a plain name, as Anki's flat media folder has it, is found there first
+            kept = media_folder is not None and os.path.normpath(path.parent) == os.path.normpath(media_folder)
+            name = (path.name if self.digest(path) else None) if kept else self.media_name(path)
             if name is None:
                 line = field.line + _line_offset(field.text, src)
                 # Outside the project, whether the file exists is none of the card's business.
+                if deck_media is not None and relative in deck_media.missing:
+                    problems.append(Problem(shown, line, f"{what} not found: {src} (the package the deck was imported "
+                                            "from lacked it too: missing_media in the deck file)", "notice"))
+                    return None
                 message = f"{what} not found: {src}" if self.boundary.contains(path) else outside(what, src)
                 problems.append(Problem(shown, line, message))
                 return None
-            media.append(Media(name, path.resolve()))
-            return html.escape(name)
+            media.append(Media(name, path.resolve(), self.digest(path) if kept else ""))
+            return None if name == relative else html.escape(name)
 
         def image(tag: re.Match) -> str:
             source = image_source(tag.group(0))
@@ -258,15 +277,20 @@ class Renderer:
         None when it is not a file inside the project: a file outside is never packaged (nor
         reused from a cached note that names it).
         """
-        if not (self.boundary.contains(path) and path.is_file()):
+        digest = self.digest(path)
+        if digest is None:
             return None
-        name = self._media_names.get(path)
-        if name is None:
-            digest = file_digest(path).hex()[:12]  # read a megabyte at a time: an image can be large
-            stem = re.sub(r"[^A-Za-z0-9-]+", "-", path.stem).strip("-") or "media"
-            name = f"{stem}-{digest}{path.suffix.lower()}"
-            self._media_names[path] = name
-        return name
+        stem = re.sub(r"[^A-Za-z0-9-]+", "-", path.stem).strip("-") or "media"
+        return f"{stem}-{digest[:12]}{path.suffix.lower()}"
+
+    def digest(self, path: Path) -> str | None:
+        """The SHA-256 of a file inside the project (read once per run), or None when it is not one."""
+        found = self._digests.get(path)
+        if found is None:
+            if not (self.boundary.contains(path) and path.is_file()):
+                return None
+            found = self._digests[path] = file_digest(path).hex()  # a megabyte at a time: an image can be large
+        return found
 
 
 def image_source(tag: str) -> tuple[re.Match, str] | None:
@@ -286,3 +310,35 @@ def with_source(tag: str, attribute: re.Match, escaped: str) -> str:
 def _line_offset(source: str, needle: str) -> int:
     index = source.find(needle)
     return source.count("\n", 0, index) if index >= 0 else 0
+
+
+def folder_media(deck: DeckConfig, renderer: Renderer, shown: str) -> tuple[tuple[Media, ...], list[Problem]]:
+    """Every file of a deck's media folder, under its own name (Anki gets them all: LaTeX images it made, fonts
+    the templates use); `shown`: the deck file, for a folder that is not there or not inside the project."""
+    folder = deck.media_folder
+    if folder is None:
+        return (), []
+    if not folder.is_dir():
+        return (), [Problem(shown, 1, f"media folder cards/{deck.media} not found")]
+    found, problems = [], []
+    for path in sorted(folder.iterdir()):
+        digest = renderer.digest(path) if path.is_file() else None
+        if digest is None:
+            if path.is_file() or path.is_symlink():
+                problems.append(Problem(shown, 1, outside("media file", f"cards/{deck.media}/{path.name}")))
+            continue
+        found.append(Media(path.name, path.resolve(), digest))
+    return tuple(found), problems
+
+
+def media_collisions(media: list[tuple[Media, str, int]], renderer: Renderer) -> list[Problem]:
+    """Two different files under one name in a package (media with where each is used): Anki would keep one."""
+    first: dict[str, tuple[Media, str, int]] = {}
+    problems = []
+    for item in media:
+        m, shown, line = item
+        other = first.setdefault(m.name, item)
+        if other[0].source != m.source and renderer.digest(other[0].source) != renderer.digest(m.source):
+            problems.append(Problem(shown, line, f"two different files would be '{m.name}' in Anki: {m.source} and "
+                                    f"{other[0].source} (used at {other[1]}:{other[2]}); rename one of them"))
+    return problems

@@ -16,7 +16,9 @@ import genanki
 from .cardgen import CLOZE_OPEN_RE, cloze_numbers, field_is_empty
 from .config import DeckConfig
 from .errors import Problem
-from .model import FieldText, Note, Rendered, ResolvedNote, Section, SourceNote, content_hash
+from .parse import MAX_CARD_CHARS, size_problem
+from .rawform import raw_html
+from .model import DeckMedia, FieldText, Note, Rendered, ResolvedNote, Section, SourceNote, content_hash
 from .notetypes import NoteType
 
 
@@ -31,6 +33,9 @@ class Resolver:
     def __init__(self, deck: DeckConfig, notetypes: dict[str, NoteType]):
         self.deck = deck
         self.notetypes = notetypes
+        folder = deck.media_folder
+        self._media = DeckMedia(folder, frozenset(deck.missing_media)) \
+            if folder or deck.missing_media else None  # one, shared by its notes
         self._subdecks: dict[tuple[Path, str | None], str] = {}
         # field name (case folded) -> the note types that have it: a `###` line naming one in a card of another type
         self._owners: dict[str, list[str]] = {}
@@ -65,13 +70,14 @@ class Resolver:
         fields, problems = field_texts(source, notetype, self._owners)
         if any(p.severity == "error" for p in problems):
             return None, problems
-        return resolved_note(source, guid(self.deck, source), fields, self.subdeck(source)), problems
+        return resolved_note(source, guid(self.deck, source), fields, self.subdeck(source), self._media), problems
 
 
-def resolved_note(source: SourceNote, note_guid: str, fields: tuple[FieldText, ...], subdeck: str) -> ResolvedNote:
+def resolved_note(source: SourceNote, note_guid: str, fields: tuple[FieldText, ...], subdeck: str,
+                  deck_media: DeckMedia | None = None) -> ResolvedNote:
     """The ResolvedNote of a card (its sections, now fields, left behind)."""
     return ResolvedNote(source.card_id, source.note_type, source.tags, source.path, source.shown_path, source.line,
-                        source.id_line, note_guid, fields, subdeck)
+                        source.id_line, note_guid, fields, subdeck, deck_media)
 
 
 def field_texts(source: SourceNote, notetype: NoteType, owners: dict[str, list[str]] | None = None
@@ -111,12 +117,21 @@ def field_texts(source: SourceNote, notetype: NoteType, owners: dict[str, list[s
         texts[target] = [text]
         lines[target] = _first_line(section._replace(text=text, line=section.line + (number >= 2)))
         current = target
-    fields = tuple(FieldText(name, "\n".join(parts).strip() if parts else "", lines[i] if parts else 0, spec.format)
-                   for i, (name, parts, spec) in enumerate(zip(names, texts, notetype.fields)))
-    if not notetype.is_cloze and len(names) > 1 and not any(f.text for f in fields[1:]):
+    fields = tuple(_field_text(name, "\n".join(parts).strip() if parts else "", lines[i] if parts else 0, spec.format,
+                               i == 0) for i, (name, parts, spec) in enumerate(zip(names, texts, notetype.fields)))
+    size = sum(len(f.text) for f in fields if f.format != "raw")
+    if size > MAX_CARD_CHARS:  # parse counted a `###` line naming no field as raw: its field is Markdown after all
+        problems.append(size_problem(shown, source.line, size, 0))
+    if not notetype.is_cloze and len(names) > 1 and not any(f.text or f.format == "raw" for f in fields[1:]):
         answer = source.sections[1]
         problems.append(Problem(shown, _first_line(answer), "empty answer"))
     return fields, problems
+
+
+def _field_text(name: str, text: str, line: int, format: str, first: bool) -> FieldText:
+    """A field as written; one in raw form is its HTML, byte for byte (parse.raw_html)."""
+    raw = raw_html(text, first) if "{=html}" in text else None
+    return FieldText(name, text, line, format) if raw is None else FieldText(name, raw, line, "raw")
 
 
 def _first_line(section: Section) -> int:
@@ -168,15 +183,22 @@ def make_note(resolved: ResolvedNote, rendered: Rendered, notetype: NoteType) ->
         return None, problems
     cards = notetype.rule.cards(rendered.fields, bool(resolved.tags))
     note = Note(resolved.card_id, resolved.guid, resolved.note_type, rendered.fields, resolved.tags, resolved.subdeck,
-                rendered.media, cards, content_hash(resolved.note_type, rendered.fields, resolved.tags),
+                rendered.media, cards, content_hash(resolved.note_type, rendered.fields, resolved.tags, rendered.media),
                 resolved.shown_path, resolved.id_line, tuple(f.line for f in resolved.fields))
     return note, problems
 
 
 def card_problems(notetype: NoteType, resolved: ResolvedNote, fields: tuple[str, ...]) -> list[Problem]:
-    """Why the note makes no card (an error when a field every card needs is empty), or nothing."""
+    """Why the note makes no card (an error when a field every card needs is empty), or nothing.
+
+    Nothing when the fields it would be about are all in raw form: HTML kept as a note in Anki has it (Anki
+    gives such a note a blank card 1, and so does the build).
+    """
     shown, line = resolved.shown_path, resolved.line
+    raw = {f.name for f in resolved.fields if f.format == "raw"}
     if notetype.is_cloze:
+        if set(notetype.rule.cloze_fields) <= raw:  # its deletions are as a note in Anki has them
+            return []
         cloze = [value for name, value in zip(notetype.field_names, fields) if name in notetype.rule.cloze_fields]
         numbers = [int(n) for value in cloze for match in CLOZE_OPEN_RE.finditer(value)
                    for n in match.group(1).split(",") if n]
@@ -190,6 +212,8 @@ def card_problems(notetype: NoteType, resolved: ResolvedNote, fields: tuple[str,
     names = notetype.field_names
     empty = [name for name in notetype.rule.required(bool(resolved.tags))
              if field_is_empty(fields[names.index(name)])]
+    if {name for name, value in zip(names, fields) if field_is_empty(value)} <= raw:
+        return []  # every empty field is written empty on purpose (raw form), as a note in Anki has it
     if empty:
         return [Problem(shown, line, f"field{'s' if len(empty) > 1 else ''} {', '.join(repr(e) for e in empty)} "
                         f"{'are' if len(empty) > 1 else 'is'} empty, and note type '{notetype.key}' makes no card "

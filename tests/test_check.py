@@ -35,7 +35,8 @@ def test_verbose_explains_what_was_checked(project):
 def test_strict_turns_warnings_into_errors(project):
     project.write({"cards/test/a.md": GOOD + "\n## What are tensors?\n<!-- id: tensors -->\n\nArrays.\n"})
     relaxed, strict = project.run("check"), project.run("check", "--strict")
-    message = "'tensors' asks the same question as 'tensor' at cards/test/a.md:1: merge them or make the questions distinct"
+    message = ("'tensors' asks the same question as 'tensor' at cards/test/a.md:1: merge them, make the questions "
+               "distinct, or say `distinct: tensor` in its id comment")
     assert (relaxed.exit_code, relaxed.output) == (0, f"cards/test/a.md:6: warning: {message}\n0 errors, 1 warning.\n")
     assert (strict.exit_code, strict.output) == (
         1, f"cards/test/a.md:6: {message}\n1 error, 0 warnings (1 warning counted as errors: --strict).\n")
@@ -232,3 +233,33 @@ def test_check_finds_external_resources_however_their_attributes_are_written(pro
         f"cards/test/a.md:7: warning: external resource //example.com/poster.png{image.replace('image', 'resource')}",
         "0 errors, 4 warnings.",
     ]
+
+
+def test_questions_that_differ_inside_a_formula_are_no_near_duplicates(project):
+    same = "What does the following identity about the union of the two sets say"
+    project.write({"cards/test/a.md": f"## {same}: $A \\cup B$?\n<!-- id: union -->\n\nOne.\n\n"
+                                      f"## {same}: $A \\cap B$?\n<!-- id: meet -->\n\nTwo.\n\n"
+                                      f"## {same}: \\(A \\cap B\\)?\n<!-- id: meet-html -->\n\nThree.\n"})
+    result = project.run("check")
+    assert "'meet' asks" not in result.output
+    assert "'meet-html' asks" in result.output  # `\(…\)` typed by hand: the same formula as `$…$`
+
+
+def test_a_card_can_say_it_is_distinct_from_a_near_duplicate(project):
+    project.write({"cards/test/a.md": GOOD + "\n## What are tensors?\n<!-- id: tensors; distinct: tensor -->\n\nArrays.\n"
+                   + "\n## What is a tensor, then?\n<!-- id: tensor-again -->\n\nStill arrays.\n"})
+    result = project.run("check")
+    assert "'tensors' asks" not in result.output
+    assert "'tensor-again' asks the same question as 'tensor'" in result.output
+    project.write({"cards/test/a.md": GOOD + "\n## What are tensors?\n<!-- id: tensors; distinct: tensor -->\n\nArrays.\n"
+                   + "\n## What is a tensor, then?\n<!-- id: tensor-again; distinct: tensor tensors -->\n\nArrays!\n"})
+    assert project.run("check", "--strict").exit_code == 0
+
+
+def test_formulas_are_found_in_linear_time_and_compared_without_spaces():
+    from cardsmith.commands.duplicates import formulas
+
+    assert formulas("$a + b$ and \\(c\\) [$]d[/$] [latex]e f[/latex] [$$]g[/$$] \\[h\\]") == [
+        "a+b", "c", "d", "ef", "g", "h"]
+    assert formulas("$5 and $10", markdown=False) == []
+    assert formulas("\\(" * 100_000) == [] and formulas("[$]" * 100_000 + "\\(x\\)", markdown=False) == ["x"]

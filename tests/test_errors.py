@@ -15,7 +15,7 @@ CASES = [
     ("bad deck YAML", {"decks/test.yaml": "name: [unclosed\nid: 1\n"},
      ["decks/test.yaml:2: invalid YAML: expected ',' or ']', but got ':'"]),
     ("unknown deck key", {"decks/test.yaml": "name: T\nid: 1234567890\ncards: [test/*.md]\ncolour: red\n"},
-     ["decks/test.yaml:4: unknown key 'colour' (valid keys: name, id, description, cards, subdecks)"]),
+     ["decks/test.yaml:4: unknown key 'colour' (valid keys: name, id, description, cards, subdecks, media, missing_media)"]),
     ("deck id not an integer", {"decks/test.yaml": "name: T\nid: abc\ncards: [test/*.md]\n"},
      ["decks/test.yaml:2: 'id' must be an integer"]),
     ("missing id comment", {"cards/test/a.md": "## What is a tensor?\n\nAn array.\n"},

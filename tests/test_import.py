@@ -1,130 +1,394 @@
-"""Issue 7: `cardsmith import deck.apkg` -> card files that rebuild into the same notes, in place."""
+"""Issue 14: `cardsmith import` is a migration that changes nothing. A deck made in Anki (every stock note type, a
+custom 6-field type with its own LaTeX preamble, any field content, tags, subdecks, reviews) is imported, built,
+and the build imported into the collection it came from: no note new, updated or conflicting, every field, tag,
+card, review and media file as it was; a new learner gets what the original package gives."""
 
 from __future__ import annotations
 
+import os
 import re
-import time
 from pathlib import Path
 
 import pytest
 
-from cardsmith.commands.htmlmd import lines_of, render, to_markdown
 from cardsmith.parse import slug, unique
-from conftest import assert_integrity, import_apkg
+from conftest import import_apkg, review_all
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
        b"\x00\x00\x00\x0cIDAT\x08\xd7c\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
-
-NOTES = [  # (stock note type, deck, fields, tags)
-    ("Basic", "Shared", ["What is <b>2+2</b>?", "4<br>indeed \\(x^2 < y\\)"], ["math"]),
-    ("Basic", "Shared", ["What is <b>2+2</b>?", "Same question again, another note"], []),
-    ("Basic", "Shared::Geo", ["Where is this? <img src=\"map 1.png\">", "<div>Paris</div><div>France</div>"],
+PREAMBLE = "\\documentclass{article}\n\\usepackage{amsmath,siunitx}\n\\begin{document}\n"
+PHYSICS = ["Term", "Formula", "Definition", "Unit", "Audio", "Source"]
+TOP = "Physik & Co"
+NOTES = [  # (note type, deck under TOP, fields, tags)
+    ("Basic", "", ["What is <b>2+2</b>?", "4<br>indeed \\(x^2 < y\\)&nbsp;"], ["math", "a;b", "日本語", "x-->y"]),
+    ("Basic", "", ["What is <b>2+2</b>?", "The same question, another note"], ['q"q', "Ελληνικά::τάξη"]),
+    ("Basic", "Geo", ['Where is this? <img src="map 1.png">', "<div>Paris</div><div>France</div><div><br></div>"],
      ["geo", "level::easy"]),
-    ("Basic", "Shared::Geo", ["<table><tr><td>a</td></tr></table>", "kept as <i>HTML</i>"], []),
-    ("Basic (and reversed card)", "Shared", ["chien", "dog"], ["lang"]),
-    ("Cloze", "Shared", ["The sigmoid is {{c1::\\(\\frac{1}{1+e^{-x}}\\)}}", ""], []),
-    ("Cloze", "Shared::Geo", ["Paris is the {{c1::capital::city}} of {{c2::France}}", "Extra <b>info</b>"], []),
+    ("Basic", "Geo::Europe::Islands", ["<table><tr><td>a</td><td>b</td></tr></table>", "<ul><li>one</li><li>two</li>"
+                                       "</ul><ol><li>first</li></ol>"], []),
+    ("Basic", "Geo::Europe::Islands", ["  spaces around  ", "line one\nline two\n\n```\n### Back\n## not a card"], []),
+    ("Basic (and reversed card)", "", ["chien", "dog [sound:chien.mp3]"], ["lang"]),
+    ("Basic (optional reversed card)", "", ["", "an empty first field", ""], []),
+    ("Basic (optional reversed card)", "", ["Front", "Back", "y"], []),
+    ("Basic (optional reversed card)", "Geo", ["Basic with nothing on the back", "", ""], []),
+    ("Cloze", "", ["The sigmoid is {{c1::\\(\\frac{1}{1+e^{-x}}\\)}}", ""], []),
+    ("Cloze", "Geo", ["Paris is the {{c1::capital::city}} of {{c2::France}}", "Extra <b>info</b>: [$]x^2[/$]"], []),
+    ("Cloze", "Geo", ["A cloze note without a deletion", ""], []),
+    ("Basic", "", ["<p>Made from <strong>Markdown</strong></p>", "<p>\\(\\sum_i x_i\\)</p>"], []),
+    ("Physik", "Mechanik", ["Kraft", "[$]F = m \\cdot a[/$]", "[latex]\\SI{1}{\\newton}[/latex]", "N",
+                            "[sound:kraft.mp3]", '<a href="https://de.wikipedia.org/wiki/Kraft">Wikipedia</a>'],
+     ["physik::mechanik"]),
+    ("Physik", "Mechanik", ["Arbeit", "\\[W = \\int F\\,ds\\]", "", "J", "", ""], []),
 ]
 
 
-def make_shared_deck(col, out: Path, legacy: bool) -> None:
-    """A deck made in Anki with the stock note types, exported as Anki does."""
-    from anki.collection import DeckIdLimit, ExportAnkiPackageOptions
+def physics_notetype(col) -> None:
+    """A note type of six fields, with its own LaTeX preamble, a font from the media folder and field options."""
+    models = col.models
+    model = models.new("Physik")
+    for name in PHYSICS:
+        models.add_field(model, models.new_field(name))
+    model["flds"][1]["rtl"], model["flds"][2]["plainText"], model["flds"][3]["size"] = True, True, 14
+    model["flds"][4]["collapsed"], model["flds"][5]["excludeFromSearch"] = True, True
+    model["sortf"], model["latexPre"], model["latexsvg"] = 2, PREAMBLE, True
+    model["css"] = '.card {\n  font-family: Physik;\n}\n@font-face { font-family: Physik; src: url("_physik.woff"); }\n'
+    template = models.new_template("Karte")
+    template["qfmt"], template["afmt"] = "{{Term}}<br>{{Formula}}", "{{FrontSide}}<hr id=answer>{{Definition}} {{Unit}}"
+    template["bqfmt"] = "{{Term}}"
+    models.add_template(model, template)
+    models.add(model)
 
+
+def make_deck(col, tmp: Path) -> int:
+    """The deck, as its maintainer has it in Anki (media, LaTeX images Anki made, reviews); return its note count."""
     col.media.write_data("map 1.png", PNG)
+    col.media.write_data("chien.mp3", b"ID3 a dog")
+    col.media.write_data("kraft.mp3", b"ID3 Kraft")
+    col.media.write_data("_physik.woff", b"wOFF a font")
+    physics_notetype(col)
     for notetype, deck, fields, tags in NOTES:
         note = col.new_note(col.models.by_name(notetype))
         note.fields[:] = fields
         note.tags = tags
-        col.add_note(note, col.decks.id(deck))
-    col.export_anki_package(out_path=str(out), limit=DeckIdLimit(col.decks.id("Shared")),
+        col.add_note(note, col.decks.id(f"{TOP}::{deck}" if deck else TOP))
+        svg = col.models.by_name(notetype)["latexsvg"]
+        for latex in col._backend.extract_latex(text=" ".join(fields), svg=svg, expand_clozes=True).latex:
+            col.media.write_data(latex.filename, f"<svg>{latex.latex_body}</svg>".encode())  # as Anki desktop makes
+    if "Image Occlusion" in [m.name for m in col.models.all_names_and_ids()]:
+        image = tmp / "io.png"
+        image.write_bytes(PNG)
+        col.add_image_occlusion_note(col.models.id_for_name("Image Occlusion"), str(image),
+                                     "{{c1::image-occlusion:rect:left=.1:top=.1:width=.3:height=.3:oi=1}}",
+                                     "Header", "Back <i>extra</i>", ["io"])
+        col.set_deck([c for c in col.find_cards("note:Image*")], col.decks.id(TOP))
+    review_all(col, TOP)
+    return len(col.find_notes(""))
+
+
+def export(col, path: Path, legacy: bool) -> Path:
+    from anki.collection import DeckIdLimit, ExportAnkiPackageOptions
+
+    col.export_anki_package(out_path=str(path), limit=DeckIdLimit(col.decks.id(TOP)),
                             options=ExportAnkiPackageOptions(with_scheduling=True, with_media=True, legacy=legacy))
+    return path
+
+
+def state(col) -> dict:
+    """Everything a learner has: notes, cards with their scheduling, reviews, note types, media files."""
+    media = Path(col.media.dir())
+    return {
+        "notes": sorted(col.db.all("SELECT guid, mid, mod, tags, flds FROM notes")),
+        "cards": sorted(col.db.all("SELECT id, nid, did, ord, type, queue, due, ivl, factor, reps FROM cards")),
+        "revlog": sorted(col.db.all("SELECT * FROM revlog")),
+        "notetypes": sorted((m["id"], m["name"], m["css"], m["mod"], str(m["flds"]), str(m["tmpls"]))
+                            for m in col.models.all()),
+        "media": sorted((p.name, p.read_bytes()) for p in media.iterdir()),
+    }
 
 
 @pytest.mark.parametrize("legacy", [False, True], ids=["anki21b", "legacy"])
-def test_round_trip_updates_original_notes_in_place(project, collection, tmp_path, legacy):
-    package = tmp_path / "shared.apkg"
-    make_shared_deck(collection, package, legacy)
-    before = {collection.get_note(n).guid: collection.get_note(n) for n in collection.find_notes("")}
-    cards_before = collection.card_count()
-    notetypes_before = sorted((m.id, m.name) for m in collection.models.all_names_and_ids())
+def test_a_migrated_deck_changes_nothing_for_its_learners(project, collection, tmp_path, legacy):
+    count = make_deck(collection, tmp_path)
+    package = export(collection, tmp_path / "physik.apkg", legacy)
+    before = state(collection)
     (project.root / "decks/test.yaml").unlink()
 
-    result = project.run("import", "--out", str(project.root / "cards/shared"), str(package))
+    result = project.run("import", "--out", str(project.root / "cards/physik"), "--verify", str(package))
     assert result.exit_code == 0, result.output
-    assert "7 notes imported: 12 fields as Markdown, 1 kept as inline HTML" in result.output
-    written = (project.root / "cards/shared/main.md").read_text()
-    assert "## What is **2+2**?\n<!-- id: what-is-2-2; type: anki-basic; tags: math; guid: " in written
-    assert "<!-- id: what-is-2-2-2; type: anki-basic; guid: " in written
-    assert "indeed $x^2 &lt; y$" not in written and "indeed $x^2 < y$" in written
-    assert "## The sigmoid is {{c1::$\\frac{1}{1+e^{-x}}$}}" in written
-    geo = (project.root / "cards/shared/geo.md").read_text()
-    assert geo.startswith("---\nsubdeck: Geo\n---\n")
-    assert "## Where is this? ![](media/map%201.png)" in geo and "Paris<br>\nFrance" in geo
-    assert '## <div class="cs-imported"><table>' in geo
-    assert (project.root / "cards/shared/media/map 1.png").read_bytes() == PNG
-    deck_yaml = (project.root / "decks/shared.yaml").read_text()
-    assert "name: Shared\n" in deck_yaml and "- shared/*.md" in deck_yaml
-    for key in ("anki-basic", "anki-basic-and-reversed-card", "anki-cloze"):
-        assert (project.root / "templates" / key / "notetype.yaml").exists()
+    assert f"{count} notes imported: each builds to its original fields, byte for byte" in result.output
+    assert f"verify: a build of the imported sources holds the package's {count} notes exactly" in result.output
+    assert "note type 'Physik' -> templates/anki-physik/: 2 notes; Term: 2 HTML as written;" in result.output
+    check = project.run("check", "--strict")
+    assert (check.exit_code, check.output) == (0, ""), check.output
+    built = project.build()
+    assert f"0 new, 0 changed, {count} unchanged" in built.output
 
-    # The notes were made this very second; a real migration happens later (Anki updates only when newer).
-    built = project.build(env={"SOURCE_DATE_EPOCH": str(int(time.time()) + 2)})
-    assert "Shared: 9 cards, 7 notes, 1 media" in built.output
-    log = import_apkg(collection, project.dist / "shared.apkg")
-    assert not log.new and not log.conflicting and not log.duplicate
-    assert len(log.updated) == 7
-    after = {collection.get_note(n).guid: collection.get_note(n) for n in collection.find_notes("")}
-    assert set(after) == set(before)
-    assert collection.card_count() == cards_before
-    assert sorted((m.id, m.name) for m in collection.models.all_names_and_ids()) == notetypes_before
-    for guid, note in after.items():
-        assert note.id == before[guid].id and note.mid == before[guid].mid
-        assert note.tags == before[guid].tags
-        for old, new in zip(before[guid].fields, note.fields):
-            assert lines_of(new) == lines_of(old.replace('"map 1.png"', '"MEDIA"')) or "<img" in old, (old, new)
-    image_note = next(n for n in after.values() if "Where is this" in n.fields[0])
-    name = re.search(r'src="([^"]+)"', image_note.fields[0]).group(1)
-    assert collection.media.have(name)
-    # Rebuilt unchanged: a second import is a no-op.
-    log = import_apkg(collection, project.dist / "shared.apkg")
-    assert not log.new and not log.updated and not log.conflicting
-    assert_integrity(collection)
+    log = import_apkg(collection, project.dist / "physik.apkg")
+    assert (len(log.new), len(log.updated), len(log.conflicting)) == (0, 0, 0)
+    assert len(log.duplicate) == count  # Anki's word for "not newer: skipped"
+    assert state(collection) == before
 
 
-def test_import_errors_are_one_line(project, tmp_path):
-    bad = tmp_path / "bad.apkg"
-    bad.write_text("not a zip")
-    result = project.run("import", "--out", str(project.root / "cards/x"), str(bad))
+def test_a_new_learner_gets_what_the_original_package_gives(project, collection, tmp_path):
+    from anki.collection import Collection
+
+    make_deck(collection, tmp_path)
+    package = export(collection, tmp_path / "physik.apkg", legacy=False)
+    (project.root / "decks/test.yaml").unlink()
+    assert project.run("import", "--out", str(project.root / "cards/physik"), str(package)).exit_code == 0
+    project.build()
+    got = []
+    for name, path in (("original", package), ("built", project.dist / "physik.apkg")):
+        (tmp_path / name).mkdir()
+        col = Collection(str(tmp_path / name / "collection.anki2"))
+        try:
+            import_apkg(col, path)
+            decks = {d.id: d.name for d in col.decks.all_names_and_ids()}
+            got.append((sorted(col.db.all("SELECT guid, mid, tags, flds FROM notes")),
+                        sorted((col.get_note(c.nid).guid, c.ord, decks[c.did], c.queue)
+                               for c in map(col.get_card, col.find_cards(""))),
+                        sorted((p.name, p.read_bytes()) for p in Path(col.media.dir()).iterdir())))
+        finally:
+            col.close()
+    assert got[0] == got[1]
+
+
+def test_the_import_writes_readable_sources(project, collection, tmp_path):
+    make_deck(collection, tmp_path)
+    package = export(collection, tmp_path / "physik.apkg", legacy=False)
+    (project.root / "decks/test.yaml").unlink()
+    assert project.run("import", "--out", str(project.root / "cards/physik"), str(package)).exit_code == 0
+    main = (project.root / "cards/physik/main.md").read_text()
+    # HTML as written where it reads back exactly; raw form where it must keep its bytes.
+    assert '## What is <b>2+2</b>?\n<!-- id: what-is-2-2; type: anki-basic; tags: "a;b" math "x--\\u003ey" 日本語; ' \
+           'guid: ' in main  # tags in Anki's order
+    assert "\n\n4<br>indeed \\(x^2 < y\\)&nbsp;\n" in main
+    assert "<!-- id: what-is-2-2-2; type: anki-basic; tags: \"q\\\"q\" Ελληνικά::τάξη; distinct: what-is-2-2; guid:" \
+        in main
+    assert "## {=html}\n<!-- id: card; type: anki-basic-optional-reversed-card; guid: " in main
+    islands = (project.root / "cards/physik/geo-europe-islands.md").read_text()
+    assert islands.startswith("---\nsubdeck: Geo::Europe::Islands\n---\n\n## <table>")
+    assert "```{=html}\nline one\nline two\n\n```\n### Back\n## not a card\n````" in islands.replace("````{=html}",
+                                                                                                  "```{=html}")
+    physics = (project.root / "templates/anki-physik/notetype.yaml").read_text()
+    for line in ("sort_field: Definition", "  rtl: true", "  plain_text: true", "  size: 14", "  collapsed: true",
+                 "  exclude_from_search: true", "  browser_front: card1-browser-front.html", "base_css: false",
+                 "latex:\n  preamble: preamble.tex\n  svg: true"):
+        assert line in physics, line
+    assert (project.root / "templates/anki-physik/preamble.tex").read_text() == PREAMBLE
+    deck = (project.root / "decks/physik.yaml").read_text()
+    assert f"name: {TOP}\n" in deck and "media: physik/media\n" in deck
+    media = sorted(p.name for p in (project.root / "cards/physik/media").iterdir())
+    assert {"_physik.woff", "chien.mp3", "kraft.mp3", "map 1.png"} <= set(media)
+    assert len([m for m in media if m.startswith("latex-") and m.endswith(".svg")]) == 2  # Physik's
+    assert len([m for m in media if m.startswith("latex-") and m.endswith(".png")]) == 1  # Cloze's
+
+
+def test_media_the_package_lacks_are_said_once_per_note_and_the_build_still_publishes(project, tmp_path):
+    from test_import_hostile import BASIC_ID, collection_bytes, package
+
+    notes = [(f"g{i}", BASIC_ID, [f"Question {i}? <img src='lost.png'>", "Answer"], "", 10) for i in range(30)]
+    notes.append(("many", BASIC_ID, ["Many times?", "[sound:gone.mp3] " * 15000], "", 10))
+    (project.root / "decks/test.yaml").unlink()
+    apkg = package(tmp_path / "lost.apkg", collection_bytes(tmp_path, notes=notes))
+    result = project.run("import", "--out", str(project.root / "cards/lost"), str(apkg))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "cards/lost/main.md:2: warning: note 'g0' (\"Question 0?\"): uses the media file 'lost.png', which the " \
+           "package lacks" in lines
+    assert sum("'lost.png'" in line for line in lines) == 11  # ten notes named, then how many more
+    assert f"{apkg}: warning: ... and 20 more notes use the media file 'lost.png', which the package lacks" in lines
+    assert sum("'gone.mp3'" in line for line in lines) == 1
+    assert any(line.endswith("uses the media file 'gone.mp3' (15000 times), which the package lacks") for line in lines)
+    assert "missing_media:\n- gone.mp3\n- lost.png\n" in (project.root / "decks/lost.yaml").read_text()
+    built = project.build()
+    assert "note: image not found: lost.png (the package the deck was imported from lacked it too" in built.output
+    assert project.run("check", "--strict").exit_code == 0
+
+
+def test_a_field_that_cannot_be_kept_is_said_per_note_and_verify_shows_it(project, tmp_path):
+    from test_import_hostile import BASIC_ID, collection_bytes, package
+
+    notes = [("cr", BASIC_ID, ["Windows line end?", "one\r\ntwo"], "", 10), ("ok", BASIC_ID, ["Fine?", "Yes"], "", 10)]
+    (project.root / "decks/test.yaml").unlink()
+    apkg = package(tmp_path / "cr.apkg", collection_bytes(tmp_path, notes=notes))
+    result = project.run("import", "--out", str(project.root / "cards/cr"), "--verify", str(apkg))
     assert result.exit_code == 1
-    assert result.output.startswith(f"{bad}:0: not an Anki package")
-    result = project.run("import", "--out", str(tmp_path / "elsewhere"), str(bad))
-    assert result.exit_code == 1 and "--out must be a folder inside" in result.output
+    lines = result.output.splitlines()
+    assert "cards/cr/main.md:2: warning: note 'cr' (\"Windows line end?\"): field 'Back' cannot be kept byte for byte " \
+           "(a carriage return?)" in lines
+    assert "2 notes imported; 1 of them not exactly (see the lines above; learners' copies of them stay as they are " \
+           "until you change them)" in lines
+    assert f"{apkg}: warning: note 'cr' (\"Windows line end?\"): field 'Back' differs from character 4 (8 characters, " \
+           "built 7)" in lines
+    assert lines[-1] == f"verify: the build differs from {apkg} (the lines above)"
 
 
-@pytest.mark.parametrize("html, expected", [
-    ("What is <b>2+2</b>?", "What is **2+2**?"),
-    ("4<br>indeed \\(x^2\\)", "4<br>\nindeed $x^2$"),
-    ("\\[\\frac{a}{b}\\]", "$$\n\\frac{a}{b}\n$$"),
-    ("<div>a</div><div><br></div><div>c &amp; d</div>", "a<br>\n<br>\nc &amp; d"),
-    ("<ul><li>one</li><li>two <i>it</i></li></ul>", "- one\n- two *it*"),
-    ("cost $5, snake_case * star", "cost \\$5, snake_case \\* star"),
-    ('<span style="color: red">red</span> text', '<span style="color: red">red</span> text'),
-    ("{{c1::\\(x^{2}\\)::hint}}", "{{c1::$x^{2}$::hint}}"),
-    ("- not a list", "\\- not a list"),
+def test_a_deck_note_type_or_note_the_project_has_is_refused(project, collection, tmp_path):
+    from test_import_hostile import BASIC_ID, collection_bytes, package, snapshot
+
+    (project.root / "decks/test.yaml").unlink()
+    apkg = package(tmp_path / "a.apkg", collection_bytes(tmp_path))
+    assert project.run("import", "--out", str(project.root / "cards/first"), str(apkg)).exit_code == 0
+    before = snapshot(project.root)
+    result = project.run("import", "--out", str(project.root / "cards/second"), str(apkg))
+    assert result.exit_code == 1
+    assert result.output.splitlines()[:2] == [
+        "cards/first/main.md:2: this card is the package's note 'guid-1' already (deck file decks/first.yaml): imported "
+        "again, two cards would be one Anki note",
+        "decks/first.yaml:1: the project has the deck 'Hostile' (id 10) already, and the package's deck 'Hostile' (id "
+        "10) would be the same deck in Anki, which knows decks by name. Was this package imported before? (`--force` "
+        "imports it again over its own files)"]
+    assert snapshot(project.root) == before
+    other = package(tmp_path / "b.apkg", collection_bytes(
+        tmp_path, notes=[("guid-2", BASIC_ID, ["Another?", "Deck"], "", 11)],
+        decks={"11": {"id": 11, "name": "Another"}}))
+    result = project.run("import", "--out", str(project.root / "cards/other"), str(other))
+    assert result.exit_code == 1
+    assert "templates/anki-basic/notetype.yaml:1: the project has the note type 'Basic' (id 1700000000001) already" \
+           in result.output and "pass --merge" in result.output
+    assert snapshot(project.root) == before
+    result = project.run("import", "--out", str(project.root / "cards/other"), "--merge", str(other))
+    assert result.exit_code == 0, result.output
+    assert "type: anki-basic;" in (project.root / "cards/other/main.md").read_text()
+    assert not (project.root / "templates/anki-basic-2").exists()
+    assert project.run("check", "--strict").exit_code == 0
+    project.build()
+
+
+def test_a_media_file_named_like_a_card_file_stays_media(project, tmp_path):
+    from test_import_hostile import BASIC_ID, collection_bytes, package
+
+    notes = [("g", BASIC_ID, ["Notes?", '<a href="notes.md">notes</a> <img src="main.md">'], "", 10)]
+    (project.root / "decks/test.yaml").unlink()
+    apkg = package(tmp_path / "md.apkg", collection_bytes(tmp_path, notes=notes),
+                   media={"notes.md": b"# not a card\n", "main.md": b"## nor this\n"})
+    assert project.run("import", "--out", str(project.root / "cards/md"), str(apkg)).exit_code == 0
+    assert project.run("check", "--strict").exit_code == 0
+    assert "1 cards, 1 notes, 2 media" in project.build().output
+
+
+@pytest.mark.parametrize("content", ["<b>" * 1000 + "deep" + "</b>" * 1000, "*" * 100_000, "<" * 100_000,
+                                     "\\(" * 50_000, "<p>" + "\\(" * 9_000 + "</p>", "<p>" + "<img " * 3_000 + "</p>"])
+def test_hostile_fields_import_verbatim_without_a_traceback(project, tmp_path, content):
+    from test_import_hostile import BASIC_ID, collection_bytes, package
+
+    (project.root / "decks/test.yaml").unlink()
+    apkg = package(tmp_path / "big.apkg", collection_bytes(tmp_path, notes=[("g", BASIC_ID, ["Big?", content], "", 10)]))
+    result = project.run("import", "--out", str(project.root / "cards/big"), "--verify", str(apkg))
+    assert result.exit_code == 0, result.output
+    assert "1 notes imported: each builds to its original fields, byte for byte" in result.output
+
+
+def test_markdown_candidates_are_tried_only_on_markdown_made_html_within_the_limit(monkeypatch):
+    from cardsmith.commands import htmlmd
+
+    tried = []
+    monkeypatch.setattr(htmlmd, "_convert", lambda text: tried.append(len(text)) or "x")
+    for field in ("<b>bold</b>", "plain text", "<div>a</div>", "<p>" + "*" * 100_000 + "</p>"):
+        assert htmlmd.markdown_candidate(field) is None
+    assert htmlmd.markdown_candidate("<p>short</p>") == "x" and tried == [len("<p>short</p>")]
+
+
+@pytest.mark.parametrize("html, markdown", [
+    ("<p>What is <strong>2+2</strong>?</p>", "What is **2+2**?"),
+    ("<p>4<br>\nindeed \\(x^2\\)</p>", "4<br>\nindeed $x^2$"),
+    ("<ul>\n<li>one</li>\n<li>two <em>it</em></li>\n</ul>", "- one\n- two *it*"),
+    ("<p>cost $5, snake_case * star</p>", "cost \\$5, snake_case \\* star"),
 ])
-def test_html_to_markdown_lossless(html, expected):
-    text, lossless = to_markdown(html)
-    assert (text, lossless) == (expected, True)
-    assert lines_of(render(text)) == lines_of(html)
+def test_markdown_candidates_render_back_exactly(html, markdown):
+    from cardsmith.boundary import Boundary
+    from cardsmith.commands.htmlmd import markdown_candidate
+    from cardsmith.model import FieldText, ResolvedNote
+    from cardsmith.render import Renderer
+
+    assert markdown_candidate(html) == markdown
+    note = ResolvedNote("x", "basic", (), Path("a.md"), "a.md", 1, 2, "g", (FieldText("Front", markdown, 1),), "Deck")
+    rendered, problems = Renderer(Boundary(Path("."))).render(note)
+    assert not problems and rendered.fields == (html,)
 
 
-@pytest.mark.parametrize("html", ["<table><tr><td>x</td></tr></table>", "<pre>a\n  b</pre> $x",
-                                  "<h3>Title</h3>", "\\(x = {{c1::5}}\\)"])
-def test_html_kept_as_one_raw_line_when_markdown_would_change_it(html):
-    text, lossless = to_markdown(html)
-    assert not lossless and "\n" not in text and "$" not in text
-    assert text.startswith('<div class="cs-imported">')
+def test_sigterm_removes_the_temporary_folders(project, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from test_import_hostile import BASIC_ID, collection_bytes, package
+
+    notes = [(f"g{i}", BASIC_ID, [f"Question {i}?", f"Answer {i}"], "", 10) for i in range(20000)]
+    apkg = package(tmp_path / "big.apkg", collection_bytes(tmp_path, notes=notes))
+    (project.root / "decks/test.yaml").unlink()
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    process = subprocess.Popen([sys.executable, "-m", "cardsmith", "import", "--root", str(project.root), "--out",
+                                str(project.root / "cards/big"), str(apkg)], env={**os.environ, "TMPDIR": str(temp)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not any(temp.iterdir()) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert process.poll() is None, "the import ended before it could be interrupted"
+    time.sleep(0.5)  # into the work
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(60) == 128 + signal.SIGTERM
+    assert list(temp.iterdir()) == []
+    assert not (project.root / "cards/big").exists()
+
+
+def test_a_zstd_bomb_is_refused_before_more_than_the_limit_is_unpacked(tmp_path):
+    import io
+    import zipfile
+
+    import zstandard
+
+    from cardsmith.anki.apkg import _copy_member
+    from cardsmith.errors import BuildError
+
+    streamed = io.BytesIO()
+    with zstandard.ZstdCompressor().stream_writer(streamed, closefd=False) as writer:  # no content size: streamed
+        for _ in range(64):
+            writer.write(b"\0" * (1 << 20))
+    declared = zstandard.ZstdCompressor().compress(b"\0" * (64 << 20))  # says its 64 MB in its header
+    path = tmp_path / "bomb.apkg"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("streamed", streamed.getvalue())
+        archive.writestr("declared", declared)
+        archive.writestr("plain", b"\0" * (64 << 20), zipfile.ZIP_DEFLATED)
+    with zipfile.ZipFile(path) as archive:
+        for member, compressed, written in (("streamed", True, 1 << 20), ("declared", True, 0), ("plain", False, 0)):
+            sink = io.BytesIO()
+            with pytest.raises(BuildError, match="too big"):
+                _copy_member(archive, member, sink, 1 << 20, "bomb.apkg", "too big", compressed)
+            assert len(sink.getvalue()) <= written, member
+
+
+@pytest.mark.parametrize("tag", ["a;b", 'q"q', "x-->y", "a\u2028b", "no\xa0break", "日本語", "a\\b", "😀", "\U000e0041"])
+def test_any_tag_anki_keeps_is_written_and_read_back(tag):
+    from cardsmith.parse import parse_text, tag_text
+
+    written = tag_text(tag)
+    assert "-->" not in written and not any(c.isspace() for c in written)
+    parsed = parse_text(f"## Q\n<!-- id: q; tags: plain {written} -->\n\nA\n", Path("a.md"), "a.md")
+    assert not parsed.problems and parsed.notes[0].tags == ("plain", tag)
+
+
+@pytest.mark.parametrize("text, first, html", [
+    ("```{=html}\n<b>x</b>\n```", False, "<b>x</b>"),
+    ("```{=html}\n```", False, ""),
+    ("````{=html}\n```\n  two\n\n````", False, "```\n  two\n"),
+    ("<b>x</b>  {=html}", True, "<b>x</b> "),
+    ("{=html}\n```{=html}\nline one\nline two\n```", True, "line one\nline two"),
+    ("```{=html}\nnot closed", False, None),
+    ("```html\n<b>code</b>\n```", False, None),
+    ("text\n```{=html}\n<b>x</b>\n```", False, None),
+    ("<b>x</b> {=html}", False, None),
+])
+def test_raw_form(text, first, html):
+    from cardsmith.rawform import raw_block, raw_html
+
+    assert raw_html(text, first) == html
+    if html is not None and not first:
+        assert raw_html(raw_block(html)) == html
 
 
 def test_slugs_are_unique_and_readable():
@@ -134,3 +398,4 @@ def test_slugs_are_unique_and_readable():
     assert unique(slug("What is the Kullback–Leibler divergence, in words?"), taken) == \
         "what-is-the-kullback-leibler-divergence-in-words-2"
     assert len(slug("word " * 40)) <= 48
+    assert re.fullmatch(r"[a-z0-9-]+", slug("Ελληνικά and 日本語 too"))

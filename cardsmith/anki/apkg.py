@@ -1,17 +1,17 @@
-"""Reading an Anki package (.apkg) that may be damaged or hostile: every shape is checked, nothing is trusted.
+"""Reading an Anki package (.apkg) that may be damaged or hostile: every size is checked before it is unpacked.
 
-A package is a zip holding a SQLite collection, a JSON media map and numbered media files. The
-collection is unpacked within a size limit and opened read-only; its tables, columns and JSON are
-checked before use, and any flaw is one BuildError naming it. Media files are read only when a note
-uses them, one at a time, within size limits (a zip bomb is refused, never swallowed).
+A package is a zip holding a SQLite collection, a media map and numbered media files. A legacy package
+(`collection.anki21` or `collection.anki2`) has a JSON media map and its members stored as they are; the
+newer one (`collection.anki21b`, Anki 2.1.50 and later) compresses the collection, the media map (a
+protobuf MediaEntries message) and each media file with zstd. Nothing is unpacked before its size is
+known to be within the limits: the zip header says a member's size (zipfile never returns more), a zstd
+frame header says its content size when the writer knew it, and everything is streamed with a limit
+anyway, so a bomb is refused after at most the limit is written. packagedb.py reads the collection.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
-import sqlite3
 import tempfile
 import zipfile
 import zlib
@@ -20,52 +20,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Iterator
 
-from ..errors import LINE_BREAK_RE, BuildError, Problem
+import zstandard
+
+from ..errors import LINE_BREAK_RE
+from .packagedb import AnkiCollection, AnkiNote, AnkiNoteType, _Message, error, read_collection
 
 LEGACY_NAMES = ("collection.anki21", "collection.anki2")
 MODERN_NAME = "collection.anki21b"
+NEWEST_VERSION = 3  # PackageMetadata.Version.VERSION_LATEST: the `meta` member of a newer package
 COLLECTION_LIMIT = 2 << 30  # bytes once unpacked
 MEDIA_MAP_LIMIT = 64 << 20
 MEDIA_FILE_LIMIT = 100 << 20
-MEDIA_TOTAL_LIMIT = 2 << 30  # all the media the notes use, together
-TEXT_LIMIT = 256 << 20  # the longest text SQLite may hand us (a field, col.models)
+MEDIA_TOTAL_LIMIT = 2 << 30  # all the media of a package, together
+ZSTD_HEADER_MAX = 18  # the longest zstd frame header: magic, descriptor, window, dictionary id, content size
+ZSTD_WINDOW_LIMIT = 1 << 27  # zstd's own default: a frame asking for a larger window is refused, not allocated
 MAX_NAME_BYTES = 255  # a file name on common file systems
-# What the importer reads: table -> columns.
-TABLES = {"col": ("models", "decks"), "notes": ("id", "guid", "mid", "tags", "flds"),
-          "cards": ("nid", "did", "ord")}
-TAG_SEPARATOR_RE = re.compile("[ \u3000]+")  # what Anki splits a note's tags at (not every space)
-ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError)
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError,
+              zstandard.ZstdError)
 
-
-@dataclass(frozen=True)
-class AnkiNote:
-    """One note read from a package."""
-
-    guid: str
-    notetype_id: int
-    fields: tuple[str, ...]
-    tags: tuple[str, ...]
-    deck: str
-
-
-@dataclass(frozen=True)
-class AnkiTemplate:
-    name: str
-    front: str
-    back: str
-    template_id: int | None
-
-
-@dataclass(frozen=True)
-class AnkiNoteType:
-    """A note type from col.models, with the parts the importer writes into templates/."""
-
-    notetype_id: int
-    name: str
-    cloze: bool
-    fields: tuple[tuple[str, int | None], ...]  # (name, id)
-    templates: tuple[AnkiTemplate, ...]
-    css: str
+__all__ = ["AnkiNote", "AnkiNoteType", "AnkiPackage", "open_package", "plain_file_name"]
 
 
 @dataclass
@@ -73,25 +46,32 @@ class AnkiPackage:
     """What an .apkg holds; open it with `open_package` (media are read from it on demand)."""
 
     shown: str
-    notes: list[AnkiNote]
-    notetypes: dict[int, AnkiNoteType]
+    collection: AnkiCollection
     archive: zipfile.ZipFile
     media: dict[str, str]  # file name -> zip member
+    compressed: bool  # the newer format: members are zstd-compressed
+    sizes: dict[str, int]  # file name -> its size as the media map says (the newer format)
+
+    @property
+    def notes(self) -> list[AnkiNote]:
+        return self.collection.notes
+
+    @property
+    def notetypes(self) -> dict[int, AnkiNoteType]:
+        return self.collection.notetypes
 
     def extract_media(self, name: str, dest: IO[bytes], budget: int) -> int:
         """Copy one media file into `dest` within its limit and the `budget` left; return its size."""
         limit = min(MEDIA_FILE_LIMIT, budget)
         what = (f"media file '{name}' is larger than {_mb(limit)} once unpacked" if limit == MEDIA_FILE_LIMIT
-                else f"the media the notes use are larger than {_mb(MEDIA_TOTAL_LIMIT)} together")
-        return _copy_member(self.archive, self.media[name], dest, limit, self.shown, what)
+                else f"the package's media are larger than {_mb(MEDIA_TOTAL_LIMIT)} together")
+        if self.sizes.get(name, 0) > limit:
+            raise error(self.shown, what)
+        return _copy_member(self.archive, self.media[name], dest, limit, self.shown, what, self.compressed)
 
 
 def _mb(size: int) -> str:
     return f"{size / (1 << 20):g} MB"
-
-
-def _error(shown: str, message: str) -> BuildError:
-    return BuildError([Problem(shown, 0, message)])
 
 
 def plain_file_name(name: str) -> bool:
@@ -100,238 +80,102 @@ def plain_file_name(name: str) -> bool:
             and not LINE_BREAK_RE.search(name) and "\x09" not in name and len(name.encode()) <= MAX_NAME_BYTES)
 
 
-def _copy_member(archive: zipfile.ZipFile, member: str, dest: IO[bytes], limit: int, shown: str, what: str) -> int:
-    """Stream a zip member into `dest`, refusing it as soon as it passes `limit` bytes."""
+def _copy_member(archive: zipfile.ZipFile, member: str, dest: IO[bytes], limit: int, shown: str, what: str,
+                 compressed: bool) -> int:
+    """Stream a zip member (zstd-decompressed when `compressed`) into `dest`, refusing it as soon as it is known
+    to pass `limit` bytes: from its header, else while it is written."""
     size = 0
     try:
-        with archive.open(member) as source:
-            while chunk := source.read(1 << 20):
-                size += len(chunk)
-                if size > limit:
-                    raise _error(shown, what)
-                dest.write(chunk)
-    except ZIP_ERRORS as exc:
-        raise _error(shown, f"damaged package: {member}: {exc}")
+        info = archive.getinfo(member)
+        if not compressed and info.file_size > limit:
+            raise error(shown, what)
+        with archive.open(info) as raw:
+            if compressed:
+                header = zstandard.get_frame_parameters(raw.read(ZSTD_HEADER_MAX))
+                if header.content_size not in (zstandard.CONTENTSIZE_UNKNOWN, zstandard.CONTENTSIZE_ERROR) \
+                        and header.content_size > limit:
+                    raise error(shown, what)
+        with archive.open(info) as raw:
+            source: IO[bytes] = (zstandard.ZstdDecompressor(max_window_size=ZSTD_WINDOW_LIMIT).stream_reader(
+                raw, read_across_frames=True) if compressed else raw)  # type: ignore[assignment]
+            with source:
+                while chunk := source.read(1 << 20):
+                    size += len(chunk)
+                    if size > limit:
+                        raise error(shown, what)
+                    dest.write(chunk)
+    except (KeyError, *ZIP_ERRORS) as exc:
+        raise error(shown, f"damaged package: {member}: {exc}")
     return size
 
 
 @contextmanager
 def open_package(path: Path) -> Iterator[AnkiPackage]:
-    """Open and check an .apkg; the newer zstd format is first converted with the `anki` package if installed."""
+    """Open and check an .apkg of either format; its collection is unpacked into a temporary folder."""
     shown = str(path)
     with tempfile.TemporaryDirectory(prefix="cardsmith-import-") as workdir:
         try:
             archive = zipfile.ZipFile(path)
         except (OSError, *ZIP_ERRORS) as exc:
-            raise _error(shown, f"not an Anki package: {getattr(exc, 'strerror', None) or exc}")
+            raise error(shown, f"not an Anki package: {getattr(exc, 'strerror', None) or exc}")
         with archive:
             names = set(archive.namelist())
-            if MODERN_NAME in names:
-                legacy = _convert_modern(path, Path(workdir))
-                with open_package(legacy) as converted:
-                    converted.shown = shown
-                    yield converted
-                return
-            member = next((name for name in LEGACY_NAMES if name in names), None)
+            compressed = MODERN_NAME in names
+            member = MODERN_NAME if compressed else next((n for n in LEGACY_NAMES if n in names), None)
             if member is None:
-                raise _error(shown, "not an Anki package: no collection inside")
+                raise error(shown, "not an Anki package: no collection inside")
+            if compressed:
+                _check_version(archive, names, shown)
             db_path = Path(workdir) / "collection.sqlite"
             with db_path.open("wb") as out:
                 _copy_member(archive, member, out, COLLECTION_LIMIT, shown,
-                             f"the collection is larger than {_mb(COLLECTION_LIMIT)} once unpacked")
-            media = _media_map(archive, names, shown)
-            notes, notetypes = _read_collection(db_path, shown)
-            yield AnkiPackage(shown, notes, notetypes, archive, media)
+                             f"the collection is larger than {_mb(COLLECTION_LIMIT)} once unpacked", compressed)
+            media, sizes = _media_map(archive, names, shown, compressed)
+            yield AnkiPackage(shown, read_collection(db_path, shown), archive, media, compressed, sizes)
 
 
-def _media_map(archive: zipfile.ZipFile, names: set[str], shown: str) -> dict[str, str]:
-    """The `media` member: {"0": "file name", …} -> {file name: member}, for members that exist."""
+def _check_version(archive: zipfile.ZipFile, names: set[str], shown: str) -> None:
+    """A package newer than the newer format (its `meta` says so) is refused: its members may mean other things."""
+    if "meta" not in names:
+        return
+    with tempfile.SpooledTemporaryFile() as buffer:
+        _copy_member(archive, "meta", buffer, 1 << 10, shown, "the package's `meta` is too large", False)
+        buffer.seek(0)
+        version = _Message(buffer.read(), "the package's `meta`", shown).number(1)
+    if version > NEWEST_VERSION:
+        raise error(shown, f"this package is in a format newer than cardsmith reads (version {version}); "
+                           "export it again with 'Support older Anki versions' ticked")
+
+
+def _media_map(archive: zipfile.ZipFile, names: set[str], shown: str,
+               compressed: bool) -> tuple[dict[str, str], dict[str, int]]:
+    """The `media` member -> ({file name: member}, {file name: declared size}), for members that exist.
+
+    Legacy: JSON {"0": "file name", …}. Newer: a zstd-compressed MediaEntries message, whose entries are
+    the members "0", "1", … in order (or the member its legacy_zip_filename names).
+    """
     if "media" not in names:
-        return {}
+        return {}, {}
     with tempfile.SpooledTemporaryFile() as buffer:
         _copy_member(archive, "media", buffer, MEDIA_MAP_LIMIT, shown,
-                     f"the media map is larger than {_mb(MEDIA_MAP_LIMIT)} once unpacked")
+                     f"the media map is larger than {_mb(MEDIA_MAP_LIMIT)} once unpacked", compressed)
         buffer.seek(0)
-        try:
-            data = json.loads(buffer.read() or b"{}")
-        except ValueError:
-            raise _error(shown, "the media map is not valid JSON")
-    if not isinstance(data, dict):
-        raise _error(shown, "the media map is not a JSON object")
-    if not all(isinstance(value, str) for value in data.values()):
-        raise _error(shown, "the media map is not a JSON object of file names")
-    return {name: member for member, name in data.items() if member in names}
-
-
-def _convert_modern(path: Path, workdir: Path) -> Path:
-    """Import into a scratch collection with the `anki` package and export it in the legacy format.
-
-    Anki unpacks only the media the notes use; they are measured before the re-export.
-    """
+        data = buffer.read()
+    if compressed:
+        entries = _Message(data, "the media map", shown).fields.get(1, [])
+        found, sizes = {}, {}
+        for index, raw in enumerate(entries):
+            entry = _Message(raw if isinstance(raw, bytes) else None, "the media map", shown)
+            name, member = entry.text(1) or "", str(entry.number(255) if 255 in entry.fields else index)
+            if member in names:
+                found[name], sizes[name] = member, entry.number(2)
+        return found, sizes
     try:
-        from anki.collection import (Collection, ExportAnkiPackageOptions, ImportAnkiPackageOptions,
-                                     ImportAnkiPackageRequest)
-        from anki.errors import AnkiException
-    except ImportError:
-        raise _error(str(path), "this package uses Anki's newer format; export it again with "
-                                "'Support older Anki versions' ticked, or `pip install anki` and retry")
-    (workdir / "scratch").mkdir()
-    col = Collection(str(workdir / "scratch" / "collection.anki2"))
-    legacy = workdir / "legacy.apkg"
-    try:
-        for notetype in col.models.all_names_and_ids():  # so that no imported name gets a '+' suffix
-            col.models.remove(notetype.id)
-        for notetype in col.models.all_names_and_ids():  # Anki keeps the last one: rename it away
-            model = col.models.get(notetype.id)
-            model["name"] = "cardsmith scratch note type"
-            col.models.update_dict(model)
-        col.import_anki_package(ImportAnkiPackageRequest(
-            package_path=str(path), options=ImportAnkiPackageOptions(with_scheduling=False)))
-        _check_unpacked_media(Path(col.media.dir()), str(path))
-        col.export_anki_package(out_path=str(legacy), limit=None, options=ExportAnkiPackageOptions(
-            with_scheduling=False, with_media=True, legacy=True))
-    except AnkiException as exc:
-        raise _error(str(path), f"not a readable Anki package: {exc}")
-    finally:
-        col.close()
-    return legacy
-
-
-def _check_unpacked_media(folder: Path, shown: str) -> None:
-    total = 0
-    for entry in os.scandir(folder):
-        size = entry.stat(follow_symlinks=False).st_size
-        if size > MEDIA_FILE_LIMIT:
-            raise _error(shown, f"media file '{entry.name}' is larger than {_mb(MEDIA_FILE_LIMIT)} once unpacked")
-        total += size
-    if total > MEDIA_TOTAL_LIMIT:
-        raise _error(shown, f"the media the notes use are larger than {_mb(MEDIA_TOTAL_LIMIT)} together")
-
-
-def _read_collection(db_path: Path, shown: str) -> tuple[list[AnkiNote], dict[int, AnkiNoteType]]:
-    """Check and read the collection's note types, decks and notes (opened read-only)."""
-    try:
-        conn = sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error as exc:
-        raise _error(shown, f"the collection is not a readable SQLite database: {exc}")
-    try:
-        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, TEXT_LIMIT)
-        conn.execute("PRAGMA trusted_schema = OFF")
-        _check_tables(conn, shown)
-        row = conn.execute("SELECT models, decks FROM col").fetchone()
-        if row is None:
-            raise _error(shown, "the collection's table 'col' has no row")
-        notetypes = _notetypes(_json_object(row[0], "col.models", shown), shown)
-        decks = _decks(_json_object(row[1], "col.decks", shown), shown)
-        # Each note's deck is its first card's (a linear scan: SQLite takes `did` from the min(ord) row).
-        first_deck = {nid: did for nid, did, _ in conn.execute("SELECT nid, did, min(ord) FROM cards GROUP BY nid")}
-        notes = [_note(row, notetypes, decks, first_deck, shown)
-                 for row in conn.execute("SELECT id, guid, mid, flds, tags FROM notes ORDER BY id")]
-    except sqlite3.DatabaseError as exc:
-        raise _error(shown, f"the collection is not a readable SQLite database: {exc}")
-    finally:
-        conn.close()
-    return notes, notetypes
-
-
-def _check_tables(conn: sqlite3.Connection, shown: str) -> None:
-    """The tables the importer reads exist, are plain tables, and have plain (not generated) columns."""
-    kinds = dict(conn.execute("SELECT name, type FROM sqlite_master"))
-    for table, columns in TABLES.items():
-        if kinds.get(table) != "table":
-            raise _error(shown, f"the collection has no table '{table}' (not an Anki collection)")
-        found = {name: hidden for _, name, _, _, _, _, hidden in conn.execute(f"PRAGMA table_xinfo({table})")}
-        for column in columns:
-            if column not in found:
-                raise _error(shown, f"the collection's table '{table}' has no column '{column}'")
-            if found[column]:
-                raise _error(shown, f"the collection's column '{table}.{column}' is computed (not an Anki collection)")
-
-
-def _json_object(text: object, what: str, shown: str) -> dict:
-    try:
-        data = json.loads(text) if isinstance(text, (str, bytes)) else None
+        mapping = json.loads(data or b"{}")
     except (ValueError, RecursionError):
-        raise _error(shown, f"{what} is not valid JSON")
-    if not isinstance(data, dict):
-        raise _error(shown, f"{what} is not a JSON object")
-    return data
-
-
-def _int_key(key: str, what: str, shown: str) -> int:
-    try:
-        value = int(key)
-    except ValueError:
-        value = 0
-    if not 0 < value < 1 << 63:
-        raise _error(shown, f"{what} '{key}' in col.{'models' if 'note type' in what else 'decks'}: "
-                            "its id must be a number")
-    return value
-
-
-def _notetypes(models: dict, shown: str) -> dict[int, AnkiNoteType]:
-    result = {}
-    for key, model in models.items():
-        notetype_id = _int_key(key, "note type", shown)
-
-        def bad(message: str) -> BuildError:
-            return _error(shown, f"note type {key} in col.models: {message}")
-
-        if not isinstance(model, dict):
-            raise bad("not a JSON object")
-        name, css = model.get("name"), model.get("css", "")
-        if not isinstance(name, str) or not name.strip():
-            raise bad("'name' must be a non-empty string")
-        if not isinstance(css, str):
-            raise bad("'css' must be a string")
-        fields, templates = model.get("flds"), model.get("tmpls")
-        if not isinstance(fields, list) or not all(isinstance(f, dict) and isinstance(f.get("name"), str)
-                                                   for f in fields):
-            raise bad("'flds' must be a list of fields with names")
-        if not isinstance(templates, list) or not all(
-                isinstance(t, dict) and all(isinstance(t.get(k), str) for k in ("name", "qfmt", "afmt"))
-                for t in templates):
-            raise bad("'tmpls' must be a list of templates with 'name', 'qfmt' and 'afmt'")
-        result[notetype_id] = AnkiNoteType(
-            notetype_id, name.strip(), model.get("type") == 1,
-            tuple((f["name"], _optional_id(f)) for f in fields),
-            tuple(AnkiTemplate(t["name"], t["qfmt"], t["afmt"], _optional_id(t)) for t in templates), css)
-    return result
-
-
-def _optional_id(item: dict) -> int | None:
-    """A field's or template's id (Anki's are random signed 64-bit integers), or None."""
-    value = item.get("id")
-    return value if isinstance(value, int) and not isinstance(value, bool) and value and -1 << 63 <= value < 1 << 63 \
-        else None
-
-
-def _decks(decks: dict, shown: str) -> dict[int, str]:
-    result = {}
-    for key, deck in decks.items():
-        deck_id = _int_key(key, "deck", shown)
-        if not isinstance(deck, dict) or not isinstance(deck.get("name"), str):
-            raise _error(shown, f"deck {key} in col.decks: 'name' must be a string")
-        result[deck_id] = deck["name"]
-    return result
-
-
-def _note(row: tuple, notetypes: dict[int, AnkiNoteType], decks: dict[int, str], first_deck: dict,
-          shown: str) -> AnkiNote:
-    nid, guid, mid, fields, tags = row
-    label = guid if isinstance(guid, str) else nid
-    if not isinstance(guid, str):
-        raise _error(shown, f"note {nid}: its GUID is not text")
-    if not isinstance(fields, str):
-        raise _error(shown, f"note {label}: its fields are not text")
-    if not isinstance(tags, str):
-        raise _error(shown, f"note {label}: its tags are not text")
-    notetype = notetypes.get(mid) if isinstance(mid, int) else None
-    if notetype is None:
-        raise _error(shown, f"note {label} has note type {mid}, which is not in col.models")
-    values = tuple(fields.split("\x1f"))
-    if len(values) != len(notetype.fields):
-        raise _error(shown, f"note {label} has {len(values)} fields, its note type '{notetype.name}' "
-                            f"has {len(notetype.fields)}")
-    tag_list = tuple(tag for tag in TAG_SEPARATOR_RE.split(tags) if tag)
-    return AnkiNote(guid, mid, values, tag_list, decks.get(first_deck.get(nid, 1), "Default"))
+        raise error(shown, "the media map is not valid JSON")
+    if not isinstance(mapping, dict):
+        raise error(shown, "the media map is not a JSON object")
+    if not all(isinstance(value, str) for value in mapping.values()):
+        raise error(shown, "the media map is not a JSON object of file names")
+    return {name: member for member, name in mapping.items() if member in names}, {}

@@ -4,7 +4,8 @@ The errors are those a build reports (Project.prepare_all, then the release each
 make, planned and not written); on top come checks a build does not make, on the card files' Markdown
 (through the parse memo) and the notes' HTML: near-duplicate questions, cloze numbering, hand-typed
 math delimiters, a newline inside inline math, unclosed HTML, external resources, card files in no deck,
-code and inline formulas too wide for a phone screen (phonefit).
+code and inline formulas too wide for a phone screen (phonefit). A field kept verbatim (format html, or
+raw form) is the HTML Anki gets, as written or imported: only Markdown fields are linted.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import re
 from dataclasses import dataclass
 from dataclasses import field as default
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import Callable
 
 from .. import mathtex
 from ..cardgen import CLOZE_OPEN_RE, cloze_numbers
@@ -24,7 +25,7 @@ from ..notetypes import NoteType, load_notetypes
 from ..pipeline import Project
 from ..resolve import field_texts
 from . import phonefit
-from .duplicates import near_duplicates
+from .duplicates import Question, repeated_questions
 from .htmlcheck import active_parts, tag_problems
 
 HAND_MATH_RE = re.compile(r"\\([(\[])")
@@ -44,6 +45,7 @@ class CheckReport:
 
     @property
     def warnings(self) -> list[Problem]:
+        """Warnings (--strict counts them as errors); a notice (what the project says it knows) is neither."""
         return [p for p in self.problems if p.severity == "warning"]
 
 
@@ -81,15 +83,6 @@ def check_project(root: Path, strict: bool = False,
     return _finish(report, strict)
 
 
-class Question(NamedTuple):
-    """A card's question, and where the card is (for the near-duplicate check)."""
-
-    card_id: str
-    shown_path: str
-    line: int
-    text: str
-
-
 def _lint(project: Project, builds: list[DeckBuild], problems: list[Problem]) -> tuple[list[Question], set[Path]]:
     """Add the warnings on every card as written (its file parsed, through the memo) and on its note's HTML;
     return the cards' questions and the files that have cards. A file taken by two decks (an error said
@@ -110,14 +103,16 @@ def _lint(project: Project, builds: list[DeckBuild], problems: list[Problem]) ->
                 if note is not None:
                     problems += collapse_repeats(_rendered_problems(note, fields))
                 questions[source.path, source.line] = Question(source.card_id, source.shown_path, source.line,
-                                                               fields[0].text)
+                                                               fields[0].text, fields[0].format == "markdown",
+                                                               source.distinct)
     return list(questions.values()), with_cards
 
 
 def _finish(report: CheckReport, strict: bool) -> CheckReport:
     if strict:
         report.promoted = len(report.warnings)
-        report.problems = [dataclasses.replace(p, severity="error") for p in report.problems]
+        report.problems = [dataclasses.replace(p, severity="error") if p.severity == "warning" else p
+                           for p in report.problems]
     report.problems = sorted(report.problems)
     return report
 
@@ -134,10 +129,12 @@ def _notetype_problems(root: Path, known: list[Problem]) -> list[Problem]:
 def _unmatched_files(project: Project, builds: list[DeckBuild], problems: list[Problem]) -> list[Problem]:
     used = {path.resolve() for build in builds for path in build.files}
     refused = {p.path for p in problems}  # e.g. outside the project: a deck takes it, and said why not
+    media = {deck.media_folder.resolve() for deck in project.decks if deck.media_folder}  # x.md there is an image
     return [Problem(project.shown(path), 1, "card file is in no deck: no `cards` pattern in decks/*.yaml matches it",
                     "warning")
             for path in sorted((project.root / "cards").rglob("*.md"))
-            if path.is_file() and path.resolve() not in used and project.shown(path) not in refused]
+            if path.is_file() and path.resolve() not in used and project.shown(path) not in refused
+            and path.parent.resolve() not in media]
 
 
 def _empty_files(project: Project, files: list[Path], with_cards: set[Path], problems: list[Problem]) -> list[Problem]:
@@ -179,7 +176,7 @@ def _cloze_problems(source: SourceNote, fields: tuple[FieldText, ...], notetype:
     problems = []
     cloze = set(notetype.rule.cloze_fields) if notetype.is_cloze else set()
     for number, field in enumerate(fields):
-        match = CLOZE_OPEN_RE.search(field.text)
+        match = CLOZE_OPEN_RE.search(field.text) if field.format == "markdown" else None
         if match is None or field.name in cloze:
             continue
         line = field.line + field.text.count("\n", 0, match.start())
@@ -188,6 +185,8 @@ def _cloze_problems(source: SourceNote, fields: tuple[FieldText, ...], notetype:
         problems.append(Problem(source.shown_path, line, f"`{match.group(0)}` in {where} is shown as typed: cloze "
                                 "deletions work only in the question of a cloze card (`type: cloze`)", "warning"))
     numbers = sorted(set().union(*(cloze_numbers(f.text) for f in fields if f.name in cloze)))
+    if any(f.format != "markdown" for f in fields if f.name in cloze):
+        return problems  # numbered as the note is in Anki
     if not numbers:
         return problems
     missing = sorted(set(range(1, numbers[-1] + 1)) - set(numbers))
@@ -204,6 +203,8 @@ def _rendered_problems(note: Note, fields: tuple[FieldText, ...]) -> list[Proble
     problems = []
     shown = note.shown_path
     for field_html, field in zip(note.fields, fields):
+        if field.format != "markdown":
+            continue  # verbatim: the HTML Anki gets, as written
         text, first_line = field.text, field.line
         # Only raw HTML written in the card can be unbalanced: the Markdown engine and Pygments
         # always close what they open (tests/test_fuzz.py), so a field written without `<` is skipped.
@@ -233,17 +234,12 @@ def _line_of(text: str, needle: str) -> int:
 
 def _duplicate_questions(questions: list[Question]) -> list[Problem]:
     """One warning per question that repeats an earlier one, naming the closest earlier card."""
-    ordered = sorted(questions, key=lambda q: (q.shown_path, q.line))
-    best: dict[int, list[tuple[float, int]]] = {}
-    for match in near_duplicates([question.text for question in ordered]):
-        best.setdefault(match.later, []).append((-match.ratio, match.earlier))
     problems = []
-    for index, found in sorted(best.items()):
-        ratio, earlier = min(found)
-        first, later = ordered[earlier], ordered[index]
-        what = "the same question as" if ratio == -1.0 else f"nearly the same question ({-ratio:.0%}) as"
-        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    for later, first, ratio, more in repeated_questions(questions):
+        what = "the same question as" if ratio == 1.0 else f"nearly the same question ({ratio:.0%}) as"
+        also = f" (and {more} more)" if more else ""
         problems.append(Problem(later.shown_path, later.line,
                                 f"'{later.card_id}' asks {what} '{first.card_id}' at {first.shown_path}:{first.line}"
-                                f"{more}: merge them or make the questions distinct", "warning"))
+                                f"{also}: merge them, make the questions distinct, or say `distinct: {first.card_id}` "
+                                "in its id comment", "warning"))
     return problems

@@ -16,13 +16,18 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from itertools import combinations
-from typing import Iterator, Sequence
+from typing import Iterator, NamedTuple, Sequence
 
+from .. import mathtex
 from ..cardgen import CLOZE_OPEN_RE, reveal
 
 THRESHOLD = 0.85
-TAG_RE = re.compile(r"<[^>]*>")
-LINK_RE = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+# Formulas in a question's HTML or Markdown: MathJax, Anki's LaTeX (and `$` math in Markdown, mathtex.scan).
+MATH_OPEN_RE = re.compile(r"\\\(|\\\[|\[\$\$\]|\[\$\]|\[latex\]", re.I)
+MATH_CLOSE = {"\\(": "\\)", "\\[": "\\]", "[$$]": "[/$$]", "[$]": "[/$]", "[latex]": "[/latex]"}
+# Neither spans another opening `<` or `[`: a question of many unclosed ones stays linear to read.
+TAG_RE = re.compile(r"<[^<>]*>")
+LINK_RE = re.compile(r"!?\[([^\[\]]*)\]\([^()]*\)")
 TOKEN_RE = re.compile(r"[^\W_]+")
 STOPWORDS = frozenset("""
 a an the this that these those it its there here is are was were be been being am do does did has have had
@@ -31,6 +36,18 @@ what which explain describe define definition briefly mean meaning term terms ca
 can could would should will may might must you your we our us i me my s
 """.split())
 NUMBER_WORDS = frozenset("zero one two three four five six seven eight nine ten hundred thousand".split())
+
+
+class Question(NamedTuple):
+    """A card's question (its first field as written), where the card is, and the cards it says it is not a
+    near-duplicate of (`distinct:` in its id comment)."""
+
+    card_id: str
+    shown_path: str
+    line: int
+    text: str
+    markdown: bool = True  # else HTML: `$` is no math
+    distinct: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,9 +77,33 @@ def _stem(word: str) -> str:
     return word.replace("iz", "is")  # normalization == normalisation
 
 
-def near_duplicates(texts: Sequence[str], threshold: float = THRESHOLD) -> list[Match]:
-    """Every pair of texts whose normalised token sequences are at least `threshold` similar."""
+def formulas(text: str, markdown: bool = True) -> list[str]:
+    """A question's formulas without their spaces, sorted (two questions that differ inside one are not the same).
+
+    Linear: a formula opened and never closed ends the search for formulas of its kind.
+    """
+    found = [f.tex for f in mathtex.scan(text)[0]] if markdown and "$" in text else []
+    lowered = text.lower()
+    position, exhausted = 0, set()
+    for match in MATH_OPEN_RE.finditer(lowered):
+        opener = match.group()
+        if match.start() < position or opener in exhausted:
+            continue
+        end = lowered.find(MATH_CLOSE[opener], match.end())
+        if end < 0:
+            exhausted.add(opener)
+            continue
+        found.append(text[match.end():end])
+        position = end + len(MATH_CLOSE[opener])
+    return sorted("".join(tex.split()) for tex in found)
+
+
+def near_duplicates(texts: Sequence[str], threshold: float = THRESHOLD,
+                    markdown: Sequence[bool] | None = None) -> list[Match]:
+    """Every pair of texts whose normalised token sequences are at least `threshold` similar, and whose numbers
+    and formulas are the same (`markdown`: which texts are Markdown, by default all)."""
     docs = [tokens(t) for t in texts]
+    maths = [formulas(t, markdown[i] if markdown is not None else True) for i, t in enumerate(texts)]
     # Multiset elements: the k-th occurrence of a token is its own element (token, k).
     elements = [_elements(doc) for doc in docs]
     numbers = [sorted(e for e in elems if e[0].isdigit() or e[0] in NUMBER_WORDS) for elems in elements]
@@ -86,7 +127,8 @@ def near_duplicates(texts: Sequence[str], threshold: float = THRESHOLD) -> list[
         shortest = length * share - 1e-9
         candidates = {j for key in _keys(ranks, share, width) for j in index.get(key, ()) if len(docs[j]) >= shortest}
         for j in sorted(candidates):
-            if numbers[i] == numbers[j] and 2 * len(sets[i] & sets[j]) >= threshold * (length + len(docs[j])) - 1e-9:
+            if numbers[i] == numbers[j] and maths[i] == maths[j] \
+                    and 2 * len(sets[i] & sets[j]) >= threshold * (length + len(docs[j])) - 1e-9:
                 ratio = SequenceMatcher(None, docs[j], docs[i], autojunk=False).ratio()
                 if ratio >= threshold:
                     matches.append(Match(min(i, j), max(i, j), ratio))
@@ -122,3 +164,18 @@ def _elements(doc: list[str]) -> list[tuple[str, int]]:
         seen[token] = count + 1
     return out
 
+
+def repeated_questions(questions: list[Question]) -> list[tuple[Question, Question, float, int]]:
+    """Each question that repeats an earlier one (in file order), with the closest earlier one, their similarity
+    and how many more earlier ones it repeats; a pair either card calls `distinct` is not one."""
+    ordered = sorted(questions, key=lambda q: (q.shown_path, q.line))
+    best: dict[int, list[tuple[float, int]]] = {}
+    for match in near_duplicates([q.text for q in ordered], markdown=[q.markdown for q in ordered]):
+        earlier, later = ordered[match.earlier], ordered[match.later]
+        if later.card_id not in earlier.distinct and earlier.card_id not in later.distinct:
+            best.setdefault(match.later, []).append((-match.ratio, match.earlier))
+    found = []
+    for index, matches in sorted(best.items()):
+        ratio, earlier = min(matches)
+        found.append((ordered[index], ordered[earlier], -ratio, len(matches) - 1))
+    return found

@@ -1,8 +1,12 @@
-"""Anki field HTML -> cardsmith Markdown, kept only when rendering it back gives the same content.
+"""Field HTML -> a Markdown candidate: Markdown that may render back to exactly that HTML.
 
-Supported: text, <b>/<strong>, <i>/<em>, <code>, <a href>, <img>, <br>, <div>/<p> lines, simple
-lists, and MathJax `\\(…\\)` / `\\[…\\]` (-> `$…$` / `$$…$$`). Other inline tags stay inline HTML;
-anything else (tables, headings, <pre>, …) keeps the whole field as one raw HTML line.
+Only a candidate: the importer keeps it when the build renders it to the original bytes, else the
+field stays HTML. So only HTML that looks like what a Markdown renderer writes is tried (a field
+opening with a paragraph, list, heading, table or quote: hand-made Anki HTML never renders back
+from Markdown, which wraps text in `<p>`), and only within the card-size limit. Supported:
+<p> paragraphs, <strong>/<b>, <em>/<i>, <code>, <a href>, <img>, <br>, <div> lines, simple lists and
+MathJax `\\(…\\)` / `\\[…\\]` (-> `$…$` / `$$…$$`); other inline tags stay inline HTML. Everything here
+is linear in the field's size and bounded in depth (a field of a thousand nested tags is no candidate).
 """
 
 from __future__ import annotations
@@ -13,19 +17,17 @@ import urllib.parse
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-import markdown
+from ..parse import MAX_CARD_CHARS
 
-from .. import mathtex
-from ..render import MARKDOWN_CONFIG, MARKDOWN_EXTENSIONS
-
-MATH_RE = re.compile(r"\\\((.*?)\\\)|\\\[(.*?)\\\]", re.S)
 PLACEHOLDER_RE = re.compile(r"\x00(\d+)\x00")
+MATH_OPEN_RE = re.compile(r"\\[(\[]")
+MARKDOWN_MADE_RE = re.compile(r"<(?:p|h[1-6]|ul|ol|table|blockquote)[\s>]")
 LINE_TAGS = {"div", "p"}
 LIST_TAGS = {"ul", "ol"}
 EMPHASIS = {"b": "**", "strong": "**", "i": "*", "em": "*"}
 VOID = {"br", "img", "hr", "wbr", "input", "meta", "link", "source"}
 INLINE_HTML_OK = {"span", "u", "s", "sub", "sup", "font", "mark", "small", "big", "del", "ins", "strike", "kbd"}
-SAME_TAG = {"strong": "b", "em": "i"}
+MAX_DEPTH = 32  # nested tags: deeper is no candidate (the conversion recurses once per level)
 
 
 class Fallback(Exception):
@@ -50,6 +52,8 @@ class _TreeBuilder(HTMLParser):
         self.stack[-1].children.append(node)
         if tag not in VOID:
             self.stack.append(node)
+            if len(self.stack) > MAX_DEPTH:
+                raise Fallback()
 
     def handle_endtag(self, tag: str) -> None:
         for index in range(len(self.stack) - 1, 0, -1):
@@ -61,55 +65,45 @@ class _TreeBuilder(HTMLParser):
         self.stack[-1].children.append(data)
 
 
-def parse_html(text: str) -> Node:
-    """A forgiving HTML tree (unclosed tags end at their parent's end)."""
-    builder = _TreeBuilder()
-    builder.feed(text)
-    builder.close()
-    return builder.root
-
-
-def to_markdown(field_html: str) -> tuple[str, bool]:
-    """Return (Markdown, lossless): Markdown when it renders back to the same content, else raw HTML."""
-    field_html = field_html.strip()
-    if not field_html:
-        return "", True
+def markdown_candidate(field_html: str) -> str | None:
+    """Markdown that may render to exactly `field_html`, or None when none is worth trying."""
+    stripped = field_html.strip()
+    if not stripped or len(field_html) > MAX_CARD_CHARS or not MARKDOWN_MADE_RE.match(stripped) \
+            or "\x00" in field_html or "\r" in field_html:
+        return None
     try:
-        text = _convert(field_html)
-        if lines_of(render(text)) == lines_of(field_html):
-            return text, True
+        return _convert(stripped) or None
     except Fallback:
-        pass
-    return raw_html(field_html), False
+        return None
 
 
-def raw_html(field_html: str) -> str:
-    """The field as one raw HTML line that Markdown passes through untouched (math stays `\\(…\\)`)."""
-    body = field_html.strip().replace("\r", "").replace("\n", "&#10;").replace("$", "&#36;")
-    return f'<div class="cs-imported">{body}</div>'
-
-
-def render(text: str) -> str:
-    """Markdown -> HTML exactly as the build renders it (without media packaging)."""
-    md = markdown.Markdown(extensions=MARKDOWN_EXTENSIONS, extension_configs=MARKDOWN_CONFIG)
-    return mathtex.finish_math(md.convert(mathtex.separate_display_math(text)))
-
-
-def _convert(field_html: str) -> str:
-    formulas: list[tuple[str, bool]] = []
-
-    def stash(match: re.Match) -> str:
-        display = match.group(2) is not None
-        tex = match.group(2) if display else match.group(1)
+def _stash_math(text: str, formulas: list[tuple[str, bool]]) -> str:
+    """`text` with each MathJax formula replaced by a placeholder (kept in `formulas`); linear: a formula opened
+    and never closed ends the search."""
+    parts, position = [], 0
+    for match in MATH_OPEN_RE.finditer(text):
+        if match.start() < position:
+            continue
+        display = match.group() == "\\["
+        end = text.find("\\]" if display else "\\)", match.end())
+        if end < 0:
+            break
+        tex = text[match.end():end]
         if re.search(r"<(?!br\b)[a-z/]", tex, re.I) or "{{c" in tex or "$" in tex or not tex.strip():
             raise Fallback()
         tex = html.unescape(re.sub(r"<br\s*/?>", " ", tex, flags=re.I)).replace("\xa0", " ")
         formulas.append((" ".join(tex.split()), display))
-        return f"\x00{len(formulas) - 1}\x00"
+        parts += [text[position:match.start()], f"\x00{len(formulas) - 1}\x00"]
+        position = end + 2
+    return "".join(parts) + text[position:]
 
-    tree = parse_html(MATH_RE.sub(stash, field_html))
-    blocks = _blocks(tree)
-    text = "\n\n".join(b for b in blocks if b.strip())
+
+def _convert(field_html: str) -> str:
+    formulas: list[tuple[str, bool]] = []
+    builder = _TreeBuilder()
+    builder.feed(_stash_math(field_html, formulas))
+    builder.close()
+    text = "\n\n".join(b for b in _blocks(builder.root) if b.strip())
 
     def unstash(match: re.Match) -> str:
         tex, display = formulas[int(match.group(1))]
@@ -194,13 +188,13 @@ def _inline(node: Node | str) -> str:
         lead, trail = inner[: len(inner) - len(inner.lstrip())], inner[len(inner.rstrip()):]
         return f"{lead}{EMPHASIS[tag]}{stripped}{EMPHASIS[tag]}{trail}"
     if tag == "code" and not node.attrs and all(isinstance(c, str) for c in node.children):
-        code = "".join(node.children)
+        code = "".join(node.children)  # type: ignore[arg-type]
         if "`" in code or "\x00" in code or not code.strip():
             raise Fallback()
         return f"`{code}`"
     if tag == "img" and set(attrs) <= {"src", "alt"} and attrs.get("src"):
         alt = (attrs.get("alt") or "").replace("]", "").replace("[", "")
-        return f"![{alt}]({urllib.parse.quote(attrs['src'], safe='/:')})"
+        return f"![{alt}]({urllib.parse.quote(attrs['src'] or '', safe='/:')})"
     if tag == "a" and set(attrs) == {"href"} and attrs["href"] and " " not in attrs["href"]:
         return f"[{inner}]({attrs['href']})"
     if tag in INLINE_HTML_OK:
@@ -217,66 +211,3 @@ def _escape(text: str) -> str:
     text = text.replace("[", "&#91;").replace("]", "&#93;")
     text = re.sub(r"^(\s*)([#+-])", r"\1\\\2", text)
     return re.sub(r"^(\s*\d+)\.", r"\1\\.", text)
-
-
-def lines_of(field_html: str) -> list[tuple]:
-    """A field as Anki shows it: visual lines of (tag, text) tokens, for comparing two versions."""
-    result: list[tuple] = []
-    current: list[tuple] = []
-
-    def end(force: bool = False) -> None:
-        nonlocal current
-        line = _merge(current)
-        if line or force:
-            result.append(line)
-        current = []
-
-    def walk(node: Node) -> None:
-        for child in node.children:
-            if isinstance(child, str):
-                current.append(("text", child))
-            elif child.tag == "br":
-                end(force=True)
-            elif child.tag in LINE_TAGS or child.tag in LIST_TAGS or child.tag == "li":
-                end()
-                if child.tag != "div" and child.tag != "p":
-                    current.append((child.tag,))
-                walk(child)
-                end()
-            else:
-                tag = SAME_TAG.get(child.tag, child.tag)
-                attrs = tuple(sorted((k, urllib.parse.unquote(v or "")) for k, v in child.attrs
-                                     if v or k != "alt"))
-                current.append((tag, attrs))
-                walk(child)
-                current.append(("/" + tag,))
-
-    walk(parse_html(field_html))
-    end()
-    while result and result[-1] == ():
-        result.pop()
-    return result
-
-
-def _merge(tokens: list[tuple]) -> tuple:
-    merged: list[tuple] = []
-    for token in tokens:
-        if token[0] == "text" and merged and merged[-1][0] == "text":
-            merged[-1] = ("text", merged[-1][1] + token[1])
-        else:
-            merged.append(token)
-    out = []
-    for token in merged:
-        if token[0] == "text":
-            text = re.sub(r"\s+", " ", token[1].replace("\xa0", " "))
-            text = re.sub(r"(?<=[}:])\s+(?=[}:])", "", text)
-            text = re.sub(r"\s*(\\[\[\]()])\s*", r"\1", text)
-            if text.strip():
-                out.append(("text", text))
-        else:
-            out.append(token)
-    if out and out[0][0] == "text":
-        out[0] = ("text", out[0][1].lstrip())
-    if out and out[-1][0] == "text":
-        out[-1] = ("text", out[-1][1].rstrip())
-    return tuple(t for t in out if t != ("text", ""))

@@ -1,99 +1,151 @@
-"""An Anki package (.apkg) -> cardsmith sources: card files, media, note types and a deck file.
+"""An Anki package (.apkg) -> cardsmith sources whose first build changes nothing for the learners who have it.
 
-Every note keeps its GUID (`guid:` in the id comment) and its note type keeps its ids (a folder in
-templates/), so a build of the imported deck updates the notes learners already have, in place.
+Every note keeps its GUID (`guid:` in its id comment) and its fields byte for byte (importnotes.py), its
+note type keeps everything Anki stores of it (a folder in templates/, with its ids, templates, CSS,
+LaTeX and field options), its media keep their names (the deck's `media:` folder), and the deck's lock
+records each note's and note type's original modification time: the first release is "not newer" for
+every learner, so Anki updates nothing until the maintainer changes a card.
 
-The package may be hostile (ankipackage.py reads it). Everything is made first in a staging folder
-and each card is read back as a build reads it (parsed and rendered); a note that would not build is
-skipped with a warning. Only then are the files written, and only new files under --out, templates/
-and decks/: never through a symbolic link, never over an existing file unless --force.
+The package may be hostile (apkg.py reads it). Everything is made first in a staging folder laid out
+like the project, read back by the build's own stages, and written only at the end: new files under
+--out, templates/ and decks/, never through a symbolic link, never over a file unless --force. A deck,
+note type or note the project has already is refused (a note type may be shared with --merge).
 """
 
 from __future__ import annotations
 
 import glob
-import html
 import os
-import random
 import re
+import signal
 import tempfile
+import threading
+import time
 import unicodedata
-import urllib.parse
+from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import yaml
 
-from ..anki.apkg import MEDIA_TOTAL_LIMIT, AnkiNote, AnkiNoteType, AnkiPackage, open_package, plain_file_name
+from ..anki.apkg import AnkiNote, AnkiNoteType, AnkiPackage, open_package
 from ..boundary import Boundary
-from ..cardgen import CardRule, cloze_numbers
-from ..errors import LINE_BREAK_RE, BuildError, Problem, display_path
-from ..notetypes import FieldSpec, NoteType
-from ..parse import parse_text, slug, unique, valid_tag
-from ..render import EXTERNAL_RE, IMG_RE, Renderer, image_source, with_source
-from ..resolve import field_texts, resolved_note
-from ..yamlfile import load_yaml, read_text
-from . import htmlmd
+from ..config import DeckConfig, load_decks
+from ..errors import LINE_BREAK_RE, NO_LINE, BuildError, Problem, display_path
+from ..ledger import Ledger
+from ..model import Note
+from ..notetypes import NoteType, load_notetypes
+from ..parse import parse_text, slug, tag_text, unique, valid_quoted_tag
+from ..render import Renderer
+from ..resolve import Resolver
 from .ids import slug_for
+from .duplicates import near_duplicates
+from .importmedia import MissingMedia, unpack_media
+from .importnotes import Converter, Converted, card_text, note_problem, plain_text
+from .importtypes import existing_notetypes, notetype_keys
 from .stage import Stage
 
-MAIN = "main"  # the card file of the notes in the package's top deck
+MAIN = "main"  # the card file of the notes in a deck's top level
+MEDIA = "media"  # the deck's media folder, under --out
 
 
 @dataclass
 class ImportResult:
-    """What an import wrote and what it could not convert."""
+    """What an import wrote, how each note type's notes were written, and every note it could not keep exactly."""
 
+    package: str
+    out: Path
+    decks: list[str] = field(default_factory=list)  # the deck files written (their slugs)
     written: list[Path] = field(default_factory=list)
     replaced: list[Path] = field(default_factory=list)
+    summaries: list[str] = field(default_factory=list)  # one per note type
+    warnings: list[Problem] = field(default_factory=list)  # one per problem, naming the note
     notes: int = 0
-    markdown_fields: int = 0
-    html_fields: int = 0
-    warnings: list[Problem] = field(default_factory=list)
+    exact: int = 0
 
     def lines(self, root: Path) -> list[str]:
         shown = [f"wrote {display_path(p, root)}" for p in self.written]
         shown += [f"replaced {display_path(p, root)}" for p in self.replaced]
-        shown += [str(w) for w in self.warnings]
-        shown.append(f"{self.notes} notes imported: {self.markdown_fields} fields as Markdown, "
-                     f"{self.html_fields} kept as inline HTML")
+        shown += [str(w) for w in self.warnings] + self.summaries
+        inexact = self.notes - self.exact
+        shown.append(f"{self.notes} notes imported" + (
+            ": each builds to its original fields, byte for byte" if not inexact else
+            f"; {inexact} of them not exactly (see the lines above; learners' copies of them stay as they are "
+            "until you change them)"))
         return shown
 
 
-def import_apkg(package: Path, out: Path, root: Path, force: bool = False) -> ImportResult:
-    """Convert `package` into card files under `out` (inside ROOT/cards/), note types and a deck file."""
-    out, glob_dir = _out_folder(out, root)
-    result = ImportResult()
-    with open_package(package) as data, tempfile.TemporaryDirectory(prefix="cardsmith-import-") as workdir:
+@dataclass
+class _Deck:
+    """One top-level deck of the package, as the deck it becomes."""
+
+    name: str
+    deck_id: int
+    description: str
+    slug: str
+    folder: Path  # its card files
+    pattern: str  # its `cards` glob
+    notes: list[AnkiNote] = field(default_factory=list)
+    missing: MissingMedia | None = None
+
+
+def import_apkg(package: Path, out: Path, root: Path, force: bool = False, merge: bool = False) -> ImportResult:
+    """Convert `package` into card files under `out` (inside ROOT/cards/), note types, deck files and locks."""
+    out = _out_folder(out, root)
+    result = ImportResult(str(package), out)
+    with _sigterm_cleans_up(), open_package(package) as data, \
+            tempfile.TemporaryDirectory(prefix="cardsmith-import-") as workdir:
         stage = Stage(root, Path(workdir))
-        keys = _notetypes(data, root, stage)
-        usable = []
-        for note in data.notes:
-            notetype = data.notetypes[note.notetype_id]
-            if note.notetype_id in keys:
-                usable.append(note)
-            else:
-                result.warnings.append(_warning(package, f"skipped note '{note.guid}': note type '{notetype.name}' "
-                                                f"has {len(notetype.fields)} fields (only two-field types such as "
-                                                "Basic, reversed and Cloze import)"))
-        if not usable:
-            raise BuildError([Problem(str(package), 0, "no Basic, reversed or Cloze notes to import")]
-                             + result.warnings)
-        root_deck = _root_deck([_deck_name(n.deck) for n in usable], package.stem)
-        _card_files(data, usable, keys, root_deck, out, stage, result)
+        if not data.notes:
+            raise BuildError([Problem(str(package), 0, "the package holds no notes")])
+        decks = _decks(data, out, root)
+        result.decks = [deck.slug for deck in decks]
+        replaced = {root / "decks" / f"{deck.slug}.yaml" for deck in decks} if force else set()
+        _refuse_known(data, decks, root, replaced)
+        keys = notetype_keys(data, root, existing_notetypes(root), merge, force, stage)
+        media = unpack_media(data, out / MEDIA, stage, result.warnings)
+        for deck in decks:
+            deck.missing = MissingMedia(deck.notes, media)
+            _deck_file(deck, root, out, bool(media), stage)
+        notetypes = load_notetypes(stage.folder)
+        configs = {config.name: config for config in load_decks(stage.folder)}
+        renderer = Renderer(Boundary(stage.folder))
+        counts: dict[int, Counter] = {mid: Counter() for mid in keys}
+        for deck in decks:
+            config = configs[deck.name]
+            converter = Converter(Resolver(config, notetypes), renderer)
+            records = _card_files(deck, data, keys, notetypes, converter, root, stage, result, counts)
+            _lock(config, records, data, keys, notetypes, stage)
+            result.warnings += deck.missing.summary(str(package))  # type: ignore[union-attr]
         if not result.notes:
             raise BuildError([Problem(str(package), 0, "no note could be imported")] + result.warnings)
-        _deck_file(root, out, root_deck, glob_dir, stage, result)
+        result.summaries = [_summary(data.notetypes[mid], keys[mid], counts[mid]) for mid in sorted(keys)
+                            if counts[mid]["notes"]]
         result.written, result.replaced = stage.commit(force)
     return result
 
 
-def _warning(package: Path | str, message: str) -> Problem:
-    return Problem(str(package), 0, message, "warning")
+@contextmanager
+def _sigterm_cleans_up() -> Iterator[None]:
+    """SIGTERM ends the import as an error would: every temporary folder is removed on the way out."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
-def _out_folder(out: Path, root: Path) -> tuple[Path, str]:
-    """--out as a path under ROOT/cards/ (without following links) and as a glob under cards/."""
+def _out_folder(out: Path, root: Path) -> Path:
+    """--out as a path under ROOT/cards/ (without following links)."""
     cards = Path(os.path.abspath(root / "cards"))
     try:
         relative = Path(os.path.abspath(out)).relative_to(cards)
@@ -101,7 +153,70 @@ def _out_folder(out: Path, root: Path) -> tuple[Path, str]:
         raise BuildError([Problem(str(out), 0, f"--out must be a folder inside {display_path(root / 'cards')}/")])
     if not relative.parts:
         raise BuildError([Problem(str(out), 0, "--out must be a sub-folder of cards/, e.g. cards/<name>/")])
-    return root / "cards" / relative, relative.as_posix()
+    return root / "cards" / relative
+
+
+def _decks(data: AnkiPackage, out: Path, root: Path) -> list[_Deck]:
+    """One deck per top-level deck of the notes (its subdecks in card files of their own), in --out (or, when
+    there are several, a folder each in it)."""
+    ids = {name: deck_id for deck_id, (name, _) in data.collection.decks.items()}
+    tops: dict[str, list[AnkiNote]] = {}
+    for note in data.notes:
+        tops.setdefault(_deck_name(note.deck).split("::")[0], []).append(note)
+    decks, slugs = [], {MEDIA}
+    for name in sorted(tops):
+        deck_slug = slug(out.name) or "imported"
+        folder = out
+        if len(tops) > 1:
+            folder = out / unique(_file_slug(name), slugs)
+            deck_slug = f"{deck_slug}-{folder.name}"
+        pattern = glob.escape(folder.relative_to(root / "cards").as_posix()) + "/*.md"
+        description = next((d for n, d in data.collection.decks.values() if n == name), "")
+        decks.append(_Deck(name, ids.get(name) or _fallback_id(name), description, deck_slug, folder, pattern,
+                           tops[name]))
+    return decks
+
+
+def _fallback_id(name: str) -> int:
+    """A deck id for a deck the package names but does not list (Anki matches decks by name, not id)."""
+    return (1 << 30) + int.from_bytes(name.encode()[:8].ljust(8, b"\0"), "big") % (1 << 30)
+
+
+def _refuse_known(data: AnkiPackage, decks: list[_Deck], root: Path, replaced: set[Path]) -> None:
+    """A deck (by name or id) or note (by GUID) the project has already is refused: in a learner's Anki they would
+    be one. A deck whose file this import replaces (--force) is not counted: it is the one being imported again."""
+    if not any((root / "decks").glob("*.y*ml")):
+        return
+    from ..pipeline import Project  # the project's own rules for which card files a deck takes
+    from ..resolve import guid
+
+    try:
+        project = Project(root, cache=False)
+    except BuildError as error:
+        raise BuildError(error.problems + [Problem("decks", NO_LINE, "the project has errors: `import` checks the new "
+                                                   "decks against the project's, so fix these first")])
+    problems = []
+    for other in project.decks:
+        if other.path in replaced:
+            continue
+        for deck in decks:
+            if other.name == deck.name or other.deck_id == deck.deck_id:
+                problems.append(Problem(project.shown(other.path), 1, (
+                    f"the project has the deck '{other.name}' (id {other.deck_id}) already, and the package's deck "
+                    f"'{deck.name}' (id {deck.deck_id}) would be the same deck in Anki, which knows decks by name. "
+                    "Was this package imported before? (`--force` imports it again over its own files)")))
+    wanted = {note.guid: note for note in data.notes}
+    for other in project.decks:
+        for loaded in project.load(other, built=False) if other.path not in replaced else ():
+            for source in loaded.parsed.notes if loaded.parsed else ():
+                note = wanted.get(guid(other, source))
+                if note is not None:
+                    problems.append(Problem(source.shown_path, source.id_line, (
+                        f"this card is the package's note '{note.guid}' already (deck file {project.shown(other.path)}):"
+                        " imported again, two cards would be one Anki note")))
+    if problems:
+        raise BuildError(problems[:20] + ([Problem(data.shown, NO_LINE, f"... and {len(problems) - 20} more like "
+                                                   "these")] if len(problems) > 20 else []))
 
 
 def _deck_name(name: str) -> str:
@@ -110,231 +225,167 @@ def _deck_name(name: str) -> str:
     return "::".join(part for part in parts if part) or "Default"
 
 
-def _root_deck(decks: list[str], fallback: str) -> str:
-    """The one top-level deck of the notes, or the package's name when they span several."""
-    tops = {d.split("::")[0] for d in decks}
-    return tops.pop() if len(tops) == 1 else _deck_name(fallback)
+def _deck_file(deck: _Deck, root: Path, out: Path, has_media: bool, stage: Stage) -> None:
+    data = {"name": deck.name, "id": deck.deck_id}
+    if deck.description:
+        data["description"] = deck.description
+    data.update({"cards": [deck.pattern], "subdecks": "none"})
+    if has_media:
+        data["media"] = (out / MEDIA).relative_to(root / "cards").as_posix()
+    if deck.missing and deck.missing.names:
+        data["missing_media"] = deck.missing.names
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1 << 30)
+    stage.write_text(root / "decks" / f"{deck.slug}.yaml",
+                     "# Imported from Anki. Anki knows decks by name: keep 'name' to keep updating them, and the\n"
+                     "# media folder's file names (learners have these files).\n" + text)
 
 
-def _existing_notetypes(root: Path) -> dict[int, str]:
-    """Note type id -> folder in templates/, for the note types the project has (unreadable ones left out)."""
-    found: dict[int, str] = {}
-    for spec in sorted((root / "templates").glob("*/notetype.yaml")):
-        text = read_text(spec, str(spec), [])
-        data, problems = load_yaml(text, str(spec)) if text is not None else (None, [])
-        if not problems and isinstance(data, dict) and isinstance(data.get("id"), int):
-            found.setdefault(data["id"], spec.parent.name)
+def _card_files(deck: _Deck, data: AnkiPackage, keys: dict[int, str], notetypes: dict[str, NoteType],
+                converter: Converter, root: Path, stage: Stage, result: ImportResult,
+                counts: dict[int, Counter]) -> list[tuple[Note, AnkiNote]]:
+    """One card file per deck (main.md for the top deck), every card read back; return each card written, as the
+    build makes it, with its note in the package."""
+    by_deck: dict[str, list[AnkiNote]] = {}
+    for note in deck.notes:
+        by_deck.setdefault(_deck_name(note.deck), []).append(note)
+    names, slugs, guids, records = {MAIN, MEDIA}, set(), set(), []
+    files = []
+    for deck_name in sorted(by_deck):
+        subdeck = deck_name[len(deck.name) + 2:]
+        name = MAIN if deck_name == deck.name else unique(_file_slug(subdeck), names)  # distinct on any file system
+        front = "---\n" + yaml.safe_dump({"subdeck": subdeck}, allow_unicode=True, width=1 << 30).strip() + \
+            "\n---\n\n" if subdeck else ""
+        path = deck.folder / f"{name}.md"
+        staged, shown = stage.location(path), display_path(path, root)
+        cards: list[tuple[Converted, AnkiNote]] = []
+        line = front.count("\n") + 1
+        for note in by_deck[deck_name]:
+            if note.guid in guids:
+                result.warnings.append(note_problem(data.shown, note, "not imported: its GUID is an earlier note's"))
+                continue
+            converted = _card(note, deck_name, keys[note.notetype_id], notetypes, converter, staged, front, slugs,
+                              result, (shown, line + 1))
+            where = (shown, line + 1) if converted else None
+            result.warnings += deck.missing.lines(note, data.shown, where)  # type: ignore[union-attr]
+            if converted is None or converted.note is None:
+                continue
+            guids.add(note.guid)
+            cards.append((converted, note))
+            line += converted.text.count("\n") + 1
+            records.append((converted.note, note))
+            _count(counts[note.notetype_id], converted)
+        files.append((path, staged, shown, front, cards))
+    distinct = _distinct(files)
+    for path, staged, shown, front, cards in files:
+        if cards:
+            texts = [card_text((c.note.card_id, " ".join(map(tag_text, c.note.tags)), c.note.guid),  # type: ignore
+                               notetypes[c.note.note_type], c.parts, distinct[c.note.card_id])  # type: ignore
+                     if distinct.get(c.note.card_id) else c.text for c, _ in cards]  # type: ignore[union-attr]
+            text = front + "\n".join(texts).rstrip() + "\n"
+            _check_file(text, [c.note for c, _ in cards], staged, shown)  # type: ignore[misc]
+            stage.write_text(path, text)
+    return records
+
+
+def _distinct(files: list) -> dict[str, tuple[str, ...]]:
+    """For each card whose question `check` would call a near-duplicate of an earlier one, the earlier card (its
+    id comment then says `distinct:`): the package has both notes, and a fresh import passes `check --strict`."""
+    ordered = sorted(((shown, number, c.note.card_id, c.question) for _, _, shown, _, cards in files
+                      for number, (c, _) in enumerate(cards)), key=lambda q: q[:2])  # as check orders them
+    found: dict[str, tuple[str, ...]] = {}
+    for match in near_duplicates([q[3][0] for q in ordered], markdown=[q[3][1] for q in ordered]):
+        later, earlier = ordered[match.later][2], ordered[match.earlier][2]
+        found[later] = found.get(later, ()) + (earlier,)
     return found
 
 
-def _notetypes(data: AnkiPackage, root: Path, stage: Stage) -> dict[int, str]:
-    """Each used two-field note type -> templates/anki-<name>/ with its original ids (reused if present)."""
-    existing = _existing_notetypes(root)
-    keys: dict[int, str] = {}
-    for model_id in sorted({n.notetype_id for n in data.notes}):
-        model = data.notetypes[model_id]
-        if len(model.fields) != 2:
-            continue
-        if model_id in existing:
-            keys[model_id] = existing[model_id]
-            continue
-        keys[model_id] = key = _notetype_key(model, root, set(keys.values()))
-        _notetype_files(model, root / "templates" / key, stage)
-    return keys
-
-
-def _notetype_key(model: AnkiNoteType, root: Path, taken: set[str]) -> str:
-    """A new folder name in templates/: anki-<name>, ending in -cloze exactly for cloze types."""
-    base = "anki-" + (slug(model.name) or "notetype")
-    if base.endswith("cloze") and not model.cloze:
-        base += "-standard"
-    suffix = "-cloze" if model.cloze and not base.endswith("cloze") else ""
-    key, number = base + suffix, 2
-    while key in taken or os.path.lexists(root / "templates" / key):
-        key, number = f"{base}-{number}{suffix}", number + 1
-    return key
-
-
-def _notetype_files(model: AnkiNoteType, folder: Path, stage: Stage) -> None:
-    templates = []
-    for index, tmpl in enumerate(model.templates, 1):
-        stage.write_text(folder / f"card{index}-front.html", tmpl.front)
-        stage.write_text(folder / f"card{index}-back.html", tmpl.back)
-        templates.append({"name": tmpl.name, "id": tmpl.template_id or _derived_id(model.notetype_id, index),
-                          "front": f"card{index}-front.html", "back": f"card{index}-back.html"})
-    spec = {"id": model.notetype_id, "name": model.name, "kind": "cloze" if model.cloze else "standard",
-            "fields": [{"name": name, "id": field_id or _derived_id(model.notetype_id, 100 + i)}
-                       for i, (name, field_id) in enumerate(model.fields)],
-            "templates": templates}
-    header = ("# Imported from Anki: the ids are the original ones, so that builds update the notes\n"
-              "# learners already have. Keep them; the HTML and style.css may change freely.\n")
-    stage.write_text(folder / "notetype.yaml", header + yaml.safe_dump(spec, sort_keys=False, allow_unicode=True))
-    stage.write_text(folder / "style.css", model.css)
-
-
-def _derived_id(model_id: int, index: int) -> int:
-    return (model_id * 1000 + index) % (1 << 62) or index
-
-
-class _Media:
-    """The images the notes use, unpacked into the staged OUT/media/ within the total limit."""
-
-    def __init__(self, data: AnkiPackage, out: Path, stage: Stage, result: ImportResult):
-        self.data, self.out, self.stage, self.result = data, out, stage, result
-        self.done: dict[str, bool] = {}
-        self.budget = MEDIA_TOTAL_LIMIT
-
-    def images(self, value: str, note: AnkiNote) -> str:
-        """The field with each image pointing at media/<name>; an image it cannot have is left out."""
-        def replace(tag: re.Match) -> str:
-            found = image_source(tag.group(0))
-            if found is None:
-                return tag.group(0)
-            attribute, written = found
-            raw = html.unescape(written)
-            if EXTERNAL_RE.match(raw):
-                return tag.group(0)
-            name = urllib.parse.unquote(raw)
-            why = self._unpack(name)
-            if why:
-                self.result.warnings.append(_warning(self.data.shown, f"skipped image '{name}' of note "
-                                                     f"'{note.guid}': {why}"))
-                return ""
-            return with_source(tag.group(0), attribute, html.escape("media/" + name, quote=True))
-
-        return IMG_RE.sub(replace, value)
-
-    def _unpack(self, name: str) -> str | None:
-        """Unpack one media file once; return why it cannot be, or None."""
-        if name not in self.done:
-            if not plain_file_name(name):
-                return "not a plain file name (a name in Anki's flat media folder)"
-            if name not in self.data.media:
-                return "not in the package"
-            with self.stage.path(self.out / "media" / name).open("wb") as staged:
-                self.budget -= self.data.extract_media(name, staged, self.budget)
-            self.done[name] = True
+def _card(note: AnkiNote, deck_name: str, key: str, notetypes: dict[str, NoteType], converter: Converter,
+          staged: Path, front: str, slugs: set[str], result: ImportResult, where: tuple[str, int]) -> Converted | None:
+    """A note as a card, or None (said per note); what it cannot keep exactly is said per note too."""
+    notetype = notetypes[key]
+    values = tuple(value.replace("\x00", "") for value in note.fields)
+    tags = [t for t in note.tags if valid_quoted_tag(t)]
+    issues = [f"field {spec.name!r} holds a NUL character, which a card file cannot: dropped" for spec, value in
+              zip(notetype.fields, note.fields) if "\x00" in value]
+    if len(tags) < len(note.tags):
+        issues.append("tags Anki would not keep either, dropped: "
+                      + " ".join(repr(t) for t in note.tags if t not in tags))
+    if not note.guid.strip() or note.guid != note.guid.strip() or LINE_BREAK_RE.search(note.guid) \
+            or "-->" in note.guid:
+        result.warnings.append(note_problem(result.package, note, "not imported: its GUID cannot be written in an "
+                                            "id comment (spaces at its ends, a line break or `-->`)"))
         return None
-
-
-def _card_files(data: AnkiPackage, notes: list[AnkiNote], keys: dict[int, str], root_deck: str, out: Path,
-                stage: Stage, result: ImportResult) -> None:
-    """One card file per deck (main.md for the top deck), each file name its own, every card checked."""
-    by_deck: dict[str, list[AnkiNote]] = {}
-    for note in notes:
-        by_deck.setdefault(_deck_name(note.deck), []).append(note)
-    media, renderer = _Media(data, out, stage, result), Renderer(Boundary(stage.folder))
-    names: set[str] = {MAIN}
-    slugs: set[str] = set()
-    guids: set[str] = set()
-    for deck_name in sorted(by_deck):
-        subdeck = deck_name[len(root_deck) + 2:] if deck_name.startswith(root_deck + "::") else deck_name
-        if deck_name == root_deck:
-            name, lines = MAIN, []
-        else:
-            name = unique(_file_slug(subdeck), names)  # lower case: distinct on any file system
-            front = yaml.safe_dump({"subdeck": subdeck}, allow_unicode=True, width=float("inf")).strip()
-            lines = ["---", front, "---", ""]
-        path = out / f"{name}.md"
-        staged = stage.location(path)
-        count = 0
-        for note in by_deck[deck_name]:
-            if note.guid in guids:
-                result.warnings.append(_warning(data.shown, f"skipped note '{note.guid}': its GUID is used by an "
-                                                "earlier note"))
-                continue
-            notetype = _read_back_type(keys[note.notetype_id], data.notetypes[note.notetype_id])
-            text = _card(note, notetype, media, renderer, staged, slugs, result, data.shown)
-            if text is not None:
-                guids.add(note.guid)
-                lines.append(text)
-                count += 1
-        text = "\n".join(lines).rstrip() + "\n"
-        parsed = parse_text(text, staged, display_path(path, stage.root))
-        if parsed.problems or len(parsed.notes) != count:  # each card was checked alone: this cannot happen
-            raise BuildError(parsed.problems or [Problem(str(path), 0, "import made a card file that does not "
-                                                         "read back (please report this)")])
-        if count:
-            stage.write_text(path, text)
-
-
-def _card(note: AnkiNote, notetype: NoteType, media: _Media, renderer: Renderer, staged: Path, slugs: set[str],
-          result: ImportResult, shown: str) -> str | None:
-    """A note as card text that parses and renders back to the same card, or None (with a warning)."""
-    key, cloze = notetype.key, notetype.is_cloze
-    fields = [media.images(value.replace("\x00", ""), note) for value in note.fields]
-    converted = [htmlmd.to_markdown(value) for value in fields]
-    question, answer = (text for text, _ in converted)
-    why = ("empty question" if not question else "empty answer" if not answer and not cloze
-           else "a cloze note without a deletion" if cloze and not cloze_numbers(question) else "")
-    if why:
-        result.warnings.append(_warning(shown, f"skipped note '{note.guid}': {why}"))
+    card_id = slug_for(plain_text(values[0]), slugs)
+    converted = converter.convert(values, notetype, (card_id, " ".join(map(tag_text, tags)), note.guid), staged,
+                                  front)
+    if converted.note is None:
+        slugs.discard(card_id)
+        result.warnings.append(note_problem(result.package, note, f"not imported: it does not build ({converted.problem})"))
         return None
-    tags = [t for t in note.tags if valid_tag(t) and ";" not in t]  # `;` would split the id comment
-    left_out = [t for t in note.tags if t not in tags]
-    card_id = slug_for(question, slugs)
-    raw = [(htmlmd.raw_html(value), False) if value.strip() else ("", True) for value in fields]
-    problem = ""
-    for attempt in [converted, raw] if converted != raw else [raw]:  # raw HTML lines, when Markdown would not do
-        text = _card_text(card_id, key, tags, note.guid, attempt[0][0], attempt[1][0])
-        problem = _reads_back(text, (card_id, key, tuple(tags), note.guid), staged, renderer, notetype)
-        if not problem:
-            result.markdown_fields += sum(1 for text, lossless in attempt if lossless and text)
-            result.html_fields += sum(1 for _, lossless in attempt if not lossless)
-            result.notes += 1
-            if left_out:
-                result.warnings.append(_warning(shown, f"note '{note.guid}': tags left out (an id comment cannot "
-                                                f"hold them): {' '.join(repr(t) for t in left_out)}"))
-            return text
-    slugs.discard(card_id)
-    result.warnings.append(_warning(shown, f"skipped note '{note.guid}': it would not build ({problem})"))
-    return None
+    built = converted.note
+    if built.guid != note.guid or sorted(built.tags) != sorted(tags) or built.subdeck != deck_name:
+        issues.append("its GUID, tags or deck do not read back (please report this)")
+    if converted.differs:
+        issues.append(f"field{'s' if len(converted.differs) > 1 else ''} "
+                      f"{', '.join(map(repr, converted.differs))} cannot be kept byte for byte (a carriage return?)")
+    if note.other_decks:
+        issues.append(f"its cards are in several decks ({', '.join([deck_name, *note.other_decks])}): a new learner "
+                      f"gets them all in '{deck_name}'")
+    result.warnings += [note_problem(result.package, note, message, where) for message in issues]
+    result.notes += 1
+    result.exact += not issues
+    return converted
 
 
-def _card_text(card_id: str, key: str, tags: list[str], guid: str, question: str, answer: str) -> str:
-    meta = f"id: {card_id}; type: {key}" + (f"; tags: {' '.join(tags)}" if tags else "") + f"; guid: {guid}"
-    first, _, rest = question.partition("\n")
-    lines = [f"## {first}", f"<!-- {meta} -->"]
-    if rest:
-        lines += [rest, "", "---"]
-    lines += ["", answer, ""] if answer else [""]
-    return "\n".join(lines)
+def _count(counter: Counter, converted: Converted) -> None:
+    counter["notes"] += 1
+    counter["exact"] += converted.exact
+    for number, form in enumerate(converted.forms):
+        counter[number, form] += 1
 
 
-def _reads_back(text: str, expected: tuple, staged: Path, renderer: Renderer, notetype: NoteType) -> str:
-    """Why the card text does not parse and render back as one card with the expected identity ('' if it does)."""
-    parsed = parse_text(text, staged, staged.name)
-    if parsed.problems:
-        return parsed.problems[0].message
-    if len(parsed.notes) != 1:
-        return f"it reads as {len(parsed.notes)} cards"
-    source = parsed.notes[0]
-    if (source.card_id, source.note_type, source.tags, source.guid) != expected:
-        return "its id comment does not read back (GUID or tags)"
-    fields, problems = field_texts(source, notetype)
-    if not problems:
-        _, problems = renderer.render(resolved_note(source, source.guid or "", fields, ""))
-    return problems[0].message if problems else ""
+def _check_file(text: str, notes: list, staged: Path, shown: str) -> None:
+    """The card file reads as the cards did one by one (each was read back alone)."""
+    parsed = parse_text(text, staged, shown)
+    found = [(s.card_id, s.guid, s.tags) for s in parsed.notes]
+    if parsed.problems or found != [(n.card_id, n.guid, n.tags) for n in notes]:
+        raise BuildError(list(parsed.problems) or [Problem(shown, 0, "import made a card file that does not read "
+                                                           "back as its cards (please report this)")])
 
 
-def _read_back_type(key: str, model: AnkiNoteType) -> NoteType:
-    """The imported note type as far as reading a card back needs it (its fields; its templates are not read)."""
-    fields = tuple(FieldSpec(name, field_id or 0) for name, field_id in model.fields)
-    return NoteType(key, model.notetype_id, model.name, "cloze" if model.cloze else "standard", fields, (), "",
-                    rule=CardRule(tuple(f.name for f in fields), model.cloze, ()))
-
-
-def _deck_file(root: Path, out: Path, deck_name: str, glob_dir: str, stage: Stage, result: ImportResult) -> None:
-    pattern = f"{glob.escape(glob_dir)}/*.md"
-    path = root / "decks" / f"{slug(out.name) or 'imported'}.yaml"
-    if os.path.lexists(path):
-        result.warnings.append(Problem(display_path(path, root), 1, f"exists, left as it is; its 'cards' should "
-                                       f"include {pattern}", "warning"))
+def _lock(config: DeckConfig, records: list[tuple[Note, AnkiNote]], data: AnkiPackage, keys: dict[int, str],
+          notetypes: dict[str, NoteType], stage: Stage) -> None:
+    """The deck's lock as if the package had been released from these sources: each note and note type at its
+    original modification time (never later than now), so the first release is not newer for any learner."""
+    if not records:
         return
-    text = yaml.safe_dump({"name": deck_name, "id": random.randrange(1 << 30, 1 << 31), "cards": [pattern],
-                           "subdecks": "none"}, sort_keys=False, allow_unicode=True)
-    stage.write_text(path, "# Imported from Anki. Anki knows decks by name: keep 'name' to keep updating them.\n"
-                     + text)
+    now = int(time.time())
+    ledger = Ledger(deck_id=config.deck_id)
+    for note, original in records:
+        ledger.cards[note.card_id] = {"guid": note.guid, "hash": note.content_hash, "mod": min(max(original.mod, 0), now),
+                                      "subdeck": note.subdeck, "type": note.note_type}
+    for mid in sorted({original.notetype_id for _, original in records}):
+        notetype = notetypes[keys[mid]]
+        ledger.notetypes[notetype.key] = {"hash": notetype.content_hash(), "mod": min(data.notetypes[mid].mod, now),
+                                          "schema": notetype.schema()}
+    root = stage.root
+    stage.write_text(root / "decks" / config.lock_path.name, "".join(ledger.chunks()))
+
+
+def _summary(model: AnkiNoteType, key: str, counter: Counter) -> str:
+    """One line per note type: its notes, how many are exact, and how each field was written."""
+    fields = []
+    for number, spec in enumerate(model.fields):
+        forms = {form: counter[number, form] for form in ("markdown", "html", "raw") if counter[number, form]}
+        if forms:
+            fields.append(f"{spec.name}: " + ", ".join(f"{count} {FORM_NAMES[form]}" for form, count in forms.items()))
+    exact = counter["exact"]
+    return (f"note type '{model.name}' -> templates/{key}/: {counter['notes']} notes"
+            + (f" ({counter['notes'] - exact} not exactly)" if exact < counter["notes"] else "")
+            + ("; " + "; ".join(fields) if fields else ""))
+
+
+FORM_NAMES = {"markdown": "Markdown", "html": "HTML as written", "raw": "raw HTML"}
 
 
 def _file_slug(name: str) -> str:
