@@ -115,7 +115,7 @@ def field_texts(source: SourceNote, notetype: NoteType, owners: dict[str, list[s
         texts[target] = [text]
         lines[target] = _first_line(section._replace(text=text, line=section.line + (number >= 2)))
         current = target
-    fields = tuple(_field(name, "\n".join(parts).strip() if parts else "", lines[i] if parts else 0, spec.format)
+    fields = tuple(written_field(name, "\n".join(parts).strip() if parts else "", lines[i] if parts else 0, spec.format)
                    for i, (name, parts, spec) in enumerate(zip(names, texts, notetype.fields)))
     if not notetype.is_cloze and len(names) > 1 and not any(f.text for f in fields[1:]):
         answer = source.sections[1]
@@ -123,7 +123,7 @@ def field_texts(source: SourceNote, notetype: NoteType, owners: dict[str, list[s
     return fields, problems
 
 
-def _field(name: str, text: str, line: int, fmt: str) -> FieldText:
+def written_field(name: str, text: str, line: int, fmt: str) -> FieldText:
     """A field as written; one that starts with HTML_MARKER is the HTML after it (its line: where that starts)."""
     if not text.startswith(HTML_MARKER):
         return FieldText(name, text, line, fmt)

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from .. import mathtex
 from ..cardgen import reveal
-from ..errors import BuildError, Problem
 from ..files import Rewrite, replace_files
 from ..parse import COMMENT_RE, card_starts, front_matter_end, slug, split_lines, unique
 from ..pipeline import Project
