@@ -153,3 +153,142 @@ def test_the_issue_scenario(project, anki_path):
         "Test Deck: 0 pulled, 0 new, 1 deleted in Anki, 0 changed in the sources only, 0 conflicts, 4 unchanged"
     assert {p: p.read_bytes() for p in (project.root / "cards/test").iterdir()} == files
     assert run(project, "sync", anki_path).output.splitlines()[-1] == f"{anki_path} is up to date: nothing to change."
+
+
+def edit_in_anki(path: Path, question: str, answer: str) -> None:
+    with Anki(path) as anki:
+        note = anki.note(question)
+        note.fields[1] = answer
+        anki.col.update_note(note)
+
+
+def edit_source(project, old: str, new: str) -> None:
+    path = project.root / "cards/test/a.md"
+    path.write_bytes(path.read_bytes().replace(old.encode(), new.encode()))
+
+
+def project_files(project) -> dict[Path, bytes]:
+    """Every file of the project but the render cache (card files, the lock, the sync record)."""
+    return {p: p.read_bytes() for p in project.root.rglob("*") if p.is_file() and ".cache" not in p.parts}
+
+
+def test_a_card_edited_in_both_places_is_a_conflict_until_take_says_who_wins(project, anki_path):
+    synced_v1(project, anki_path)
+    edit_in_anki(anki_path, "What does a non-linear activation function add?", "<p>Anki's answer.</p>")
+    edit_in_anki(anki_path, "Which tags does this card have?", "<p>Anki's other answer.</p>")
+    edit_source(project, "Without one, any stack of linear layers collapses into a single linear map $W_2 W_1 x$.",
+                "The sources' answer.")
+    edit_source(project, "The deck's.", "The sources' other answer.")
+    before = project_files(project)
+    conflict = run(project, "pull", anki_path, code=1)
+    assert conflict.stderr.splitlines() == [
+        "cards/test/a.md:8: conflict: card 'nonlinear', field 'Back' changed in Anki and in the sources since the "
+        "last sync",
+        "  in Anki:        <p>Anki's answer.</p>",
+        "  in the sources: <p>The sources' answer.</p>",
+        "cards/test/a.md:13: conflict: card 'tagged', field 'Back' changed in Anki and in the sources since the "
+        "last sync",
+        "  in Anki:        <p>Anki's other answer.</p>",
+        "  in the sources: <p>The sources' other answer.</p>",
+        "2 conflicts: nothing was written for those cards; `cardsmith pull --take anki` writes Anki's version into "
+        "the sources, `--take source` keeps the sources' (the next sync puts it into Anki); or edit the card by hand",
+    ]
+    assert conflict.stdout.splitlines()[0] == \
+        "Test Deck: 0 pulled, 0 new, 0 deleted in Anki, 0 changed in the sources only, 2 conflicts, 2 unchanged"
+    assert project_files(project) == before  # nothing written, the sync record neither
+
+    taken = run(project, "pull", anki_path, "--take", "anki", "Test Deck")
+    assert taken.stdout.splitlines()[1:3] == [
+        "  pulled: nonlinear (cards/test/a.md:5): Back (1 conflict: --take anki)",
+        "  pulled: tagged (cards/test/a.md:10): Back (1 conflict: --take anki)",
+    ]
+    text = (project.root / "cards/test/a.md").read_bytes().decode()
+    assert "\r\n\r\nAnki's answer.\r\n" in text and "Anki's other answer." in text and "sources'" not in text
+    project.build()
+    assert run(project, "sync", anki_path).stdout.splitlines()[0] == \
+        "Test Deck: 0 added, 0 updated, 0 moved, 0 deleted, 0 suspended, 4 untouched"
+
+
+def test_take_source_keeps_the_sources_and_the_next_sync_puts_them_into_anki(project, anki_path):
+    synced_v1(project, anki_path)
+    edit_in_anki(anki_path, "Deleted in Anki?", "<p>Anki's.</p>")
+    edit_source(project, "Yes.", "The sources'.")
+    before = (project.root / "cards/test/a.md").read_bytes()
+    result = run(project, "pull", anki_path, "--take", "source")
+    assert result.stdout.splitlines()[:2] == [
+        "Test Deck: 0 pulled, 0 new, 0 deleted in Anki, 1 changed in the sources only, 0 conflicts, 3 unchanged",
+        f"Nothing to write from {anki_path}.",
+    ]
+    assert (project.root / "cards/test/a.md").read_bytes() == before
+    project.build()
+    synced = run(project, "sync", anki_path)
+    assert "updated: gone (its text had been edited in Anki since the last sync; the deck's new version replaced " \
+           "that edit)" in synced.stdout
+    with Anki(anki_path) as anki:
+        assert anki.note("Deleted in Anki?").fields[1] == "<p>The sources'.</p>"
+
+
+def test_dry_run_prints_the_diff_and_writes_nothing(project, anki_path):
+    synced_v1(project, anki_path)
+    edit_in_anki(anki_path, "Deleted in Anki?", "<p>Yes, <i>really</i>.</p>")
+    before = project_files(project)
+    result = run(project, "pull", anki_path, "--dry-run")
+    assert result.stdout.splitlines() == [
+        "--- a/cards/test/a.md",
+        "+++ b/cards/test/a.md",
+        "@@ -15,4 +15,4 @@",
+        " ## Deleted in Anki?",
+        " <!-- id: gone -->",
+        " ",
+        "-Yes.",
+        "+Yes, <i>really</i>.",
+        "Test Deck: 1 pulled, 0 new, 0 deleted in Anki, 0 changed in the sources only, 0 conflicts, 3 unchanged",
+        "  pulled: gone (cards/test/a.md:15): Back",
+        "Dry run: nothing was written (1 card file would change).",
+    ]
+    assert project_files(project) == before
+
+
+def test_delete_removes_the_cards_deleted_in_anki_from_the_sources(project, anki_path):
+    synced_v1(project, anki_path)
+    with Anki(anki_path) as anki:
+        anki.col.remove_notes([anki.note("Which tags does this card have?").id])
+    result = run(project, "pull", anki_path, "--delete")
+    assert result.stdout.splitlines()[1] == \
+        "  deleted: tagged (cards/test/a.md:10): deleted in Anki, removed from the sources"
+    assert (project.root / "cards/test/a.md").read_bytes() == A_MD.replace(
+        "## Which tags does this card have?\r\n<!-- id: tagged; tags: level::basic topic::layers -->\r\n\r\n"
+        "The deck's.\r\n\r\n", "").encode()
+    built = project.build()
+    assert "deleted: tagged" in built.output
+    synced = run(project, "sync", anki_path)
+    assert synced.stdout.splitlines()[0] == "Test Deck: 0 added, 0 updated, 0 moved, 0 deleted, 0 suspended, 3 untouched"
+    assert run(project, "pull", anki_path).stdout.splitlines()[0] == \
+        "Test Deck: 0 pulled, 0 new, 0 deleted in Anki, 0 changed in the sources only, 0 conflicts, 3 unchanged"
+
+
+def test_without_a_sync_record_the_release_is_the_base(project, anki_path):
+    """A maintainer who imports the releases (no sync): the lock's hash of each released note tells which side
+    changed it; a note changed on both sides cannot be told apart field by field, and is a conflict."""
+    from conftest import import_apkg
+
+    project.write({"cards/test/b.md": B_MD})
+    (project.root / "cards/test/a.md").write_bytes(A_MD.encode())
+    project.build()
+    with Anki(anki_path) as anki:
+        assert len(import_apkg(anki.col, project.dist / "test.apkg").new) == 4
+    edit_in_anki(anki_path, "Deleted in Anki?", "<p>Edited in Anki.</p>")  # only in Anki: pulled
+    edit_in_anki(anki_path, "What does a non-linear activation function add?", "<p>Anki's.</p>")  # both: conflict
+    edit_source(project, "Without one, any stack of linear layers collapses into a single linear map $W_2 W_1 x$.",
+                "The sources'.")
+    edit_source(project, "The deck's.", "Edited in the sources.")  # only in the sources
+    result = run(project, "pull", anki_path, code=1)
+    assert result.stdout.splitlines()[:2] == [
+        "Test Deck: 1 pulled, 0 new, 0 deleted in Anki, 1 changed in the sources only, 1 conflicts, 1 unchanged",
+        "  pulled: gone (cards/test/a.md:15): Back",
+    ]
+    assert result.stderr.splitlines()[0] == (
+        "cards/test/a.md:8: conflict: card 'nonlinear', field 'Back' differs in Anki and in the sources, which changed "
+        "since the release (with no sync record, pull cannot tell which side changed it)")
+    text = (project.root / "cards/test/a.md").read_bytes().decode()
+    assert "\r\nEdited in Anki.\r\n" in text and "\r\nThe sources'.\r\n" in text

@@ -126,7 +126,8 @@ class Editor:
     def _card(self, text: str, path: Path, shown: str, edit: CardEdit) -> str:
         """The text with one card edited, checked."""
         lines, bom = _lines(text)
-        sources = {n.card_id: n for n in parse_text(text, path, shown).notes}
+        parsed = parse_text(text, path, shown)
+        sources = {n.card_id: n for n in parsed.notes}
         source = sources.get(edit.note.card_id)
         note = edit.note
         if source is None or self._built(source) != _want(note.fields, note.tags, note.guid):
@@ -135,7 +136,7 @@ class Editor:
         if edit.delete:
             start, end = _card_span(lines, source)
             new_text = bom + "".join(lines[:start] + lines[end:])
-            self._check(new_text, path, shown, others)
+            self._check(new_text, path, shown, others, _errors(parsed))
             return new_text
         notetype = self.notetypes[source.note_type]
         written, _ = field_texts(source, notetype)
@@ -162,7 +163,7 @@ class Editor:
                 new_lines = _set_tags(new_lines, source, tags)
             new_text = bom + "".join(new_lines)
             try:
-                self._check(new_text, path, shown, others, (source.card_id, want))
+                self._check(new_text, path, shown, others, _errors(parsed), (source.card_id, want))
                 return new_text
             except Unwritable:
                 if pick == -1 or all(len(texts) == 1 for _, texts in choices):
@@ -172,14 +173,17 @@ class Editor:
     def _texts(self, path: Path, notetype: NoteType, written: FieldText | None, old_html: str, target: str,
                index: int) -> list[str]:
         """The candidate texts of a field (fieldsource.candidates), its media named by their paths."""
+        def paths(field_html: str) -> str:
+            return with_paths(field_html, self.media, path.parent)
+
         try:
-            target_text = with_paths(target, self.media, path.parent)
+            paths(target)
         except MissingMedia as missing:
             raise Unwritable(f"field '{notetype.field_names[index]}' uses the media file '{missing}', which is not "
                              "in the project: add it next to the card file and edit the card by hand") from None
         current = written.text if written is not None and written.line else ""
         fmt = written.format if written is not None else notetype.fields[index].format
-        return list(candidates(target_text, current, old_html, fmt, index == 0))
+        return list(candidates(target, current, old_html, fmt, index == 0, paths))
 
     def _renders(self, source: SourceNote, notetype: NoteType, index: int, text: str, target: str) -> bool:
         """Whether `text`, as field `index` of the card, renders to exactly `target`."""
@@ -200,13 +204,15 @@ class Editor:
         note, _ = make_note(resolved, rendered, self.notetypes[source.note_type])
         return None if note is None else _want(note.fields, note.tags, note.guid)
 
-    def _check(self, text: str, path: Path, shown: str, others: dict[str, tuple],
+    def _check(self, text: str, path: Path, shown: str, others: dict[str, tuple], errors: int,
                card: tuple[str, tuple] | None = None) -> None:
-        """Raise Unwritable unless the text's cards are `others` as they were and `card` (id, what _want says)
-        builds to exactly that."""
-        found = {n.card_id: n for n in parse_text(text, path, shown).notes}
+        """Raise Unwritable unless the text's cards are `others` as they were (with no more than `errors` problems
+        in the file) and `card` (id, what _want says) builds to exactly that."""
+        parsed = parse_text(text, path, shown)
+        found = {n.card_id: n for n in parsed.notes}
         expected = set(others) | ({card[0]} if card else set())
-        if set(found) != expected or any(_same(found[key]) != value for key, value in others.items()):
+        if set(found) != expected or any(_same(found[key]) != value for key, value in others.items()) \
+                or _errors(parsed) > errors:
             raise Unwritable("the edit would change how the file's other cards read (a line of it the parser takes "
                              "for a card, a field or a fence?)")
         if card is not None and self._built(found[card[0]]) != card[1]:
@@ -234,7 +240,7 @@ class Editor:
         if bad:
             raise Unwritable(f"tag '{bad[0]}' cannot be written in a card file")
         lines, bom = _lines(text)
-        sources = parse_text(text, path, shown).notes
+        parsed = parse_text(text, path, shown)
         card_id = slug_for(texts[0], taken)
         newline = _newline(text)
         if lines and not _ending(lines[-1]):
@@ -245,7 +251,8 @@ class Editor:
         lines += [text + newline for text in _card_lines(card_id, card, texts, notetype, default, from_file)]
         new_text = bom + "".join(lines)
         want = _want(card.fields, {t.casefold() for t in card.tags} | from_file, card.guid)
-        self._check(new_text, path, shown, {n.card_id: _same(n) for n in sources}, (card_id, want))
+        self._check(new_text, path, shown, {n.card_id: _same(n) for n in parsed.notes}, _errors(parsed),
+                    (card_id, want))
         return new_text, card_id, line
 
 
@@ -257,6 +264,10 @@ def _yaml_scalar(value: str) -> str:
     except yaml.YAMLError:
         pass
     return json.dumps(value, ensure_ascii=False)
+
+
+def _errors(parsed) -> int:
+    return sum(1 for p in parsed.problems if p.severity == "error")
 
 
 def _want(fields: Sequence[str], tags, guid: str) -> tuple:
@@ -321,23 +332,30 @@ def _set_field(lines: list[str], source: SourceNote, written, index: int, text: 
     """The lines with field `index` of the card holding `text`."""
     newline = _newline("".join(lines))
     parts = text.split("\n")
-    if index == 0:
-        separator = source.sections[1].line - 2 if source.sections[1].line != source.id_line + 1 else None
+    if index == 0:  # the heading, then a long question's lines between the id comment and its `---`
+        separated = source.sections[1].line != source.id_line + 1
         heading = source.line - 1
         lines = _replace(lines, heading, heading + 1, ["## " + parts[0]], newline)
-        if separator is not None:  # a long question: its lines go between the id comment and `---`
-            return _replace(lines, source.id_line, separator, parts[1:], newline)
-        if len(parts) > 1:
-            return _replace(lines, source.id_line, source.id_line, parts[1:] + [SEPARATOR], newline)
-        return lines
+        more = written[0].text.count("\n")  # the long question's lines, up to its last that is not blank
+        if separated or len(parts) == 1:
+            return _replace(lines, source.id_line, source.id_line + more, parts[1:], newline)
+        return _replace(lines, source.id_line, source.id_line, parts[1:] + [SEPARATOR], newline)
     field_text = written[index]
-    if not field_text.line:  # not written yet: a `### Name` section at the card's end
-        _, end = _card_span(lines, source)
-        while end > source.id_line and not lines[end - 1].strip():
-            end -= 1
-        if not _ending(lines[end - 1]):
-            lines = lines[:end - 1] + [lines[end - 1] + newline] + lines[end:]
-        return _replace(lines, end, end, ["", FIELD_HEADING + name] + parts, newline)
+    if not field_text.text:  # empty: where its section starts, else in a `### Name` section at the card's end
+        if field_text.line:
+            at = field_text.line - 1
+            below = lines[at - 1].startswith(FIELD_HEADING) if at > 0 else False
+            added = ([] if below else [""]) + parts
+        else:
+            _, at = _card_span(lines, source)
+            while at > source.id_line and not lines[at - 1].strip():
+                at -= 1
+            if not _ending(lines[at - 1]):
+                lines = lines[:at - 1] + [lines[at - 1] + newline] + lines[at:]
+            added = ["", FIELD_HEADING + name] + parts
+        if at < len(lines) and lines[at].strip():
+            added.append("")  # a blank line before what follows (the next card's heading)
+        return _replace(lines, at, at, added, newline)
     start = field_text.line - 1
     end = start + field_text.text.count("\n") + 1
     if field_text.format == "html":  # written with the marker (or a field of format html): from its line

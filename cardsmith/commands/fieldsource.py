@@ -20,7 +20,7 @@ import os
 import re
 from difflib import SequenceMatcher
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .. import mathtex
 from ..render import EXTERNAL_RE, IMG_RE, SOUND_RE, image_source, with_source
@@ -29,7 +29,8 @@ from . import htmlmd
 
 # HTML as tokens: a formula, a tag, an entity, or one character (what an edit in Anki adds or removes).
 HTML_TOKEN_RE = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]|<[^<>]*>|&#?\w+;|.", re.S)
-MARKDOWN_TOKEN_RE = re.compile(r"<[^<>]*>|&#?\w+;|\\.|.", re.S)
+# Markdown as tokens: an image or a link's target (markup that shows no text of its own) in one, then as above.
+MARKDOWN_TOKEN_RE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)|\]\([^)\n]*\)|<[^<>]*>|&#?\w+;|\\.|.", re.S)
 ESCAPED = set("\\`*_$[]")  # characters an edit adds that Markdown would read as markup
 MAX_PATCHED = 20_000  # characters of a field: the token diff grows with the square of its length
 
@@ -38,22 +39,23 @@ class MissingMedia(Exception):
     """Anki's HTML uses a media file that is not one of the deck's: no source text can name it."""
 
 
-def candidates(target: str, written: str, old_html: str, fmt: str, heading: bool) -> Iterator[str]:
-    """Texts for a field whose HTML in Anki is `target` (media as paths already: see `with_paths`), most readable
-    first. `written`: the field's text in the card now (its format `fmt`), which renders to `old_html`;
-    `heading`: the card's first field (its first line is the `## ` heading)."""
+def candidates(target: str, written: str, old_html: str, fmt: str, heading: bool,
+               paths: Callable[[str], str]) -> Iterator[str]:
+    """Texts for a field whose HTML in Anki is `target`, most readable first. `written`: the field's text in the
+    card now (its format `fmt`), which renders to `old_html`; `heading`: the card's first field (its first line
+    is the `## ` heading); `paths`: HTML with the deck's media names as the paths of their files (with_paths)."""
     if fmt == "markdown":
         if written and len(old_html) + len(target) < MAX_PATCHED:
-            patched = patch(written, old_html, target)
+            patched = patch(written, old_html, target, paths)
             if patched is not None:
                 yield patched
-        text, lossless = htmlmd.to_markdown(target)
+        text, lossless = htmlmd.to_markdown(paths(target))
         if lossless:
             yield text
     else:
-        yield target  # a field of format html is the HTML itself
+        yield paths(target)  # a field of format html is the HTML itself
     if target == target.strip() and "\r" not in target:
-        yield HTML_MARKER + (" " if heading or not target else "\n") + target
+        yield HTML_MARKER + (" " if heading or not target else "\n") + paths(target)
 
 
 def with_paths(field_html: str, media: dict[str, Path], folder: Path) -> str:
@@ -80,9 +82,10 @@ def with_paths(field_html: str, media: dict[str, Path], folder: Path) -> str:
     return SOUND_RE.sub(sound, IMG_RE.sub(image, field_html))
 
 
-def patch(written: str, old_html: str, new_html: str) -> str | None:
-    """The card's Markdown with the edit that turned `old_html` into `new_html` applied to it, or None when a
-    change does not map onto the Markdown (then the field is converted whole)."""
+def patch(written: str, old_html: str, new_html: str, paths: Callable[[str], str]) -> str | None:
+    """The card's Markdown with the edit that turned `old_html` into `new_html` applied to it (the media of what
+    it adds named by `paths`), or None when a change does not map onto the Markdown (then the field is converted
+    whole)."""
     old, new = HTML_TOKEN_RE.findall(old_html), HTML_TOKEN_RE.findall(new_html)
     spans, keys = _markdown_tokens(written)
     matcher = SequenceMatcher(None, [_key(t) for t in old], keys, autojunk=False)
@@ -103,7 +106,7 @@ def patch(written: str, old_html: str, new_html: str) -> str | None:
             start = end = spans[where[i1 - 1]][1]
         else:
             return None
-        edits.append((start, end, "".join(_markdown_of(token) for token in new[j1:j2])))
+        edits.append((start, end, "".join(_markdown_of(token, paths) for token in new[j1:j2])))
     if not edits:
         return None
     text = written
@@ -126,7 +129,10 @@ def _markdown_tokens(text: str) -> tuple[list[tuple[int, int]], list[object]]:
         for match in MARKDOWN_TOKEN_RE.finditer(text, at, stop):
             token = match.group(0)
             spans.append(match.span())
-            keys.append(token[1] if token.startswith("\\") and len(token) == 2 else _key(token))
+            if token.startswith(("![", "](")):
+                keys.append(("markup", len(keys)))  # equal to no HTML token
+            else:
+                keys.append(token[1] if token.startswith("\\") and len(token) == 2 else _key(token))
         if formula:
             spans.append((formula.start, formula.end))
             keys.append(("math", " ".join(formula.tex.split())))
@@ -143,10 +149,12 @@ def _key(token: str) -> object:
     return html.unescape(token) if token.startswith("&") else token
 
 
-def _markdown_of(token: str) -> str:
+def _markdown_of(token: str, paths: Callable[[str], str]) -> str:
     """An HTML token as Markdown that renders to it: a formula as `$…$`, a character escaped when Markdown would
-    read it as markup; tags and entities as they are (Markdown keeps inline HTML)."""
+    read it as markup; tags (their media as paths) and entities as they are (Markdown keeps inline HTML)."""
     if token.startswith(("\\(", "\\[")) and len(token) >= 4:
         tex = html.unescape(token[2:-2])
         return f"$${tex}$$" if token[1] == "[" else f"${tex}$"
+    if token.startswith("<"):
+        return paths(token)
     return "\\" + token if token in ESCAPED else token

@@ -247,8 +247,7 @@ def report_lines(result: PullResult, dry_run: bool) -> tuple[list[str], list[str
             what = [names[pull.note.note_type][index] for index, _ in pull.fields]
             if pull.add_tags or pull.remove_tags:
                 what.append("tags " + " ".join([f"+{t}" for t in pull.add_tags] + [f"-{t}" for t in pull.remove_tags]))
-            taken = f" (--take {'anki' if pull.fields or pull.add_tags or pull.remove_tags else 'source'})" \
-                if pull.taken else ""
+            taken = f" ({pull.taken} conflict{'s' if pull.taken > 1 else ''}: --take {plan.take})" if pull.taken else ""
             lines.append(f"pulled: {pull.note.card_id} ({_where(pull.note)}): {', '.join(what)}{taken}")
         lines += [f"new: {card_id} ({shown}:{line})" for shown, (card_id, line, _) in added]
         written = {guid for _, (_, _, guid) in added} | {key for f in result.files for key, _, _ in f.failed}
@@ -268,7 +267,7 @@ def report_lines(result: PullResult, dry_run: bool) -> tuple[list[str], list[str
             err += _conflict_lines(pull, names[pull.note.note_type])
     for f in result.files:
         err += [f"{f.shown}:{line}: not pulled: {f'card {key!r}' if line else f'the note with GUID {key}'}: {why}"
-                for key, line, why in f.failed]
+                for key, line, why in sorted(f.failed, key=lambda item: item[1])]
     conflicts = sum(plan.conflicts for plan in result.decks)
     if conflicts:
         err.append(f"{conflicts} conflict{'s' if conflicts != 1 else ''}: nothing was written for those cards; "

@@ -74,6 +74,7 @@ class DeckPull:
     skipped: list[tuple[Note, str]] = field(default_factory=list)  # (note, why)
     unchanged: int = 0
     record_ignored: bool = False  # the record names none of the collection's notes: another collection's
+    take: str | None = None  # which side won the conflicts
 
     @property
     def conflicts(self) -> int:
@@ -99,7 +100,7 @@ def plan_pull(build: DeckBuild, snapshot: Snapshot, record: dict[str, RecordedNo
     `released`: card id -> its lock record (hash, guid); `known`: every GUID the project uses or released
     (a note with another GUID in the deck's decks is new); `notetypes`: the project's.
     """
-    plan = DeckPull(build, snapshot, notetypes)
+    plan = DeckPull(build, snapshot, notetypes, take=take)
     if record and not any(guid in snapshot.notes for guid in record):
         plan.record_ignored, record = True, {}
     plan.tops = tops = owned_tops(build, record)
@@ -119,7 +120,7 @@ def plan_pull(build: DeckBuild, snapshot: Snapshot, record: dict[str, RecordedNo
         owned = tuple(t for t in anki.tags if top(t) in tops)
         base = base_of(note, anki, owned, record.get(note.guid), released.get(note.card_id))
         pull = compare(note, anki, owned, base, take)
-        if pull.writes or pull.conflicts or pull.taken:
+        if pull.writes or pull.conflicts:
             plan.pulls.append(pull)
         elif _source_changed(note, anki, owned):
             plan.source_only.append(note)
