@@ -231,6 +231,12 @@ def test_take_source_keeps_the_sources_and_the_next_sync_puts_them_into_anki(pro
 def test_dry_run_prints_the_diff_and_writes_nothing(project, anki_path):
     synced_v1(project, anki_path)
     edit_in_anki(anki_path, "Deleted in Anki?", "<p>Yes, <i>really</i>.</p>")
+    with Anki(anki_path) as anki:
+        anki.add(["New?", "Yes."], [], "Test Deck::A")
+        stock = anki.col.new_note(anki.col.models.by_name("Basic"))  # Anki's own note type, not the project's
+        stock.fields = ["Stock?", "Yes."]
+        anki.col.add_note(stock, anki.col.decks.id("Test Deck::A"))
+        ids = [*anki.col.find_notes("New?"), *anki.col.find_notes("Stock?")]
     before = project_files(project)
     result = run(project, "pull", anki_path, "--dry-run")
     assert result.stdout.splitlines() == [
@@ -244,6 +250,9 @@ def test_dry_run_prints_the_diff_and_writes_nothing(project, anki_path):
         "+Yes, <i>really</i>.",
         "Test Deck: 1 pulled, 0 new, 0 deleted in Anki, 0 changed in the sources only, 0 conflicts, 3 unchanged",
         "  pulled: gone (cards/test/a.md:15): Back",
+        f'  new in Anki: "New?" (note {ids[0]}): left there; --new-cards FILE writes it as a new card',
+        f'  new in Anki: "Stock?" (note {ids[1]}): left there; its note type (id '
+        f'{stock.mid}) is not one of the project\'s',
         "Dry run: nothing was written (1 card file would change).",
     ]
     assert project_files(project) == before

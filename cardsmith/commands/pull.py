@@ -22,6 +22,7 @@ from typing import Callable, Sequence
 from ..config import DeckConfig
 from ..errors import BuildError, Problem
 from ..files import Rewrite, refuse_symlinks, replace_files
+from ..ledger import Ledger
 from ..model import DeckBuild, Note
 from ..pipeline import Project
 from .cardedit import CardEdit, Editor, FileEdit, NewCard
@@ -66,7 +67,11 @@ def pull(project: Project, decks: Sequence[DeckConfig], opener: Callable[[], Tar
         raise BuildError(errors)
     new_deck = _new_cards_deck(project, builds, options.new_cards) if options.new_cards else None
     shipped = [shipped_deck(project, build) for build in builds]
-    known = {n.guid for build in builds for n in build.notes} | {g for d in shipped for g in d.released}
+    ledgers = {deck.deck_id: deck_ledger(project, deck) for deck in project.decks}
+    # Every GUID the project uses or released, in any deck: a note in the deck with another is new.
+    known = {n.guid for build in builds for n in build.notes} | {
+        record["guid"] for ledger in ledgers.values() for records in (ledger.cards, ledger.deleted)
+        for record in records.values()}
     target = opener()
     try:
         record = load_record(project.root, target.key)
@@ -76,11 +81,11 @@ def pull(project: Project, decks: Sequence[DeckConfig], opener: Callable[[], Tar
             guids = set(deck.released) | set(recorded) | {n.guid for n in build.notes}
             guids |= target.deck_guids(build.config.name)
             snapshot = target.snapshot(deck, guids)
-            released = deck_ledger(project, build.config).cards
-            plans.append(plan_pull(build, snapshot, recorded, released, known, project.notetypes, options.take))
+            plans.append(plan_pull(build, snapshot, recorded, ledgers[build.config.deck_id].cards, known,
+                                   project.notetypes, options.take))
     finally:
         target.close()
-    files = _edit_files(project, plans, options, new_deck)
+    files = _edit_files(project, plans, options, new_deck, ledgers)
     result = PullResult(target.label, plans, files, time.perf_counter() - started)
     if options.dry_run:
         result.diff = [line for f in files if f.changed for line in _diff(f)]
@@ -92,8 +97,8 @@ def pull(project: Project, decks: Sequence[DeckConfig], opener: Callable[[], Tar
     return result
 
 
-def _edit_files(project: Project, plans: list[DeckPull], options: PullOptions,
-                new_deck: DeckConfig | None) -> list[FileEdit]:
+def _edit_files(project: Project, plans: list[DeckPull], options: PullOptions, new_deck: DeckConfig | None,
+                ledgers: dict[int, Ledger]) -> list[FileEdit]:
     """Every card file's edits, made and checked in memory."""
     results = []
     for plan in plans:
@@ -112,8 +117,8 @@ def _edit_files(project: Project, plans: list[DeckPull], options: PullOptions,
             new = [card for card in (_new_card(project, plan, anki) for anki in plan.new) if card is not None]
             paths.setdefault(project.shown(options.new_cards), options.new_cards)
         editor = Editor(build.config, project.notetypes, project.renderer, build.media)
-        taken = {n.card_id for n in build.notes} | set(deck_ledger(project, build.config).cards) \
-            | set(deck_ledger(project, build.config).deleted)
+        ledger = ledgers[build.config.deck_id]
+        taken = {n.card_id for n in build.notes} | set(ledger.cards) | set(ledger.deleted)  # never an id released
         for shown in sorted(set(edits) | ({project.shown(options.new_cards)} if new else set())):
             path = paths[shown]
             raw = path.read_bytes() if path.exists() else None
@@ -124,13 +129,12 @@ def _edit_files(project: Project, plans: list[DeckPull], options: PullOptions,
     return results
 
 
-def _new_card(project: Project, plan: DeckPull, anki) -> NewCard | None:
+def _new_card(project: Project, plan: DeckPull, anki: AnkiNote) -> NewCard | None:
     """A note added in Anki as a new card, if its note type is one of the project's (else it is only listed)."""
     key = next((k for k, nt in project.notetypes.items() if nt.model_id == anki.notetype_id), None)
     if key is None:
         return None
-    tops = {top(t) for note in plan.build.notes for t in note.tags}
-    return NewCard(key, anki.fields, tuple(t for t in anki.tags if top(t) in tops), anki.guid,
+    return NewCard(key, anki.fields, tuple(t for t in anki.tags if top(t) in plan.tops), anki.guid,
                    anki.cards[0].deck if anki.cards else plan.build.config.name)
 
 
@@ -251,8 +255,11 @@ def report_lines(result: PullResult, dry_run: bool) -> tuple[list[str], list[str
             lines.append(f"pulled: {pull.note.card_id} ({_where(pull.note)}): {', '.join(what)}{taken}")
         lines += [f"new: {card_id} ({shown}:{line})" for shown, (card_id, line, _) in added]
         written = {guid for _, (_, _, guid) in added} | {key for f in result.files for key, _, _ in f.failed}
-        lines += [f"new in Anki: \"{_short(anki.fields[0])}\" (note {anki.note_id}): left there; "
-                  "--new-cards FILE writes it as a new card" for anki in plan.new if anki.guid not in written]
+        ours = {nt.model_id for nt in plan.notetypes.values()}
+        lines += [f"new in Anki: \"{_short(anki.fields[0])}\" (note {anki.note_id}): left there; " + (
+            "--new-cards FILE writes it as a new card" if anki.notetype_id in ours else
+            f"its note type (id {anki.notetype_id}) is not one of the project's")
+            for anki in plan.new if anki.guid not in written]
         for note in plan.deleted:
             if (note.shown_path, note.card_id) in done:
                 lines.append(f"deleted: {note.card_id} ({_where(note)}): deleted in Anki, removed from the sources")
