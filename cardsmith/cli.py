@@ -320,3 +320,26 @@ def pull_command(root: Path, collection: Path | None, anki_connect: str | None, 
         click.echo(line, err=True)
     if result.failed:
         sys.exit(1)
+
+
+@main.command("diff")
+@ROOT_OPTION
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder for the page [default: ROOT/dist/diff].")
+@click.argument("rev", default="HEAD")
+def diff_command(root: Path, out: Path | None, rev: str) -> None:
+    """Show the cards changed since git revision REV (default: the last commit), before and after, as a page."""
+    from .commands.diff import card_diff
+    from .commands.mathjax import MathJaxUnavailable
+
+    try:
+        with project_lock(root, waiting):
+            result = card_diff(Project(root), rev, out or root / "dist" / "diff")
+    except BuildError as error:
+        fail(error)
+        return
+    except MathJaxUnavailable as error:
+        click.echo(str(error), err=True)
+        sys.exit(1)
+    for line in result.lines(root):
+        click.echo(line)

@@ -61,6 +61,14 @@ clean:
 \trm -rf dist .test-dist
 """
 
+INSTALL = """\
+          if [ -z "$CARDSMITH_SPEC" ]; then
+            echo "::error file=.github/workflows/build.yml::CARDSMITH_SPEC is empty: set it in .github/workflows/build.yml to where CI installs cardsmith from (a pip requirement such as a git URL; cardsmith init --cardsmith SPEC writes it)"
+            exit 1
+          fi
+          python -m pip install "$CARDSMITH_SPEC"\
+"""
+
 WORKFLOW = """name: build
 on: [push, pull_request]
 jobs:
@@ -77,11 +85,7 @@ jobs:
           python-version: "3.11"
       - name: Install cardsmith
         run: |
-          if [ -z "$CARDSMITH_SPEC" ]; then
-            echo "::error file=.github/workflows/build.yml::CARDSMITH_SPEC is empty: set it in .github/workflows/build.yml to where CI installs cardsmith from (a pip requirement such as a git URL; cardsmith init --cardsmith SPEC writes it)"
-            exit 1
-          fi
-          python -m pip install "$CARDSMITH_SPEC"
+__INSTALL__
       # The render cache, so that CI builds start warm (its entries are keyed by all they depend on).
       - uses: actions/cache@v4
         with:
@@ -94,6 +98,28 @@ jobs:
         with:
           name: decks
           path: dist/*.apkg
+  # For a pull request: the cards it changes, before and after, as a page to download (the run's Artifacts).
+  cards-diff:
+    if: github.event_name == 'pull_request'
+    runs-on: ubuntu-latest
+    env:
+      CARDSMITH_SPEC: __SPEC__
+      BASE: ${{ github.event.pull_request.base.sha }}
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          fetch-depth: 0  # the base commit too
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.11"
+      - name: Install cardsmith
+        run: |
+__INSTALL__
+      - run: cardsmith diff "$BASE" --out dist/diff
+      - uses: actions/upload-artifact@v4
+        with:
+          name: cards-diff
+          path: dist/diff/
 """
 
 
@@ -145,7 +171,8 @@ def create_project(directory: Path, name: str | None = None, spec: str | None = 
                                     f"description: Built with cardsmith from Markdown sources.\ncards:\n"
                                     f"  - {deck_slug}/*.md\nsubdecks: per-file\n"),
         "Makefile": MAKEFILE,
-        ".github/workflows/build.yml": WORKFLOW.replace("__SPEC__", _yaml_string(spec or "")),
+        ".github/workflows/build.yml": WORKFLOW.replace("__INSTALL__", INSTALL).replace("__SPEC__",
+                                                                                        _yaml_string(spec or "")),
         ".gitignore": "dist/\n.test-dist/\n.cache/\n",
     }
     written = []
