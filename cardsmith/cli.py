@@ -343,3 +343,30 @@ def diff_command(root: Path, out: Path | None, rev: str) -> None:
         sys.exit(1)
     for line in result.lines(root):
         click.echo(line)
+
+
+@main.command("merge-driver")
+@click.option("--install", is_flag=True,
+              help="Set the driver up in this clone (git config) and the project's .gitattributes.")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=".", show_default=True,
+              help="The project folder (with --install).")
+@click.argument("files", nargs=-1)
+def merge_driver(install: bool, root: Path, files: tuple[str, ...]) -> None:
+    """git's merge driver for card files (card by card) and locks: BASE OURS THEIRS PATH (%O %A %B %P)."""
+    from .commands import mergedriver
+
+    try:
+        if install:
+            for line in mergedriver.install(root):
+                click.echo(line)
+            return
+        if len(files) != 4:
+            raise click.UsageError("give BASE OURS THEIRS PATH (git passes %O %A %B %P), or --install")
+        left = mergedriver.merge_file(Path(files[0]), Path(files[1]), Path(files[2]), files[3])
+    except BuildError as error:
+        fail(error)
+        return
+    for line in left:
+        click.echo(line, err=True)
+    if left:
+        sys.exit(1)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import LINE_BREAK_RE, BuildError, Problem
 from ..parse import slug
+from .mergedriver import ATTRIBUTES
 
 # The default templates ship inside the package (a copy of the repo's templates/, kept equal by a test),
 # so `cardsmith init` works from any install, editable or not.
@@ -120,7 +121,11 @@ __INSTALL__
         with:
           name: cards-diff
           path: dist/diff/
-"""
+""".replace("__INSTALL__", INSTALL)
+
+
+# Card files and locks merge card by card once a clone runs `cardsmith merge-driver --install` (docs/team.md).
+GITATTRIBUTES = "".join(line + "\n" for line in ATTRIBUTES)
 
 
 @dataclass(frozen=True)
@@ -166,13 +171,13 @@ def create_project(directory: Path, name: str | None = None, spec: str | None = 
     rng = random.SystemRandom()
     files = {
         f"cards/{deck_slug}/01-example.md": EXAMPLE,
+        ".gitattributes": GITATTRIBUTES,
         f"decks/{deck_slug}.yaml": (f"# Anki knows the deck by its name and id: both are fixed once released.\n"
                                     f"name: {_yaml_string(deck_name)}\nid: {rng.randrange(1 << 30, 1 << 31)}\n"
                                     f"description: Built with cardsmith from Markdown sources.\ncards:\n"
                                     f"  - {deck_slug}/*.md\nsubdecks: per-file\n"),
         "Makefile": MAKEFILE,
-        ".github/workflows/build.yml": WORKFLOW.replace("__INSTALL__", INSTALL).replace("__SPEC__",
-                                                                                        _yaml_string(spec or "")),
+        ".github/workflows/build.yml": WORKFLOW.replace("__SPEC__", _yaml_string(spec or "")),
         ".gitignore": "dist/\n.test-dist/\n.cache/\n",
     }
     written = []
