@@ -194,3 +194,24 @@ def test_sources_that_do_not_build_stop_pull_before_the_collection_is_opened(pro
     assert result.stderr.splitlines()[0] == ("cards/test/a.md:1: card has no id comment: add `<!-- id: some-slug -->` "
                                              "on the line after the heading")
     assert "missing.anki2" not in result.output
+
+
+def test_a_tag_of_the_files_front_matter_cannot_be_removed_for_one_card(project, anki_path):
+    from anki.collection import Collection
+
+    project.write({"cards/test/a.md": "---\ntags: [topic::x]\n---\n\n## Tagged?\n<!-- id: tagged -->\n\nYes.\n"})
+    project.build()
+    run(project, "sync", anki_path)
+    col = Collection(str(anki_path))
+    try:
+        note = col.get_note(col.find_notes("")[0])
+        note.tags = ["topic::y"]
+        col.update_note(note)
+    finally:
+        col.close()
+    before = card_file(project)
+    result = run(project, "pull", anki_path, code=1)
+    assert result.stderr.splitlines() == [
+        "cards/test/a.md:5: not pulled: card 'tagged': tag 'topic::x' was removed in Anki, but it comes from the "
+        "file's front matter: remove it there (from all of the file's cards), or keep it"]
+    assert card_file(project) == before

@@ -8,7 +8,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from cardsmith.commands import htmlmd
-from cardsmith.commands.cardedit import _comment_tags, _set_tags
+from cardsmith.commands.cardlines import set_tags
 from cardsmith.commands.fieldsource import patch
 from cardsmith.commands.pull import _matches
 from cardsmith.parse import parse_text
@@ -66,9 +66,8 @@ def card_line(comment: str) -> tuple[list[str], object]:
 ])
 def test_tags_are_written_into_the_id_comment_and_its_other_parts_kept(comment, tags, expected):
     lines, source = card_line(comment)
-    new = _set_tags(lines, source, tags)
+    new = set_tags(lines, source, tags)
     assert new[1] == expected + "\n"
-    assert _comment_tags(new[1]) == tags
     reread = parse_text("".join(new), Path("a.md"), "a.md").notes[0]
     assert list(reread.tags) == tags and reread.card_id == "q" and reread.guid == source.guid
 

@@ -1,7 +1,7 @@
 """Edits `cardsmith pull` makes to a card file: a field's text, a card's tags, a card removed, new cards added.
 
 As `cardsmith ids` edits: the lines are the parser's (parse.split_lines), each keeps its own line ending and
-new lines get the file's; a field is replaced where the parser found it, and nothing else changes. Every
+new lines get the file's; a field is replaced where the parser found it (cardlines.py), nothing else. Every
 edit is read back at once (parsed, resolved, rendered as a build does) and kept only when the card then
 builds to exactly what was asked and the file's other cards are as they were; otherwise it is left out, and
 the result says why.
@@ -10,7 +10,6 @@ the result says why.
 from __future__ import annotations
 
 import json
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,18 +20,13 @@ import yaml
 from ..config import DeckConfig
 from ..model import FieldText, Note, ResolvedNote, SourceNote
 from ..notetypes import NoteType
-from ..parse import (COMMENT_RE, DEFAULT_TYPE, SEPARATOR, card_starts, front_matter_end, parse_text, split_lines,
-                     valid_tag)
+from ..parse import DEFAULT_TYPE, front_matter_end, parse_text, valid_tag
 from ..render import Renderer
-from ..resolve import HTML_MARKER, Resolver, field_texts, make_note, written_field
+from ..resolve import Resolver, field_texts, make_note, written_field
 from .fieldsource import MissingMedia, candidates, with_paths
 from .ids import slug_for
+from . import cardlines
 from .syncplan import deck_key
-
-BOM = "\ufeff"
-GUID_PART_RE = re.compile(r"(?:^|;)\s*guid:")
-TAGS_PART_RE = re.compile(r"(^|;)(\s*tags\s*:)([^;]*)")
-
 
 class Unwritable(Exception):
     """An edit that cannot be written so that the card builds to exactly what was asked (the message says why)."""
@@ -125,7 +119,7 @@ class Editor:
 
     def _card(self, text: str, path: Path, shown: str, edit: CardEdit) -> str:
         """The text with one card edited, checked."""
-        lines, bom = _lines(text)
+        lines, bom = cardlines.lines_of(text)
         parsed = parse_text(text, path, shown)
         sources = {n.card_id: n for n in parsed.notes}
         source = sources.get(edit.note.card_id)
@@ -134,7 +128,7 @@ class Editor:
             raise Unwritable("the card changed in its file while pull ran: run pull again")
         others = {key: _same(n) for key, n in sources.items() if key != source.card_id}
         if edit.delete:
-            start, end = _card_span(lines, source)
+            start, end = cardlines.card_span(lines, source)
             new_text = bom + "".join(lines[:start] + lines[end:])
             self._check(new_text, path, shown, others, _errors(parsed))
             return new_text
@@ -150,17 +144,19 @@ class Editor:
                 raise Unwritable(f"field '{notetype.field_names[index]}': no text of a card file renders to exactly "
                                  "its HTML in Anki (space around it, or a carriage return?)")
             choices.append((index, texts))
-        tags = _new_tags(lines, source, edit.add_tags, edit.remove_tags)
-        want = _want(fields, _note_tags(lines, source, tags), note.guid)
+        file_tags = _file_defaults(text, path, shown)[1]
+        tags = _new_tags(source, file_tags, edit.add_tags, edit.remove_tags)
+        want = _want(fields, [*file_tags, *tags] if tags is not None else source.tags, note.guid)
         # The most readable text of each field; if the card does not read back so, each field verbatim.
         # Fields from the last in the file to the first, so that each is where the parser found it.
-        ordered = sorted(choices, key=lambda choice: -_line_of(written, choice[0]))
+        ordered = sorted(choices, key=lambda choice: -cardlines.line_of(written, choice[0]))
         for pick in (0, -1):
             new_lines = list(lines)
             for index, texts in ordered:
-                new_lines = _set_field(new_lines, source, written, index, texts[pick], notetype.field_names[index])
+                new_lines = cardlines.set_field(new_lines, source, written, index, texts[pick],
+                                                notetype.field_names[index])
             if tags is not None:
-                new_lines = _set_tags(new_lines, source, tags)
+                new_lines = cardlines.set_tags(new_lines, source, tags)
             new_text = bom + "".join(new_lines)
             try:
                 self._check(new_text, path, shown, others, _errors(parsed), (source.card_id, want))
@@ -239,16 +235,17 @@ class Editor:
         bad = [t for t in card.tags if not valid_tag(t)]
         if bad:
             raise Unwritable(f"tag '{bad[0]}' cannot be written in a card file")
-        lines, bom = _lines(text)
+        lines, bom = cardlines.lines_of(text)
         parsed = parse_text(text, path, shown)
         card_id = slug_for(texts[0], taken)
-        newline = _newline(text)
-        if lines and not _ending(lines[-1]):
+        newline = cardlines.newline_of(text)
+        if lines and not cardlines.ending(lines[-1]):
             lines[-1] += newline
         if lines and lines[-1].strip():
             lines.append(newline)
         line = len(lines) + 1
-        lines += [text + newline for text in _card_lines(card_id, card, texts, notetype, default, from_file)]
+        tags = [t for t in card.tags if t.casefold() not in from_file]
+        lines += [line + newline for line in cardlines.card_lines(card_id, card.guid, tags, texts, notetype, default)]
         new_text = bom + "".join(lines)
         want = _want(card.fields, {t.casefold() for t in card.tags} | from_file, card.guid)
         self._check(new_text, path, shown, {n.card_id: _same(n) for n in parsed.notes}, _errors(parsed),
@@ -277,7 +274,7 @@ def _want(fields: Sequence[str], tags, guid: str) -> tuple:
 
 def _file_defaults(text: str, path: Path, shown: str) -> tuple[str, tuple[str, ...]]:
     """What the file's front matter gives a card that says nothing: its note type, and its tags."""
-    lines, _ = _lines(text)
+    lines, _ = cardlines.lines_of(text)
     end = front_matter_end([line.rstrip("\r\n") for line in lines])
     head = "".join(lines[:end + 1]).rstrip("\r\n") if end is not None else ""
     probe = parse_text(head + "\n## p\n<!-- id: p -->\n\nx\n", path, shown).notes
@@ -294,99 +291,16 @@ def _nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def _lines(text: str) -> tuple[list[str], str]:
-    bom = BOM if text.startswith(BOM) else ""  # the parser reads the file as utf-8-sig
-    return split_lines(text[len(bom):]), bom
-
-
-def _newline(text: str) -> str:
-    return "\r\n" if "\r\n" in text else "\n"
-
-
-def _ending(line: str) -> str:
-    return line[len(line.rstrip("\r\n")):]
-
-
-def _card_span(lines: list[str], source: SourceNote) -> tuple[int, int]:
-    """The indexes of a card's first line and of the line after its last (the next card's heading)."""
-    start = source.line - 1
-    starts, _ = card_starts([line.rstrip("\r\n") for line in lines], start)
-    return start, next((s for s in starts if s > start), len(lines))
-
-
-def _line_of(written, index: int) -> int:
-    return written[index].line or 1 << 30  # a field not written is added at the card's end: last
-
-
-def _replace(lines: list[str], start: int, end: int, texts: list[str], newline: str) -> list[str]:
-    """Lines [start, end) replaced by `texts` (without endings): each gets the ending of the line it replaces,
-    or the file's; the file's last line keeps having none if it had none."""
-    old = lines[start:end]
-    new = [text + (_ending(old[i]) if i < len(old) else newline) for i, text in enumerate(texts)]
-    if new and end == len(lines) and lines and not _ending(lines[-1]):
-        new[-1] = new[-1].rstrip("\r\n")
-    return lines[:start] + new + lines[end:]
-
-
-def _set_field(lines: list[str], source: SourceNote, written, index: int, text: str, name: str) -> list[str]:
-    """The lines with field `index` of the card holding `text`."""
-    newline = _newline("".join(lines))
-    parts = text.split("\n")
-    if index == 0:  # the heading, then a long question's lines between the id comment and its `---`
-        separated = source.sections[1].line != source.id_line + 1
-        heading = source.line - 1
-        lines = _replace(lines, heading, heading + 1, ["## " + parts[0]], newline)
-        more = written[0].text.count("\n")  # the long question's lines, up to its last that is not blank
-        if separated or len(parts) == 1:
-            return _replace(lines, source.id_line, source.id_line + more, parts[1:], newline)
-        return _replace(lines, source.id_line, source.id_line, parts[1:] + [SEPARATOR], newline)
-    field_text = written[index]
-    if not field_text.text:  # empty: where its section starts, else in a `### Name` section at the card's end
-        if field_text.line:
-            at = field_text.line - 1
-            below = lines[at - 1].startswith(FIELD_HEADING) if at > 0 else False
-            added = ([] if below else [""]) + parts
-        else:
-            _, at = _card_span(lines, source)
-            while at > source.id_line and not lines[at - 1].strip():
-                at -= 1
-            if not _ending(lines[at - 1]):
-                lines = lines[:at - 1] + [lines[at - 1] + newline] + lines[at:]
-            added = ["", FIELD_HEADING + name] + parts
-        if at < len(lines) and lines[at].strip():
-            added.append("")  # a blank line before what follows (the next card's heading)
-        return _replace(lines, at, at, added, newline)
-    start = field_text.line - 1
-    end = start + field_text.text.count("\n") + 1
-    if field_text.format == "html":  # written with the marker (or a field of format html): from its line
-        above = start
-        while above > source.id_line and not lines[above - 1].strip():
-            above -= 1
-        if above > source.id_line and lines[above - 1].lstrip().startswith(HTML_MARKER):
-            start = above - 1
-    return _replace(lines, start, end, parts if text else [], newline)
-
-
-FIELD_HEADING = "### "
-
-
-def _comment_tags(line: str) -> list[str]:
-    """The tags a card's id comment line gives (its file's front matter may add more)."""
-    match = COMMENT_RE.match(line.strip())
-    inner = match.group(1) if match else ""
-    guid = GUID_PART_RE.search(inner)
-    found = TAGS_PART_RE.search(inner[:guid.start() if guid else len(inner)])
-    return found.group(3).split() if found else []
-
-
-def _new_tags(lines: list[str], source: SourceNote, add: Sequence[str], remove: Sequence[str]) -> list[str] | None:
-    """The id comment's tags after the edit (None: no tag changes); raise Unwritable for a tag it cannot give
-    or take away."""
+def _new_tags(source: SourceNote, file_tags: Sequence[str], add: Sequence[str], remove: Sequence[str]
+              ) -> list[str] | None:
+    """The tags the card's id comment gives after the edit (None: no tag changes); raise Unwritable for a tag
+    it cannot give or take away (one its file's front matter gives every card)."""
     if not add and not remove:
         return None
-    tags = _comment_tags(lines[source.id_line - 1])
+    from_file = {t.casefold() for t in file_tags}
+    tags = [t for t in source.tags if t.casefold() not in from_file]  # the parser's: the file's, then the comment's
     for tag in remove:
-        if tag.casefold() not in {t.casefold() for t in tags}:
+        if tag.casefold() in from_file:
             raise Unwritable(f"tag '{tag}' was removed in Anki, but it comes from the file's front matter: remove it "
                              "there (from all of the file's cards), or keep it")
         tags = [t for t in tags if t.casefold() != tag.casefold()]
@@ -397,48 +311,3 @@ def _new_tags(lines: list[str], source: SourceNote, add: Sequence[str], remove: 
     return tags
 
 
-def _note_tags(lines: list[str], source: SourceNote, comment: list[str] | None) -> set[str]:
-    """The card's tags (case-folded) once its comment gives `comment` (None: as it does now)."""
-    now = {t.casefold() for t in _comment_tags(lines[source.id_line - 1])}
-    from_file = {t.casefold() for t in source.tags} - now
-    return from_file | ({t.casefold() for t in comment} if comment is not None else now)
-
-
-def _set_tags(lines: list[str], source: SourceNote, tags: list[str]) -> list[str]:
-    """The lines with the card's id comment giving `tags` (its other parts as they are)."""
-    index = source.id_line - 1
-    line = lines[index]
-    match = COMMENT_RE.match(line.strip())
-    assert match is not None  # the parser found the card by it
-    inner = match.group(1)
-    guid = GUID_PART_RE.search(inner)
-    limit = guid.start() if guid else len(inner.rstrip())
-    found = TAGS_PART_RE.search(inner[:limit])
-    value = " ".join(tags)
-    if found and tags:
-        inner = inner[:found.start(3)] + " " + value + (" " if found.group(3).endswith(" ") else "") + inner[found.end(3):]
-    elif found:
-        inner = inner[:found.start()] + inner[found.end():] if found.group(1) else inner[found.end():].lstrip(";")
-    else:
-        inner = inner[:limit] + f"; tags: {value}" + inner[limit:]
-    offset = line.index(match.group(1), line.index("<!--"))
-    return lines[:index] + [line[:offset] + inner + line[offset + len(match.group(1)):]] + lines[index + 1:]
-
-
-def _card_lines(card_id: str, card: NewCard, texts: list[str], notetype: NoteType, default_type: str,
-                from_file: set[str]) -> list[str]:
-    """A new card's lines (without endings): heading, id comment with its GUID, its fields."""
-    question = texts[0].split("\n")
-    parts = [f"id: {card_id}"]
-    if notetype.key != default_type:
-        parts.append(f"type: {notetype.key}")
-    tags = [t for t in card.tags if t.casefold() not in from_file]
-    if tags:
-        parts.append("tags: " + " ".join(tags))
-    lines = [f"## {question[0]}", f"<!-- {'; '.join(parts)}; guid: {card.guid} -->"]
-    if len(question) > 1:
-        lines += question[1:] + [SEPARATOR]
-    for index, text in enumerate(texts[1:], 1):
-        if text:
-            lines += [""] + ([FIELD_HEADING + notetype.field_names[index]] if index > 1 else []) + text.split("\n")
-    return lines

@@ -73,7 +73,9 @@ def with_paths(field_html: str, media: dict[str, Path], folder: Path) -> str:
     def image(tag: re.Match) -> str:
         found = image_source(tag.group(0))
         path = path_of(found[1]) if found else None
-        return tag.group(0) if path is None else with_source(tag.group(0), found[0], html.escape(path))  # type: ignore[index]
+        if found is None or path is None:
+            return tag.group(0)
+        return with_source(tag.group(0), found[0], html.escape(path))
 
     def sound(match: re.Match) -> str:
         path = path_of(match.group(1))

@@ -61,19 +61,19 @@ def merge_cards(base: str, ours: str, theirs: str, shown: str = "") -> tuple[str
     """Three versions of a card file merged card by card: the text, and the conflicts left."""
     bom = "\ufeff" if ours.startswith("\ufeff") else ""
     split = [_blocks(text.removeprefix("\ufeff"), shown) for text in (base, ours, theirs)]
-    if any(blocks is None for blocks in split):
+    if split[0] is None or split[1] is None or split[2] is None:
         return _text_merge_texts(base, ours, theirs, shown)
-    old, mine, other = ({b.key: b.text for b in blocks} for blocks in split)  # type: ignore[union-attr]
-    order_old = [b.key for b in split[0]]  # type: ignore[union-attr]
+    old, mine, other = ({b.key: b.text for b in blocks} for blocks in split)
+    keys = [[b.key for b in blocks] for blocks in split]
     left: list[str] = []
     merged: dict[str | None, list[str]] = {}
-    for key in dict.fromkeys([b.key for b in split[1]] + [b.key for b in split[2]] + order_old):  # type: ignore[union-attr]
+    for key in dict.fromkeys(keys[1] + keys[2] + keys[0]):
         texts, conflict = _merge_block(old.get(key), mine.get(key), other.get(key), shown)
         if conflict:
             left.append(f"{shown}: {'card ' + repr(key) if key else 'the text before the first card'}: {conflict}")
         if texts:
             merged[key] = texts
-    order = _order(order_old, [b.key for b in split[1]], [b.key for b in split[2]], set(merged))  # type: ignore[union-attr]
+    order = _order(keys[0], keys[1], keys[2], set(merged))
     parts = [(key, text) for key in order if key in merged for text in merged[key]]
     newline = "\r\n" if "\r\n" in ours else "\n"
     out = []
@@ -109,13 +109,13 @@ def _merge_block(base: str | None, ours: str | None, theirs: str | None, shown: 
         return ([ours] if ours is not None else []), ""
     if mine == old:
         return ([theirs] if theirs is not None else []), ""
-    if base is None:  # added on both sides, differently: both kept, the build names both
-        return [ours, theirs], "added on both branches with different text: the build refuses the id twice"  # type: ignore[list-item]
+    if ours is not None and theirs is not None and base is None:  # added on both sides: both kept, the build
+        return [ours, theirs], "added on both branches with different text: the build refuses the id twice"
     if ours is None or theirs is None:
         kept = ours if ours is not None else theirs
         side = "ours" if ours is None else "theirs"
         return [_markers(kept or "", "", side)], f"deleted on one branch ({side}) and changed on the other"
-    text, conflicts = _text_merge_texts(base, ours, theirs, shown)
+    text, conflicts = _text_merge_texts(base or "", ours, theirs, shown)
     return [text], "changed on both branches: resolve git's conflict markers" if conflicts else ""
 
 
