@@ -154,7 +154,7 @@ def test_the_issue_scenario_through_ankiconnect(project, desktop):
     before, schedule_before, rows = notes_by_question(desktop.path), scheduling(desktop.path), stored(desktop.path)
     options_before = contents(desktop.path)["deck_config"]
     project.write(V2)
-    project.build()
+    project.build("--allow-deletions")  # v2 deletes 2 of v1's 6 cards
     desktop.start()
     dry = sync(project, desktop, "--dry-run")
     assert dry.output.splitlines()[:-1] == V2_PLAN
