@@ -142,7 +142,7 @@ class Renderer:
             if not field.text:
                 parts.append("")
                 continue
-            if field.format == "html":
+            if field.format != "markdown":
                 html_text = field.text
             else:
                 html_text = self._markdown_field(field, shown, problems)

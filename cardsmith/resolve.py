@@ -18,10 +18,7 @@ from .config import DeckConfig
 from .errors import Problem
 from .model import FieldText, Note, Rendered, ResolvedNote, Section, SourceNote, content_hash
 from .notetypes import NoteType
-
-# A field whose text starts with this is HTML kept as written, whatever its note type's `format` says: the
-# form `cardsmith pull` writes an edit made in Anki in when no Markdown renders to exactly that HTML.
-HTML_MARKER = "<!-- html -->"
+from .rawform import raw_html
 
 
 def guid(deck: DeckConfig, source: SourceNote) -> str:
@@ -115,21 +112,18 @@ def field_texts(source: SourceNote, notetype: NoteType, owners: dict[str, list[s
         texts[target] = [text]
         lines[target] = _first_line(section._replace(text=text, line=section.line + (number >= 2)))
         current = target
-    fields = tuple(written_field(name, "\n".join(parts).strip() if parts else "", lines[i] if parts else 0, spec.format)
-                   for i, (name, parts, spec) in enumerate(zip(names, texts, notetype.fields)))
-    if not notetype.is_cloze and len(names) > 1 and not any(f.text for f in fields[1:]):
+    fields = tuple(_field_text(name, "\n".join(parts).strip() if parts else "", lines[i] if parts else 0, spec.format,
+                               i == 0) for i, (name, parts, spec) in enumerate(zip(names, texts, notetype.fields)))
+    if not notetype.is_cloze and len(names) > 1 and not any(f.text or f.format == "raw" for f in fields[1:]):
         answer = source.sections[1]
         problems.append(Problem(shown, _first_line(answer), "empty answer"))
     return fields, problems
 
 
-def written_field(name: str, text: str, line: int, fmt: str) -> FieldText:
-    """A field as written; one that starts with HTML_MARKER is the HTML after it (its line: where that starts)."""
-    if not text.startswith(HTML_MARKER):
-        return FieldText(name, text, line, fmt)
-    rest = text[len(HTML_MARKER):]
-    html_text = rest.strip()
-    return FieldText(name, html_text, line + rest[:len(rest) - len(rest.lstrip())].count("\n"), "html")
+def _field_text(name: str, text: str, line: int, format: str, first: bool) -> FieldText:
+    """A field as written; one in raw form is its HTML, byte for byte (parse.raw_html)."""
+    raw = raw_html(text, first) if "{=html}" in text else None
+    return FieldText(name, text, line, format) if raw is None else FieldText(name, raw, line, "raw")
 
 
 def _first_line(section: Section) -> int:

@@ -120,11 +120,12 @@ def test_the_issue_scenario(project, anki_path):
     assert (project.root / "cards/test/b.md").read_bytes() == b_before  # changed in the sources only: untouched
     assert (project.root / "cards/test/new.md").read_text() == (
         "---\nsubdeck: A\n---\n\n"  # where the note is in Anki
-        "## <!-- html --> What is ReLU?\n"
+        "## What is ReLU? {=html}\n"  # raw form: no Markdown gives Anki's HTML without its <p>
         f"<!-- id: what-is-relu; tags: topic::activations; guid: {guid} -->\n"
         "\n"
-        "<!-- html -->\n"
-        "<b>max</b>(0, x)\n")
+        "```{=html}\n"
+        "<b>max</b>(0, x)\n"
+        "```\n")
     assert result.output.splitlines()[:-1] == [
         "Test Deck: 2 pulled, 1 new, 1 deleted in Anki, 1 changed in the sources only, 0 conflicts, 0 unchanged",
         "  pulled: nonlinear (cards/test/a.md:5): Back",

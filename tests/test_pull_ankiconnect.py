@@ -50,9 +50,9 @@ def test_the_issue_scenario_through_ankiconnect(project, desktop):
                                              "tags: level::basic topic::layers topic::activations -->").encode()
     new = (project.root / "cards/test/new.md").read_text()
     guid = re.search(r"; guid: (.*) -->", new).group(1)
-    assert new == ("---\nsubdeck: A\n---\n\n## <!-- html --> What is ReLU?\n"
-                   f"<!-- id: what-is-relu; tags: topic::activations; guid: {guid} -->\n\n<!-- html -->\n"
-                   "<b>max</b>(0, x)\n")
+    assert new == ("---\nsubdeck: A\n---\n\n## What is ReLU? {=html}\n"
+                   f"<!-- id: what-is-relu; tags: topic::activations; guid: {guid} -->\n\n```{{=html}}\n"
+                   "<b>max</b>(0, x)\n```\n")
 
     project.build()
     assert run(project, desktop, "sync").output.splitlines()[0] == \

@@ -22,7 +22,7 @@ from ..model import FieldText, Note, ResolvedNote, SourceNote
 from ..notetypes import NoteType
 from ..parse import DEFAULT_TYPE, front_matter_end, parse_text, valid_tag
 from ..render import Renderer
-from ..resolve import Resolver, field_texts, make_note, written_field
+from ..resolve import Resolver, _field_text, field_texts, make_note
 from .fieldsource import MissingMedia, candidates, with_paths
 from .ids import slug_for
 from . import cardlines
@@ -142,19 +142,20 @@ class Editor:
                      if self._renders(source, notetype, index, t, target)]
             if not texts:
                 raise Unwritable(f"field '{notetype.field_names[index]}': no text of a card file renders to exactly "
-                                 "its HTML in Anki (space around it, or a carriage return?)")
+                                 "its HTML in Anki (a carriage return?)")
             choices.append((index, texts))
         file_tags = _file_defaults(text, path, shown)[1]
         tags = _new_tags(source, file_tags, edit.add_tags, edit.remove_tags)
         want = _want(fields, [*file_tags, *tags] if tags is not None else source.tags, note.guid)
         # The most readable text of each field; if the card does not read back so, each field verbatim.
-        # Fields from the last in the file to the first, so that each is where the parser found it.
+        # Fields from the last in the file to the first, so that each is where the parser found it; those not
+        # written yet then, at the card's end.
         ordered = sorted(choices, key=lambda choice: -cardlines.line_of(written, choice[0]))
         for pick in (0, -1):
             new_lines = list(lines)
             for index, texts in ordered:
                 new_lines = cardlines.set_field(new_lines, source, written, index, texts[pick],
-                                                notetype.field_names[index])
+                                                notetype.field_names)
             if tags is not None:
                 new_lines = cardlines.set_tags(new_lines, source, tags)
             new_text = bom + "".join(new_lines)
@@ -184,8 +185,9 @@ class Editor:
     def _renders(self, source: SourceNote, notetype: NoteType, index: int, text: str, target: str) -> bool:
         """Whether `text`, as field `index` of the card, renders to exactly `target`."""
         spec = notetype.fields[index]
+        written = _field_text(spec.name, text, 1, spec.format, index == 0)  # resolve's rule (raw form or not)
         one = ResolvedNote(source.card_id, notetype.key, source.tags, source.path, source.shown_path,
-                           source.line, source.id_line, "", (written_field(spec.name, text, 1, spec.format),), "")
+                           source.line, source.id_line, "", (written,), "")
         rendered, _ = self.renderer.render(one)
         return rendered is not None and _nfc(rendered.fields[0]) == _nfc(target)
 
@@ -237,7 +239,8 @@ class Editor:
             raise Unwritable(f"tag '{bad[0]}' cannot be written in a card file")
         lines, bom = cardlines.lines_of(text)
         parsed = parse_text(text, path, shown)
-        card_id = slug_for(texts[0], taken)
+        question = _field_text(notetype.fields[0].name, texts[0], 1, notetype.fields[0].format, True)
+        card_id = slug_for(question.text, taken)  # from the question's text (in raw form too: its HTML)
         newline = cardlines.newline_of(text)
         if lines and not cardlines.ending(lines[-1]):
             lines[-1] += newline

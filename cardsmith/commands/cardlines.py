@@ -10,7 +10,6 @@ import re
 from ..model import FieldText, SourceNote
 from ..notetypes import NoteType
 from ..parse import COMMENT_RE, FIELD_HEADING, SEPARATOR, card_starts, split_lines
-from ..resolve import HTML_MARKER
 
 BOM = "\ufeff"
 GUID_PART_RE = re.compile(r"(?:^|;)\s*guid:")  # the parser's: `guid:` runs to the end of the comment
@@ -40,8 +39,8 @@ def card_span(lines: list[str], source: SourceNote) -> tuple[int, int]:
 
 
 def line_of(written: tuple[FieldText, ...], index: int) -> int:
-    """Where a field is written (a field not written is added at the card's end: last)."""
-    return written[index].line or 1 << 30
+    """Where a field is written (0: not written; it is added at the card's end once the others are in place)."""
+    return written[index].line
 
 
 def replace(lines: list[str], start: int, end: int, texts: list[str], newline: str) -> list[str]:
@@ -55,43 +54,44 @@ def replace(lines: list[str], start: int, end: int, texts: list[str], newline: s
 
 
 def set_field(lines: list[str], source: SourceNote, written: tuple[FieldText, ...], index: int, text: str,
-              name: str) -> list[str]:
-    """The lines with field `index` (named `name`, written as `written` says) of the card holding `text`."""
+              names: list[str]) -> list[str]:
+    """The lines with field `index` of the card (its note type's fields: `names`, written as `written` says)
+    holding `text`. Where a field is comes from the card's structure, whatever its form."""
     newline = newline_of("".join(lines))
     parts = text.split("\n")
     if index == 0:  # the heading, then a long question's lines between the id comment and its `---`
-        separated = source.sections[1].line != source.id_line + 1
-        heading = source.line - 1
-        lines = replace(lines, heading, heading + 1, ["## " + parts[0]], newline)
-        more = written[0].text.count("\n")  # the long question's lines, up to its last that is not blank
-        if separated or len(parts) == 1:
-            return replace(lines, source.id_line, source.id_line + more, parts[1:], newline)
+        separator = source.sections[1].line - 2 if source.sections[1].line != source.id_line + 1 else None
+        end = _last_written(lines, source.id_line, separator if separator is not None else source.id_line)
+        lines = replace(lines, source.line - 1, source.line, ["## " + parts[0]], newline)
+        if separator is not None or len(parts) == 1:
+            return replace(lines, source.id_line, end, parts[1:], newline)
         return replace(lines, source.id_line, source.id_line, parts[1:] + [SEPARATOR], newline)
     field_text = written[index]
-    if not field_text.text:  # empty: where its section starts, else in a `### Name` section at the card's end
-        if field_text.line:
-            at = field_text.line - 1
-            below = lines[at - 1].startswith(FIELD_HEADING) if at > 0 else False
-            added = ([] if below else [""]) + parts
-        else:
-            _, at = card_span(lines, source)
-            while at > source.id_line and not lines[at - 1].strip():
-                at -= 1
-            if not ending(lines[at - 1]):
-                lines = lines[:at - 1] + [lines[at - 1] + newline] + lines[at:]
-            added = ["", FIELD_HEADING + name] + parts
-        if at < len(lines) and lines[at].strip():
-            added.append("")  # a blank line before what follows (the next card's heading)
-        return replace(lines, at, at, added, newline)
-    start = field_text.line - 1
-    end = start + field_text.text.count("\n") + 1
-    if field_text.format == "html":  # written with the marker (or a field of format html): from its line
-        above = start
-        while above > source.id_line and not lines[above - 1].strip():
-            above -= 1
-        if above > source.id_line and lines[above - 1].lstrip().startswith(HTML_MARKER):
-            start = above - 1
-    return replace(lines, start, end, parts if text else [], newline)
+    if field_text.line and (field_text.text or field_text.format == "raw"):
+        start = field_text.line - 1
+        _, card_end = card_span(lines, source)
+        fields = [s.line - 1 for s in source.sections[2:] if s.name in names and s.line - 1 > start]
+        return replace(lines, start, _last_written(lines, start, min(fields + [card_end])), parts if text else [],
+                       newline)
+    if field_text.line:  # empty: its text goes where its section starts
+        at = field_text.line - 1
+        added = ([] if at > 0 and lines[at - 1].startswith(FIELD_HEADING) else [""]) + parts
+    else:  # not written: a `### Name` section at the card's end
+        _, at = card_span(lines, source)
+        at = _last_written(lines, source.id_line, at)
+        if not ending(lines[at - 1]):
+            lines = lines[:at - 1] + [lines[at - 1] + newline] + lines[at:]
+        added = ["", FIELD_HEADING + names[index]] + parts
+    if at < len(lines) and lines[at].strip():
+        added.append("")  # a blank line before what follows (the next card's heading)
+    return replace(lines, at, at, added, newline)
+
+
+def _last_written(lines: list[str], start: int, end: int) -> int:
+    """`end`, moved back over the blank lines before it (but not before `start`)."""
+    while end > start and not lines[end - 1].strip():
+        end -= 1
+    return end
 
 
 def set_tags(lines: list[str], source: SourceNote, tags: list[str]) -> list[str]:

@@ -1,5 +1,5 @@
 """Anki's HTML of one field -> the text to write for it in its card file: Markdown that renders to exactly that
-HTML, else the HTML kept as written (a field that starts with resolve.HTML_MARKER).
+HTML, else the HTML itself in raw form (rawform.py, the form `cardsmith import` keeps HTML in).
 
 `candidates` gives the texts to try, the most readable first; the caller keeps the first that the renderer
 turns into exactly Anki's HTML:
@@ -7,7 +7,7 @@ turns into exactly Anki's HTML:
     patched    the card's own Markdown with Anki's edit applied where the edit maps onto it (a formula
                added in Anki written as `$…$`): the smallest change, in the author's own style
     converted  the whole field converted by htmlmd (the importer's converter)
-    verbatim   `<!-- html -->` and the HTML
+    raw form   the HTML itself: a ```{=html} block (on the heading: `## <html> {=html}`)
 
 Anki's names of the deck's media files (content-hashed by the build) become the paths of those files,
 relative to the card file, which the build turns back into the same names.
@@ -24,7 +24,7 @@ from typing import Callable, Iterator
 
 from .. import mathtex
 from ..render import EXTERNAL_RE, IMG_RE, SOUND_RE, image_source, with_source
-from ..resolve import HTML_MARKER
+from ..rawform import RAW_ATTRIBUTE, raw_block
 from . import htmlmd
 
 # HTML as tokens: a formula, a tag, an entity, or one character (what an edit in Anki adds or removes).
@@ -54,8 +54,18 @@ def candidates(target: str, written: str, old_html: str, fmt: str, heading: bool
             yield text
     else:
         yield paths(target)  # a field of format html is the HTML itself
-    if target == target.strip() and "\r" not in target:
-        yield HTML_MARKER + (" " if heading or not target else "\n") + paths(target)
+    if "\r" not in target:  # a carriage return ends a line in a card file
+        yield raw_form(paths(target), heading)
+
+
+def raw_form(field_html: str, heading: bool) -> str:
+    """A field's HTML in raw form: a block, or for the first field a heading ending in ` {=html}` when it is one
+    line (else the heading `## {=html}` and the block in the lines of a long question)."""
+    if not heading:
+        return raw_block(field_html)
+    if field_html and "\n" not in field_html and field_html == field_html.strip():
+        return f"{field_html} {RAW_ATTRIBUTE}"
+    return f"{RAW_ATTRIBUTE}\n{raw_block(field_html)}"
 
 
 def with_paths(field_html: str, media: dict[str, Path], folder: Path) -> str:
