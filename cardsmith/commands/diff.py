@@ -155,10 +155,10 @@ def _old_builds(root: Path, rev: str, notices: list[str]) -> tuple[list[DeckBuil
 def _compare(old: list[DeckBuild], new: list[DeckBuild], notetypes: dict[str, NoteType]) -> list[DeckDiff]:
     """Each deck's changed cards, matched by GUID (decks by id), in the working tree's order, then the deleted."""
     before = {b.config.deck_id: b for b in old}
+    pairs = [(before.get(b.config.deck_id), b) for b in new]
+    pairs += [(b, None) for b in old if b.config.deck_id not in {n.config.deck_id for n in new}]
     decks = []
-    for build in new + [b for b in old if b.config.deck_id not in {n.config.deck_id for n in new}]:
-        previous = before.get(build.config.deck_id) if build in new else None
-        current = build if build in new else None
+    for previous, current in pairs:
         old_notes = {n.guid: n for n in previous.notes} if previous else {}
         new_notes = {n.guid: n for n in current.notes} if current else {}
         changes = []
@@ -167,7 +167,7 @@ def _compare(old: list[DeckBuild], new: list[DeckBuild], notetypes: dict[str, No
             if guid not in old_notes or what:
                 changes.append(CardChange(old_notes.get(guid), note, what))
         changes += [CardChange(note, None, ()) for guid, note in old_notes.items() if guid not in new_notes]
-        decks.append(DeckDiff(build.config.name, changes))
+        decks.append(DeckDiff((current or previous).config.name, changes))  # type: ignore[union-attr]
     return decks
 
 
