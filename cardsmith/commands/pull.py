@@ -31,9 +31,6 @@ from .sync import Target, deck_ledger, shipped_deck
 from .syncplan import AnkiNote, RecordedNote, ShippedDeck, deck_key, field_hashes
 from .syncrecord import load_record, save_record
 
-TAKE = ("anki", "source")
-
-
 @dataclass(frozen=True)
 class PullOptions:
     take: str | None = None  # which side wins a conflict: "anki" or "source" (None: report it)
@@ -175,7 +172,7 @@ def _recorded(plan: DeckPull, old: dict[str, RecordedNote], files: list[FileEdit
     """The deck's sync record after the pull: each note on which Anki and the sources now agree, as Anki has it
     (the base of the next pull; the next sync then leaves it alone). Notes the sides still differ on keep their
     entry, so that the next sync ships the source's version."""
-    done = {card_id for f in files for card_id, _ in f.done}
+    done = {(f.shown, card_id) for f in files for card_id, _ in f.done}
     result = dict(old)
     pulls = {p.note.guid: p for p in plan.pulls}
     for note in plan.build.notes:
@@ -185,7 +182,7 @@ def _recorded(plan: DeckPull, old: dict[str, RecordedNote], files: list[FileEdit
             if _removed(plan, note, done):
                 result.pop(note.guid, None)
             continue
-        if pull is not None and (pull.conflicts or note.card_id not in done and pull.writes):
+        if pull is not None and (pull.conflicts or (note.shown_path, note.card_id) not in done and pull.writes):
             continue
         tags = _agreed(plan, note, anki, pull)
         if tags is not None:
@@ -203,9 +200,9 @@ def _recorded(plan: DeckPull, old: dict[str, RecordedNote], files: list[FileEdit
     return result
 
 
-def _removed(plan: DeckPull, note: Note, done: set[str]) -> bool:
+def _removed(plan: DeckPull, note: Note, done: set[tuple[str, str]]) -> bool:
     """Whether the pull removed the card of a note deleted in Anki from the sources."""
-    return note in plan.deleted and note.card_id in done
+    return (note.shown_path, note.card_id) in done and note in plan.deleted
 
 
 def _agreed(plan: DeckPull, note: Note, anki: AnkiNote, pull: NotePull | None) -> tuple[str, ...] | None:
