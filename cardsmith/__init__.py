@@ -13,7 +13,8 @@ The pipeline, one module per stage, in order (model.py holds what each stage han
     pipeline.py   runs the stages (Project.prepare -> DeckBuild, one per deck); cache.py memoises them.
 
 cli.py is the command line; commands/ holds the commands beside `build` (check, preview, export, import,
-ids, sync, init), each consuming DeckBuilds; anki/ reads packages and talks to Anki's collections.
+ids, sync, pull, diff, init, merge-driver), each consuming DeckBuilds; anki/ reads packages and talks to
+Anki's collections.
 """
 
 __version__ = "0.1.0"

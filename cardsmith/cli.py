@@ -286,3 +286,100 @@ def sync_command(root: Path, collection: Path | None, anki_connect: str | None, 
         sys.exit(1)
     for line in [n for n in notices if n] + report_lines(result, verbose):
         click.echo(line)
+
+
+@main.command("pull")
+@ROOT_OPTION
+@click.option("--collection", type=click.Path(path_type=Path), default=None,
+              help="A collection.anki2 (or its profile folder), with Anki closed [default: the default profile's].")
+@click.option("--anki-connect", "anki_connect", is_flag=False, flag_value="http://127.0.0.1:8765", default=None,
+              metavar="[URL]", help="Pull from a running Anki through the AnkiConnect add-on "
+                                    "[URL default: http://127.0.0.1:8765].")
+@click.option("--take", type=click.Choice(["anki", "source"]), default=None,
+              help="Resolve conflicts (a field changed in Anki and in the sources): Anki's version, or the sources'.")
+@click.option("--new-cards", "new_cards", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="FILE", help="Write notes added in Anki to this card file, as new cards (else they are listed).")
+@click.option("--delete", is_flag=True, help="Remove the cards deleted in Anki from the sources (else listed).")
+@click.option("--dry-run", is_flag=True, help="Print the changes as a diff of the card files, and write nothing.")
+@click.argument("decks", nargs=-1)
+def pull_command(root: Path, collection: Path | None, anki_connect: str | None, take: str | None,
+                 new_cards: Path | None, delete: bool, dry_run: bool, decks: tuple[str, ...]) -> None:
+    """Bring edits made in Anki (fields, tags, new and deleted notes) back into the card files."""
+    from .commands.pull import PullOptions, pull, report_lines
+    from .commands.sync import open_target
+    from .progress import Progress
+
+    notices = []
+
+    def opener():
+        target, notice = open_target(collection, anki_connect, verb="Pulling from")
+        notices.append(notice)
+        return target
+
+    options = PullOptions(take, new_cards, delete, dry_run)
+    try:
+        with project_lock(root, waiting), Progress("Pulling") as progress:
+            project = Project(root)
+            selected = project.selected(list(decks) or None)
+            progress.set_total(sum(len(project.deck_files(d)) for d in selected))
+            result = pull(project, selected, opener, options, progress)
+    except BuildError as error:
+        fail(error)
+        return
+    out, err = report_lines(result, dry_run)
+    for line in [n for n in notices if n] + out:
+        click.echo(line)
+    for line in err:
+        click.echo(line, err=True)
+    if result.failed:
+        sys.exit(1)
+
+
+@main.command("diff")
+@ROOT_OPTION
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder for the page [default: ROOT/dist/diff].")
+@click.argument("rev", default="HEAD")
+def diff_command(root: Path, out: Path | None, rev: str) -> None:
+    """Show the cards changed since git revision REV (default: the last commit), before and after, as a page."""
+    from .commands.diff import card_diff
+    from .commands.mathjax import MathJaxUnavailable
+
+    try:
+        with project_lock(root, waiting):
+            result = card_diff(Project(root), rev, out or root / "dist" / "diff")
+    except BuildError as error:
+        fail(error)
+        return
+    except MathJaxUnavailable as error:
+        click.echo(str(error), err=True)
+        sys.exit(1)
+    for line in result.lines(root):
+        click.echo(line)
+
+
+@main.command("merge-driver")
+@click.option("--install", is_flag=True,
+              help="Set the driver up in this clone (git config) and the project's .gitattributes.")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=".", show_default=True,
+              help="The project folder (with --install).")
+@click.argument("files", nargs=-1)
+def merge_driver(install: bool, root: Path, files: tuple[str, ...]) -> None:
+    """git's merge driver for card files (card by card) and locks: BASE OURS THEIRS PATH (%O %A %B %P)."""
+    from .commands import mergedriver
+
+    try:
+        if install:
+            for line in mergedriver.install(root):
+                click.echo(line)
+            return
+        if len(files) != 4:
+            raise click.UsageError("give BASE OURS THEIRS PATH (git passes %O %A %B %P), or --install")
+        left = mergedriver.merge_file(Path(files[0]), Path(files[1]), Path(files[2]), files[3])
+    except BuildError as error:
+        fail(error)
+        return
+    for line in left:
+        click.echo(line, err=True)
+    if left:
+        sys.exit(1)

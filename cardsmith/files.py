@@ -14,6 +14,7 @@ import os
 import shutil
 import stat
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -155,6 +156,66 @@ def copy_atomic(source: Path, target: Path) -> None:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """A project file's new bytes, and the bytes it was read as (None: it did not exist), to see whether it
+    changed since."""
+
+    path: Path
+    shown: str
+    read: bytes | None
+    new: bytes
+
+
+def replace_files(rewrites: list[Rewrite], command: str) -> None:
+    """Replace every file (its target, when a symlink) with its new bytes, or create it, unless one changed
+    since it was read: an edit saved meanwhile (in an editor, by `command` running again) is never overwritten.
+
+    Hold the project lock. Raises BuildError naming the files left alone.
+    """
+    from .errors import BuildError, Problem
+
+    temporary: dict[Path, Path] = {}
+
+    def unchanged(rewrite: Rewrite) -> bool:
+        try:
+            return read_limited(rewrite.path) == rewrite.read
+        except FileNotFoundError:
+            return rewrite.read is None
+
+    try:
+        for rewrite in rewrites:
+            target = Path(os.path.realpath(rewrite.path))
+            remove_stale(target)  # what a killed run left (the project lock is held)
+            temporary[target] = name = temp_for(target)
+            name.write_bytes(rewrite.new)
+            mode = stat.S_IMODE(target.stat().st_mode) if rewrite.read is not None else 0o666 & ~umask()
+            os.chmod(name, mode)
+        # Re-read each file just before replacing it.
+        changed = [r for r in rewrites if not unchanged(r)]
+        if changed:
+            raise BuildError([Problem(r.shown, 0, f"changed while `{command}` ran (saved in an editor?): "
+                                      f"run `{command}` again") for r in changed])
+        for rewrite in rewrites:  # and once more, for an edit saved during this loop
+            target = Path(os.path.realpath(rewrite.path))
+            if rewrite.read is None:
+                try:
+                    os.link(temporary[target], target)  # never over a file made meanwhile
+                except FileExistsError:
+                    changed.append(rewrite)
+            elif unchanged(rewrite):
+                os.replace(temporary.pop(target), target)
+            else:
+                changed.append(rewrite)
+        if changed:
+            raise BuildError([Problem(r.shown, 0, f"changed while `{command}` ran (saved in an editor?): left as "
+                                      f"it is, the other files were written; run `{command}` again")
+                              for r in changed])
+    finally:
+        for name in temporary.values():
+            os.unlink(name)
 
 
 def close_inherited_locks() -> None:

@@ -22,6 +22,7 @@ from typing import Any
 from .config import deck_name
 from .errors import Problem
 from .files import read_limited
+from .lockfile import CONFLICT_RE
 from .model import Section, SourceNote
 from .rawform import RAW_ATTRIBUTE, raw_html
 from .schema import Invalid, Key, nonempty_string, read_mapping
@@ -147,6 +148,12 @@ def parse_text(text: str, path: Path, shown: str, default_type: str = DEFAULT_TY
     if fence_line is not None:
         problems.append(Problem(shown, fence_line, "unclosed code fence"))
         return ParsedFile(path, (), tuple(problems))
+    conflicts = [Problem(shown, index + 1, "git merge-conflict marker: the file was merged with conflicts; resolve "
+                         "them (keep what belongs between `<<<<<<<` and `>>>>>>>`, remove the markers)")
+                 for index in _outside_code(lines, start) if CONFLICT_RE.match(lines[index])] \
+        if "<<<<<<<" in text or ">>>>>>>" in text else []
+    if conflicts:
+        return ParsedFile(path, (), tuple(problems + conflicts))
     notes = []
     for number, begin in enumerate(starts):
         end = starts[number + 1] if number + 1 < len(starts) else len(lines)
@@ -170,6 +177,12 @@ def card_starts(lines: list[str], start: int = 0) -> tuple[list[int], int | None
         if fence is None and not opened and line.startswith("## "):
             starts.append(index)
     return starts, (fence_line if fence is not None else None)
+
+
+def _outside_code(lines: list[str], start: int) -> list[int]:
+    """The indexes of the lines from `start` that are not inside a fenced code block (nor fence lines)."""
+    inside = {index for index, _ in code_lines(lines[start:])}
+    return [index for index in range(start, len(lines)) if index - start not in inside]
 
 
 def split_lines(text: str) -> list[str]:
@@ -259,7 +272,7 @@ def comment_values(text: str) -> dict[str, str]:
     return _parse_comment(text, 0, "", [])
 
 
-def _comment_parts(text: str) -> list[str]:
+def comment_parts(text: str) -> list[str]:
     """The `key: value` parts of an id comment: split at `;` outside quoted tags; `guid:` runs to the end (an Anki
     GUID may hold `;`)."""
     parts, start, quoted, index = [], 0, False, 0
@@ -285,7 +298,7 @@ def _comment_parts(text: str) -> list[str]:
 
 def _parse_comment(text: str, line: int, shown: str, problems: list[Problem]) -> dict[str, str]:
     values: dict[str, str] = {}
-    for part in _comment_parts(text):
+    for part in comment_parts(text):
         if not part.strip():
             continue
         key, colon, value = part.partition(":")

@@ -16,10 +16,10 @@ import genanki
 from .cardgen import CLOZE_OPEN_RE, cloze_numbers, field_is_empty
 from .config import DeckConfig
 from .errors import Problem
-from .parse import MAX_CARD_CHARS, size_problem
-from .rawform import raw_html
 from .model import DeckMedia, FieldText, Note, Rendered, ResolvedNote, Section, SourceNote, content_hash
 from .notetypes import NoteType
+from .parse import MAX_CARD_CHARS, size_problem
+from .rawform import raw_html
 
 
 def guid(deck: DeckConfig, source: SourceNote) -> str:

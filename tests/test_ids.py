@@ -132,7 +132,7 @@ def test_ids_keeps_an_edit_saved_while_it_runs(project, monkeypatch):
 def test_ids_keeps_an_edit_saved_while_it_replaces_files(project, monkeypatch):
     import os
 
-    import cardsmith.commands.ids
+    import cardsmith.files
 
     project.write({"cards/test/a.md": "## First?\n\nYes.\n", "cards/test/b.md": "## Second?\n\nYes.\n"})
     path = project.root / "cards/test/b.md"
@@ -143,7 +143,7 @@ def test_ids_keeps_an_edit_saved_while_it_replaces_files(project, monkeypatch):
         if "Saved" not in path.read_text():
             path.write_text("## Saved meanwhile?\n")
 
-    monkeypatch.setattr(cardsmith.commands.ids.os, "replace", replace_then_editor_saves)
+    monkeypatch.setattr(cardsmith.files.os, "replace", replace_then_editor_saves)
     result = project.run("ids")
     assert result.exit_code == 1
     assert "cards/test/b.md:0: changed while `cardsmith ids` ran (saved in an editor?): left as it is" in result.output

@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 from urllib.parse import quote
 
 from ..commands.sync import SyncError, pause_for_tests, write_additions
-from ..commands.syncplan import NotetypeUpdate, Plan, ShippedDeck, Snapshot
+from ..commands.syncplan import NotetypeUpdate, Plan, ShippedDeck, Snapshot, deck_key
 from ..errors import BuildError, Problem
 from ..release import DELETED_TAG
 from .tables import read_snapshot
@@ -123,6 +123,16 @@ class CollectionTarget:
         names = {d.id: d.name for d in self.col.decks.all_names_and_ids()}
         return read_snapshot(self.col.db.all, self.col.models.get, names, guids,
                              [nt.model_id for nt in deck.notetypes.values()])
+
+    def deck_guids(self, name: str) -> set[str]:
+        """The GUIDs of the notes with a card in the deck or one of its subdecks (filtered decks: their home)."""
+        key = deck_key(name)
+        ids = ",".join(str(int(d.id)) for d in self.col.decks.all_names_and_ids()
+                       if deck_key(d.name) == key or deck_key(d.name).startswith(key + "::"))
+        if not ids:
+            return set()
+        return {row[0] for row in self.col.db.all(
+            f"SELECT DISTINCT n.guid FROM notes n JOIN cards c ON c.nid = n.id WHERE c.did IN ({ids}) OR c.odid IN ({ids})")}
 
     def apply(self, plans: Sequence[Plan], progress: Callable[[int], None]) -> None:
         """Every plan in one transaction: all of it is applied, or none of it."""

@@ -111,6 +111,21 @@ class AnkiConnectTarget:
             raise BuildError([Problem(self.client.url, 0, f"cannot read deck '{deck.config.name}' from Anki: "
                                                           f"{error}")]) from None
 
+    def deck_guids(self, name: str) -> set[str]:
+        """The GUIDs of the notes with a card in the deck or one of its subdecks, from an export of it."""
+        try:
+            names = {deck_key(n): n for n in self.client.call("deckNames")}
+            if deck_key(name) not in names:
+                return set()
+            with tempfile.TemporaryDirectory(prefix="cardsmith-pull-") as tmp:
+                package = Path(tmp) / "deck.apkg"
+                if not self.client.call("exportPackage", deck=names[deck_key(name)], path=str(package),
+                                        includeSched=False):
+                    raise ActionFailed(f"exportPackage: Anki did not export deck '{name}'")
+                return _package_guids(package, Path(tmp))
+        except (ActionFailed, OSError, zipfile.BadZipFile, KeyError, sqlite3.Error) as error:
+            raise BuildError([Problem(self.client.url, 0, f"cannot read deck '{name}' from Anki: {error}")]) from None
+
     def _snapshot(self, deck: ShippedDeck, guids: set[str]) -> Snapshot:
         """The deck's notes from an export of the deck, and of every other deck holding notes of its note
         types (a card the learner moved out of the deck, which only an export tells by GUID)."""
@@ -264,13 +279,27 @@ class AnkiConnectTarget:
         call("updateModelStyling", model={"name": model, "css": ours.css})
 
 
-def _read_package(package: Path, tmp: Path, guids: set[str], notetype_ids: list[int]) -> tuple[Snapshot, set[int]]:
-    """The notes among `guids` in a package Anki exported (its `collection.anki21`, in the legacy layout),
-    and the ids of all its notes."""
+def _collection_of(package: Path, tmp: Path) -> Path:
+    """The collection file of a package Anki exported (`collection.anki21`, in the legacy layout), extracted."""
     with zipfile.ZipFile(package) as archive:
         name = "collection.anki21" if "collection.anki21" in archive.namelist() else "collection.anki2"
         archive.extract(name, tmp)
-    conn = sqlite3.connect(tmp / name)
+    return tmp / name
+
+
+def _package_guids(package: Path, tmp: Path) -> set[str]:
+    """The GUIDs of every note in a package Anki exported."""
+    conn = sqlite3.connect(_collection_of(package, tmp))
+    try:
+        return {row[0] for row in conn.execute("SELECT guid FROM notes")}
+    finally:
+        conn.close()
+
+
+def _read_package(package: Path, tmp: Path, guids: set[str], notetype_ids: list[int]) -> tuple[Snapshot, set[int]]:
+    """The notes among `guids` in a package Anki exported (its `collection.anki21`, in the legacy layout),
+    and the ids of all its notes."""
+    conn = sqlite3.connect(_collection_of(package, tmp))
     try:
         models_json, decks_json = conn.execute("SELECT models, decks FROM col").fetchone()
         models = {int(k): v for k, v in json.loads(models_json).items()}

@@ -8,16 +8,13 @@ atomically (through a symlink, its target; with its mode). A file saved by someo
 
 from __future__ import annotations
 
-import os
 import re
-import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import mathtex
 from ..cardgen import reveal
-from ..errors import BuildError, Problem
-from ..files import read_limited, remove_stale, temp_for
+from ..files import Rewrite, read_limited, replace_files
 from ..parse import COMMENT_RE, card_starts, comment_values, front_matter_end, slug, split_lines, unique
 from ..pipeline import Project
 
@@ -48,14 +45,10 @@ def slug_for(question: str, taken: set[str]) -> str:
 
 
 @dataclass(frozen=True)
-class _Rewrite:
-    """A card file's new text, and the bytes it was made from (to see whether they changed since)."""
+class _Rewrite(Rewrite):
+    """A card file's new text, with the ids added to it."""
 
-    path: Path
-    shown: str
-    read: bytes
-    new: bytes
-    added: list[AddedId]
+    added: list[AddedId] = field(default_factory=list)
 
 
 def add_missing_ids(project: Project) -> list[AddedId]:
@@ -77,38 +70,8 @@ def add_missing_ids(project: Project) -> list[AddedId]:
             new_text, added = _add_ids(text, project.shown(path), taken)
             if added and path.resolve() not in rewrites:
                 rewrites[path.resolve()] = _Rewrite(path, project.shown(path), raw, new_text.encode("utf-8"), added)
-    _replace_all(list(rewrites.values()))
+    replace_files(list(rewrites.values()), "cardsmith ids")
     return [item for rewrite in rewrites.values() for item in rewrite.added]
-
-
-def _replace_all(rewrites: list[_Rewrite]) -> None:
-    """Replace every file (its target, when a symlink) with its new text, unless one changed since it was read."""
-    temporary: dict[Path, Path] = {}
-    try:
-        for rewrite in rewrites:
-            target = Path(os.path.realpath(rewrite.path))
-            remove_stale(target)  # what a killed run left (the project lock is held)
-            temporary[target] = name = temp_for(target)
-            name.write_bytes(rewrite.new)
-            os.chmod(name, stat.S_IMODE(target.stat().st_mode))
-        # Re-read each file just before replacing it: an edit saved meanwhile is never overwritten.
-        changed = [r for r in rewrites if read_limited(r.path) != r.read]
-        if changed:
-            raise BuildError([Problem(r.shown, 0, "changed while `cardsmith ids` ran (saved in an editor?): "
-                                      "run `cardsmith ids` again") for r in changed])
-        for rewrite in rewrites:  # and once more, for an edit saved during this loop
-            target = Path(os.path.realpath(rewrite.path))
-            if read_limited(rewrite.path) == rewrite.read:
-                os.replace(temporary.pop(target), target)
-            else:
-                changed.append(rewrite)
-        if changed:
-            raise BuildError([Problem(r.shown, 0, "changed while `cardsmith ids` ran (saved in an editor?): left "
-                                      "as it is, the other files got their ids; run `cardsmith ids` again")
-                              for r in changed])
-    finally:
-        for name in temporary.values():
-            os.unlink(name)
 
 
 def _add_ids(text: str, shown: str, taken: set[str]) -> tuple[str, list[AddedId]]:

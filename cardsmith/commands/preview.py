@@ -14,7 +14,7 @@ from ..config import DeckConfig
 from ..errors import BuildError, Problem
 from ..files import remove_stale
 from ..model import Note
-from ..notetypes import base_css
+from ..notetypes import NoteType, base_css
 from ..pipeline import Project
 from . import mathjax
 
@@ -44,8 +44,8 @@ body.nightMode { background: #1f1f21; color: #e6e6e6; }
 .pv-entry[hidden], .pv-deck[hidden] { display: none; }
 """
 
-PAGE_JS = """
-(function () {
+# The preview's search and tag filter.
+FILTER_JS = """
   const search = document.getElementById("pv-search"), tag = document.getElementById("pv-tag");
   const entries = [...document.querySelectorAll(".pv-entry")];
   for (const entry of entries) entry.dataset.text = entry.textContent.toLowerCase();
@@ -68,21 +68,24 @@ PAGE_JS = """
     }
     document.getElementById("pv-status").textContent = `${shown} of ${entries.length} notes shown`;
   }
+  search.addEventListener("input", update);
+  tag.addEventListener("change", update);
+  update();
+"""
+
+# Every page's: the night-mode button (Anki's two night classes), then MathJax typesets the page.
+NIGHT_AND_MATH_JS = """
   function night(on) {
     document.body.classList.toggle("nightMode", on);
     document.body.classList.toggle("night_mode", on);
     document.getElementById("pv-night").textContent = on ? "Day mode" : "Night mode";
   }
-  search.addEventListener("input", update);
-  tag.addEventListener("change", update);
   document.getElementById("pv-night").addEventListener("click",
     () => night(!document.body.classList.contains("nightMode")));
   night(window.matchMedia && matchMedia("(prefers-color-scheme: dark)").matches);
-  update();
   MathJax.startup.promise.then(() => MathJax.typesetPromise())
     .then(() => { document.body.dataset.typeset = "done"; })
     .catch((error) => { document.body.dataset.typeset = "failed"; console.error(error); });
-})();
 """
 
 
@@ -140,24 +143,29 @@ def write_preview(project: Project, deck_name: str | None, out: Path, allow_scri
     for note in build.notes:
         groups.setdefault(note.subdeck.removeprefix(deck.name + "::") or deck.name, []).append(note)
 
+    cards = sum(len(note.cards) for note in build.notes)
+    nonce = "" if allow_scripts else secrets.token_urlsafe(18)
+    write_site(out, _page(project, deck, groups, cards, nonce), build.media, "cardsmith preview")
+    return PreviewResult(deck.name, out / "index.html", len(build.notes), cards, len(build.media))
+
+
+def write_site(out: Path, page: str, media: dict[str, Path], command: str) -> None:
+    """A static site in `out`: the page as index.html, its media and Anki's MathJax; made aside, then put in place
+    of `out` whole (only a folder a page of cardsmith's wrote is ever replaced)."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale(out)  # what a killed preview left (the project lock is held)
+    remove_stale(out)  # what a killed run left (the project lock is held)
     workdir = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))  # ours alone
     try:
         staging = workdir / "site"  # made with the user's umask (mkdtemp's folder is private)
         staging.mkdir()
         mathjax.copy_mathjax(staging / "_anki")
-        media = build.media
         for name, source in media.items():
             shutil.copyfile(source, staging / name)
-        cards = sum(len(note.cards) for note in build.notes)
-        nonce = "" if allow_scripts else secrets.token_urlsafe(18)
-        (staging / "index.html").write_text(_page(project, deck, groups, cards, nonce), encoding="utf-8")
-        (staging / MARKER).write_text("Written by `cardsmith preview`; replaced on every run.\n", encoding="utf-8")
+        (staging / "index.html").write_text(page, encoding="utf-8")
+        (staging / MARKER).write_text(f"Written by `{command}`; replaced on every run.\n", encoding="utf-8")
         _replace(staging, out)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return PreviewResult(deck.name, out / "index.html", len(build.notes), cards, len(media))
 
 
 def _replace(staging: Path, out: Path) -> None:
@@ -178,10 +186,9 @@ def _css(project: Project) -> str:
     return "\n".join([shared, *sorted(extras), PAGE_CSS])
 
 
-def _entry(project: Project, note: Note) -> str:
+def entry(notetype: NoteType, note: Note) -> str:
     """A note as the preview shows it: its first field as the question, its other fields as the answer (named
     when the note type has more than two), a cloze field's deletions blanked, then revealed."""
-    notetype = project.notetypes[note.note_type]
     cloze = set(notetype.rule.cloze_fields) if notetype.is_cloze else set()
     names = notetype.field_names
     question = cloze_side(note.fields[0], False) if names[0] in cloze else note.fields[0]
@@ -218,19 +225,10 @@ def _page(project: Project, deck: DeckConfig, groups: dict[str, list[Note]], car
         index.append(f'<li data-deck="{anchor}"><a href="#{anchor}">{html.escape(name)}</a>: '
                      f'<span class="pv-shown">{len(group)}</span> of {len(group)} notes, {count} cards</li>')
         sections.append(f'<section class="pv-deck" id="{anchor}"><h2>{html.escape(name)}</h2>'
-                        + "\n".join(_entry(project, c) for c in group) + "</section>")
+                        + "\n".join(entry(project.notetypes[c.note_type], c) for c in group) + "</section>")
     notes = sum(len(g) for g in groups.values())
     title = html.escape(deck.name)
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-{f'<meta http-equiv="Content-Security-Policy" content="{CSP.format(nonce=nonce)}">' if nonce else ""}
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="cardsmith preview">
-<title>{title}: preview</title>
-<style>{_css(project)}</style>
-{mathjax.script_tags("_anki", nonce)}</head>
-<body>
-<div class="pv-bar"><input id="pv-search" type="search" placeholder="Search cards" aria-label="Search cards">
+    body = f"""<div class="pv-bar"><input id="pv-search" type="search" placeholder="Search cards" aria-label="Search cards">
 <select id="pv-tag" aria-label="Filter by tag"><option value="">All tags</option>{options}</select>
 <button id="pv-night" type="button">Night mode</button></div>
 <main class="pv-main">
@@ -239,7 +237,24 @@ def _page(project: Project, deck: DeckConfig, groups: dict[str, list[Note]], car
 <p><span id="pv-status">{notes} of {notes} notes shown</span> ({cards} cards in Anki).</p>
 <nav class="pv-index"><ul>{"".join(index)}</ul></nav>
 {"".join(sections)}
-</main>
-<script{f' nonce="{nonce}"' if nonce else ""}>{PAGE_JS}</script>
+</main>"""
+    return page(project, f"{deck.name}: preview", body, FILTER_JS, nonce)
+
+
+def page(project: Project, title: str, body: str, script: str, nonce: str, css: str = "") -> str:
+    """A page in the preview's look: the note types' CSS and the page's (and `css`), Anki's MathJax, the night
+    button's and MathJax's script after `script`; with a `nonce`, a Content-Security-Policy lets only the page's
+    own scripts run (never a card's)."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+{f'<meta http-equiv="Content-Security-Policy" content="{CSP.format(nonce=nonce)}">' if nonce else ""}
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="cardsmith">
+<title>{html.escape(title)}</title>
+<style>{_css(project)}{css}</style>
+{mathjax.script_tags("_anki", nonce)}</head>
+<body>
+{body}
+<script{f' nonce="{nonce}"' if nonce else ""}>(function () {{{script}{NIGHT_AND_MATH_JS}}})();</script>
 </body></html>
 """

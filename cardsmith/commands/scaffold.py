@@ -17,6 +17,7 @@ from .. import config
 from ..errors import LINE_BREAK_RE, BuildError, Problem
 from ..schema import Invalid
 from ..parse import slug
+from .mergedriver import ATTRIBUTES
 
 # The default templates ship inside the package (a copy of the repo's templates/, kept equal by a test),
 # so `cardsmith init` works from any install, editable or not.
@@ -63,6 +64,14 @@ clean:
 \trm -rf dist .test-dist
 """
 
+INSTALL = """\
+          if [ -z "$CARDSMITH_SPEC" ]; then
+            echo "::error file=.github/workflows/build.yml::CARDSMITH_SPEC is empty: set it in .github/workflows/build.yml to where CI installs cardsmith from (a pip requirement such as a git URL; cardsmith init --cardsmith SPEC writes it)"
+            exit 1
+          fi
+          python -m pip install "$CARDSMITH_SPEC"\
+"""
+
 WORKFLOW = """name: build
 on: [push, pull_request]
 jobs:
@@ -79,11 +88,7 @@ jobs:
           python-version: "3.11"
       - name: Install cardsmith
         run: |
-          if [ -z "$CARDSMITH_SPEC" ]; then
-            echo "::error file=.github/workflows/build.yml::CARDSMITH_SPEC is empty: set it in .github/workflows/build.yml to where CI installs cardsmith from (a pip requirement such as a git URL; cardsmith init --cardsmith SPEC writes it)"
-            exit 1
-          fi
-          python -m pip install "$CARDSMITH_SPEC"
+__INSTALL__
       # The render cache, so that CI builds start warm (its entries are keyed by all they depend on).
       - uses: actions/cache@v4
         with:
@@ -96,7 +101,33 @@ jobs:
         with:
           name: decks
           path: dist/*.apkg
-"""
+  # For a pull request: the cards it changes, before and after, as a page to download (the run's Artifacts).
+  cards-diff:
+    if: github.event_name == 'pull_request'
+    runs-on: ubuntu-latest
+    env:
+      CARDSMITH_SPEC: __SPEC__
+      BASE: ${{ github.event.pull_request.base.sha }}
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          fetch-depth: 0  # the base commit too
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.11"
+      - name: Install cardsmith
+        run: |
+__INSTALL__
+      - run: cardsmith diff "$BASE" --out dist/diff
+      - uses: actions/upload-artifact@v4
+        with:
+          name: cards-diff
+          path: dist/diff/
+""".replace("__INSTALL__", INSTALL)
+
+
+# Card files and locks merge card by card once a clone runs `cardsmith merge-driver --install` (docs/team.md).
+GITATTRIBUTES = "".join(line + "\n" for line in ATTRIBUTES)
 
 
 @dataclass(frozen=True)
@@ -149,6 +180,7 @@ def create_project(directory: Path, name: str | None = None, spec: str | None = 
     rng = random.SystemRandom()
     files = {
         f"cards/{deck_slug}/01-example.md": EXAMPLE,
+        ".gitattributes": GITATTRIBUTES,
         f"decks/{deck_slug}.yaml": (f"# Anki knows the deck by its name and id: both are fixed once released.\n"
                                     f"name: {_yaml_string(deck_name)}\nid: {rng.randrange(1 << 30, 1 << 31)}\n"
                                     f"description: Built with cardsmith from Markdown sources.\ncards:\n"

@@ -18,6 +18,7 @@ from typing import Callable, Protocol, Sequence
 
 from ..config import DeckConfig
 from ..errors import BuildError, Problem
+from ..ledger import Ledger
 from ..lockfile import read_lock
 from ..model import DeckBuild
 from ..package import NoteSpec, write_package
@@ -45,6 +46,8 @@ class Target(Protocol):
     deletes_cards: bool  # whether it can delete one card of a note (else such a card is suspended)
 
     def snapshot(self, deck: ShippedDeck, guids: set[str]) -> Snapshot: ...
+
+    def deck_guids(self, name: str) -> set[str]: ...  # the notes with a card in the deck or its subdecks
 
     def apply(self, plans: Sequence[Plan], progress: Callable[[int], None]) -> None: ...
 
@@ -78,14 +81,16 @@ def shipped_decks(project: Project, decks: Sequence[DeckConfig],
     if errors:
         raise BuildError(errors)
     live = project.live_guids(builds)  # of every deck of the project, whichever are synced
-    shipped = []
-    for build in builds:
-        notes = shipped_notes(build)
-        used = sorted({n.notetype for n in notes})
-        shipped.append(ShippedDeck(build.config, notes, {k: project.notetypes[k] for k in used}, build.media,
-                                   _released(project, build.config),
-                                   frozenset(live.difference(n.guid for n in notes))))
-    return shipped
+    return [shipped_deck(project, build, live) for build in builds]
+
+
+def shipped_deck(project: Project, build: DeckBuild, live: set[str]) -> ShippedDeck:
+    """What a build of one deck ships, and what its releases shipped (`live`: the GUIDs live in any deck of the
+    project, never gone from this one: Project.live_guids)."""
+    notes = shipped_notes(build)
+    used = sorted({n.notetype for n in notes})
+    return ShippedDeck(build.config, notes, {k: project.notetypes[k] for k in used}, build.media,
+                       _released(project, build.config), frozenset(live.difference(n.guid for n in notes)))
 
 
 def shipped_notes(build: DeckBuild) -> tuple[ShippedNote, ...]:
@@ -97,8 +102,7 @@ def shipped_notes(build: DeckBuild) -> tuple[ShippedNote, ...]:
 
 def _released(project: Project, deck: DeckConfig) -> dict[str, tuple[str, tuple[str, ...]]]:
     """GUID -> (card id, decks the releases put it in) of every card the deck's lock file records."""
-    ledger = read_lock(deck.lock_path, project.shown(deck.lock_path), deck.deck_id, project.shown(deck.path),
-                       int(time.time())).ledger  # checked as a build checks it (raises BuildError)
+    ledger = deck_ledger(project, deck)
     released = {record["guid"]: (card_id, tuple(d for d in (record.get("subdeck"), record.get("moved_from")) if d))
                 for card_id, record in ledger.cards.items()}
     for card_id, record in ledger.deleted.items():
@@ -106,9 +110,16 @@ def _released(project: Project, deck: DeckConfig) -> dict[str, tuple[str, tuple[
     return released
 
 
-def open_target(collection: Path | None, url: str | None, read_only: bool = False) -> tuple[Target, str | None]:
-    """The collection to sync into, and a line saying which when it was not named (`read_only`: a dry run's,
-    which changes nothing: a collection file is copied and the copy opened)."""
+def deck_ledger(project: Project, deck: DeckConfig) -> Ledger:
+    """The deck's lock file, checked as a build checks it (raises BuildError)."""
+    return read_lock(deck.lock_path, project.shown(deck.lock_path), deck.deck_id, project.shown(deck.path),
+                     int(time.time())).ledger
+
+
+def open_target(collection: Path | None, url: str | None, read_only: bool = False,
+                verb: str = "Syncing into") -> tuple[Target, str | None]:
+    """The collection to sync into (or pull from: `verb`), and a line saying which when it was not named
+    (`read_only`: a dry run's, which changes nothing: a collection file is copied and the copy opened)."""
     if collection is not None and url is not None:
         raise BuildError([Problem("sync", 0, "give --collection or --anki-connect, not both")])
     if url is not None:
@@ -124,7 +135,7 @@ def open_target(collection: Path | None, url: str | None, read_only: bool = Fals
         from ..anki.profiles import anki_base, default_collection
 
         collection, which = default_collection(anki_base())
-        notice = f"Syncing into the collection of Anki {which}: {collection}"
+        notice = f"{verb} the collection of Anki {which}: {collection}"
     from ..anki.collection import open_collection
 
     return open_collection(collection, read_only), notice
