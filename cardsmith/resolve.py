@@ -34,7 +34,7 @@ class Resolver:
         self.deck = deck
         self.notetypes = notetypes
         folder = deck.media_folder
-        self._media = DeckMedia(folder, frozenset(deck.missing_media)) \
+        self.media = DeckMedia(folder, frozenset(deck.missing_media)) \
             if folder or deck.missing_media else None  # one, shared by its notes
         self._subdecks: dict[tuple[Path, str | None], str] = {}
         # field name (case folded) -> the note types that have it: a `###` line naming one in a card of another type
@@ -70,7 +70,7 @@ class Resolver:
         fields, problems = field_texts(source, notetype, self._owners)
         if any(p.severity == "error" for p in problems):
             return None, problems
-        return resolved_note(source, guid(self.deck, source), fields, self.subdeck(source), self._media), problems
+        return resolved_note(source, guid(self.deck, source), fields, self.subdeck(source), self.media), problems
 
 
 def resolved_note(source: SourceNote, note_guid: str, fields: tuple[FieldText, ...], subdeck: str,

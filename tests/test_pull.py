@@ -319,3 +319,25 @@ def test_without_a_sync_record_a_deck_with_a_media_folder_has_the_release_as_bas
     result = run(project, "pull", anki_path)
     assert result.stdout.splitlines()[0] == (
         "Test Deck: 0 pulled, 0 new, 0 deleted in Anki, 1 changed in the sources only, 0 conflicts, 1 unchanged")
+
+
+def test_an_edit_next_to_a_file_of_the_media_folder_is_pulled_and_keeps_its_name(project, anki_path):
+    """An imported deck's images are named as Anki has them (the deck's media folder): an edit in Anki next to
+    one is written into the card with the name as it is, and builds to exactly Anki's HTML (it was refused:
+    the check rendered the card without its deck's media folder)."""
+    from test_media_folder import media_project
+
+    media_project(project)
+    project.build()
+    run(project, "sync", anki_path)
+    with Anki(anki_path) as anki:
+        for note in map(anki.col.get_note, anki.col.find_notes("")):
+            note.fields[1] = note.fields[1].replace("<img", "See: <img", 1)
+            anki.col.update_note(note)
+    result = run(project, "pull", anki_path)
+    assert result.stdout.splitlines()[0].startswith("Test Deck: 2 pulled, 0 new"), result.output
+    text = (project.root / "cards/test/a.md").read_text()
+    assert 'See: <img src="pic.png"> [sound:hello.mp3]\n' in text  # a field of format html: the HTML itself
+    assert "See: ![](pic.png)\n" in text or 'See: <img alt="" src="pic.png" />' in text, text
+    assert "0 new, 2 changed" in project.build().output
+    assert "up to date: nothing to change" in run(project, "sync", anki_path).output

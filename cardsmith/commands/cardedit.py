@@ -171,7 +171,7 @@ class Editor:
                index: int) -> list[str]:
         """The candidate texts of a field (fieldsource.candidates), its media named by their paths."""
         def paths(field_html: str) -> str:
-            return with_paths(field_html, self.media, path.parent)
+            return with_paths(field_html, self.media, path.parent, self.resolver.deck.media_folder)
 
         try:
             paths(target)
@@ -187,7 +187,7 @@ class Editor:
         spec = notetype.fields[index]
         written = _field_text(spec.name, text, 1, spec.format, index == 0)  # resolve's rule (raw form or not)
         one = ResolvedNote(source.card_id, notetype.key, source.tags, source.path, source.shown_path,
-                           source.line, source.id_line, "", (written,), "")
+                           source.line, source.id_line, "", (written,), "", self.resolver.media)
         rendered, _ = self.renderer.render(one)
         return rendered is not None and _nfc(rendered.fields[0]) == _nfc(target)
 

@@ -68,9 +68,10 @@ def raw_form(field_html: str, heading: bool) -> str:
     return f"{RAW_ATTRIBUTE}\n{raw_block(field_html)}"
 
 
-def with_paths(field_html: str, media: dict[str, Path], folder: Path) -> str:
+def with_paths(field_html: str, media: dict[str, Path], folder: Path, kept: Path | None = None) -> str:
     """The HTML with each of the deck's media names (`src` of an image, `[sound:]`) replaced by the path of its
-    file relative to the card's `folder`; raises MissingMedia for a local file the deck does not have."""
+    file relative to the card's `folder`, but a file of the deck's media folder (`kept`), which a card names as
+    Anki does; raises MissingMedia for a local file the deck does not have."""
     def path_of(name: str) -> str | None:
         unescaped = html.unescape(name)
         if not unescaped or EXTERNAL_RE.match(unescaped):
@@ -78,6 +79,8 @@ def with_paths(field_html: str, media: dict[str, Path], folder: Path) -> str:
         source = media.get(unescaped)
         if source is None:
             raise MissingMedia(unescaped)
+        if kept is not None and source.name == unescaped and source.parent == kept.resolve():
+            return None  # the build finds it by this name and leaves the name as it is
         return Path(os.path.relpath(source, folder)).as_posix()
 
     def image(tag: re.Match) -> str:
