@@ -67,7 +67,8 @@ def main(ctx: click.Context) -> None:
 @click.option("--frozen", is_flag=True, help="Fail instead of updating a stale decks/<deck>.lock (for CI).")
 @click.option("--report", "report_path", type=click.Path(path_type=Path),
               help="Also write what changed per deck (new, changed, deleted, moved) as JSON to this file.")
-@click.option("-v", "--verbose", is_flag=True, help="Explain what was done.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Also list every new and changed card and note type (deleted and moved cards always are).")
 @click.option("--no-cache", is_flag=True, help="Render every card afresh and write every package; neither read nor write the render cache.")
 @click.option("--allow-deletions", is_flag=True,
               help="Let a build delete more than a quarter of a deck's released cards (refused without it).")
@@ -198,7 +199,8 @@ def export(root: Path, fmt: str, out: Path | None, decks: tuple[str, ...]) -> No
 @click.option("--merge", is_flag=True, help="Use a note type the project has already (same id, fields and "
               "templates) for the imported notes; without it, such a note type is refused.")
 @click.option("--verify", is_flag=True, help="Then build the imported decks in a scratch folder and compare every "
-              "note with the package (GUID, note type, fields, tags, deck); exit 1 if any differs.")
+              "note (GUID, note type, fields, tags, deck, modification time), note type and media file with the "
+              "package; exit 1 if any differs.")
 @click.argument("package", type=click.Path(dir_okay=False, path_type=Path))
 def import_package(root: Path, out: Path, force: bool, merge: bool, verify: bool, package: Path) -> None:
     """Convert an Anki package (.apkg) into sources whose build changes none of its notes."""
@@ -251,7 +253,7 @@ def init(directory: Path, name: str | None, spec: str | None) -> None:
 @click.option("--delete-reviewed", is_flag=True,
               help="Also delete removed cards that were reviewed (by default they are suspended and tagged).")
 @click.option("--allow-schema-change", is_flag=True,
-              help="Apply note-type changes that make Anki need a full sync with AnkiWeb (fields or templates added).")
+              help="Apply note-type changes that make Anki need a full sync with AnkiWeb (a field or template added, renamed or reordered).")
 @click.option("--restore-deleted", is_flag=True,
               help="Add back cards deleted in Anki after a sync put them there (by default they stay deleted).")
 @click.option("-v", "--verbose", is_flag=True, help="List every added and updated card too.")
