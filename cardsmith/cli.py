@@ -253,7 +253,8 @@ def init(directory: Path, name: str | None, spec: str | None) -> None:
 @click.option("--delete-reviewed", is_flag=True,
               help="Also delete removed cards that were reviewed (by default they are suspended and tagged).")
 @click.option("--allow-schema-change", is_flag=True,
-              help="Apply note-type changes that make Anki need a full sync with AnkiWeb (a field or template added, renamed or reordered).")
+              help="Apply note-type changes that make Anki need a full sync with AnkiWeb (a field or template "
+                   "added, renamed or reordered).")
 @click.option("--restore-deleted", is_flag=True,
               help="Add back cards deleted in Anki after a sync put them there (by default they stay deleted).")
 @click.option("-v", "--verbose", is_flag=True, help="List every added and updated card too.")

@@ -117,12 +117,10 @@ def test_commands_md_says_which_commands_take_root():
 
 
 def test_commands_md_names_only_commands_that_exist():
+    """The table's rows and the `## ` sections of docs/commands.md are the CLI's commands, no more."""
     found = sections(COMMANDS_MD)
-    in_table = set(re.findall(r"^\| `cardsmith ([a-z-]+)", found[""], re.M))
-    assert in_table == set(main.commands)
-    headed = {title for title in found if title and title in main.commands}
-    stale = [title for title in found if title and title not in headed]
-    assert not stale, f"docs/commands.md has sections for no command: {stale}"
+    assert set(re.findall(r"^\| `cardsmith ([a-z-]+)", found[""], re.M)) == set(main.commands)
+    assert set(found) - {""} == set(main.commands)
 
 
 def test_every_relative_link_reaches_a_file_and_heading():
@@ -135,4 +133,5 @@ def test_the_link_check_finds_a_broken_link(tmp_path: Path):
     doc = tmp_path / "page.md"
     doc.write_text("# A title\n\n[a](other.md) [b](#nothing) [`c`](#a-title) `[d](e.md)`\n\n```\n[f](code.md)\n```\n",
                    encoding="utf-8")
-    assert broken_links([doc], tmp_path) == ["page.md:3: other.md: no such file", "page.md:3: #nothing: no such heading"]
+    assert broken_links([doc], tmp_path) == ["page.md:3: other.md: no such file",
+                                             "page.md:3: #nothing: no such heading"]
