@@ -138,6 +138,15 @@ def imported(built, tmp_path_factory):
     col.close()
 
 
+def test_the_docs_show_the_build_line_of_the_shipped_deck(built):
+    """README.md and docs/commands.md show `make build`'s line for this deck with its real counts."""
+    real = "{cards} cards, {notes} notes, {media} media".format(**built["report"])
+    for page in (REPO / "README.md", REPO / "docs" / "commands.md"):
+        text = page.read_text(encoding="utf-8")
+        shown = re.findall(rf"^{re.escape(DECK)}: (\d+ cards, \d+ notes, \d+ media) ->", text, flags=re.M)
+        assert shown and set(shown) == {real}, f"{page.name} shows {shown}; the build prints {real}"
+
+
 def test_build_counts_every_card(built):
     assert built["report"]["deck"] == DECK
     assert built["report"]["notes"] == len(CARDS)
