@@ -346,7 +346,7 @@ def _parse_card(chunk: list[str], line_no: int, path: Path, shown: str, file_tag
         index += 1
     comment = COMMENT_RE.match(chunk[index].strip()) if index < len(chunk) else None
     if not comment:
-        problems.append(Problem(shown, line_no, "card has no id comment: add `<!-- id: some-slug -->` on the line after the heading"))
+        problems.append(Problem(shown, line_no, "card has no id comment: run `cardsmith ids` (or add `<!-- id: some-slug -->` on the line after the heading)"))
         return None
     id_line = line_no + index
     meta = _parse_comment(comment.group(1), id_line, shown, problems)

@@ -19,7 +19,7 @@ CASES = [
     ("deck id not an integer", {"decks/test.yaml": "name: T\nid: abc\ncards: [test/*.md]\n"},
      ["decks/test.yaml:2: 'id' must be an integer"]),
     ("missing id comment", {"cards/test/a.md": "## What is a tensor?\n\nAn array.\n"},
-     ["cards/test/a.md:1: card has no id comment: add `<!-- id: some-slug -->` on the line after the heading"]),
+     ["cards/test/a.md:1: card has no id comment: run `cardsmith ids` (or add `<!-- id: some-slug -->` on the line after the heading)"]),
     ("comment without id", {"cards/test/a.md": "## Q?\n<!-- tags: x -->\n\nA.\n"},
      ["cards/test/a.md:2: id comment has no 'id'"]),
     ("invalid id", {"cards/test/a.md": "## Q?\n<!-- id: Not A Slug -->\n\nA.\n"},
@@ -83,7 +83,7 @@ def test_all_problems_are_reported_not_just_the_first(project):
     assert result.exit_code == 1
     assert result.output.splitlines() == [
         "cards/test/a.md:3: empty answer",
-        "cards/test/a.md:4: card has no id comment: add `<!-- id: some-slug -->` on the line after the heading",
+        "cards/test/a.md:4: card has no id comment: run `cardsmith ids` (or add `<!-- id: some-slug -->` on the line after the heading)",
         "cards/test/a.md:9: unknown note type 'nope' (known: basic, basic-reversed, cloze)",
         "3 errors; nothing was written.",
     ]

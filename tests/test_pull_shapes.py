@@ -189,8 +189,8 @@ def test_sources_that_do_not_build_stop_pull_before_the_collection_is_opened(pro
     project.write({"cards/test/a.md": "## No id comment?\n\nAnswer.\n"})
     result = project.run("pull", "--collection", str(tmp_path / "missing.anki2"))
     assert result.exit_code == 1
-    assert result.stderr.splitlines()[0] == ("cards/test/a.md:1: card has no id comment: add `<!-- id: some-slug -->` "
-                                             "on the line after the heading")
+    assert result.stderr.splitlines()[0] == ("cards/test/a.md:1: card has no id comment: run `cardsmith ids` (or add "
+                                             "`<!-- id: some-slug -->` on the line after the heading)")
     assert "missing.anki2" not in result.output
 
 
