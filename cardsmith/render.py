@@ -239,17 +239,19 @@ class Renderer:
             relative = urllib.parse.unquote(src)
             path = folder / relative
             media_folder = deck_media.folder if deck_media is not None else None
+            line = field.line + _line_offset(field.text, src)
             if media_folder is not None and "/" not in relative and (media_folder / relative).is_file():
                 path = media_folder / relative  # a plain name, as Anki's flat media folder has it, is found there first
+            elif deck_media is not None and relative in deck_media.missing:
+                # Not in the package it came from: a file that name finds beside the cards (a card file, the media
+                # folder's own `media/x.png`) is not what Anki has, and packaging it would rewrite the field.
+                problems.append(Problem(shown, line, f"{what} not found: {src} (the package the deck was imported "
+                                        "from lacked it too: missing_media in the deck file)", "notice"))
+                return None
             kept = media_folder is not None and os.path.normpath(path.parent) == os.path.normpath(media_folder)
             name = (path.name if self.digest(path) else None) if kept else self.media_name(path)
             if name is None:
-                line = field.line + _line_offset(field.text, src)
                 # Outside the project, whether the file exists is none of the card's business.
-                if deck_media is not None and relative in deck_media.missing:
-                    problems.append(Problem(shown, line, f"{what} not found: {src} (the package the deck was imported "
-                                            "from lacked it too: missing_media in the deck file)", "notice"))
-                    return None
                 message = f"{what} not found: {src}" if self.boundary.contains(path) else outside(what, src)
                 problems.append(Problem(shown, line, message))
                 return None
