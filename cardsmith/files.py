@@ -26,19 +26,29 @@ except ImportError:  # Windows: no flock; runs in one project are then not seria
 LOCK_NAME = "project.lock"
 MAX_SOURCE_BYTES = 64 << 20  # a card file, deck file or note type's file (the shipped deck's largest: 40 KB)
 MAX_RECORD_BYTES = 512 << 20  # a lock file or sync record (a 100,000-card lock has 17 MB)
+MAX_TEMP_NAME_BYTES = 200  # of a target's name in its temporary file's (255 with the dots, random part and suffix)
 _held: set[int] = set()  # descriptors of project locks this process holds (a forked worker closes them)
+
+
+def temp_prefix(target: Path) -> str:
+    """`.<target name>.`, the start of its temporary files' names; a name too long to take `.….<random>.tmp` (a file
+    system allows 255 bytes: a media file may have them all) is cut, and a digest of it keeps it apart."""
+    name = target.name.encode()
+    if len(name) > MAX_TEMP_NAME_BYTES:
+        name = name[:MAX_TEMP_NAME_BYTES - 17] + b"-" + hashlib.sha256(name).hexdigest()[:16].encode()
+    return f".{name.decode(errors='ignore')}."
 
 
 def temp_for(target: Path, suffix: str = ".tmp") -> Path:
     """A new, empty temporary file next to `target`, with a name no other run uses."""
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
+    fd, name = tempfile.mkstemp(prefix=temp_prefix(target), suffix=suffix, dir=target.parent)
     os.close(fd)
     return Path(name)
 
 
 def remove_stale(target: Path) -> None:
     """Remove the temporary files a killed run left next to `target` (call it holding the project lock)."""
-    for leftover in target.parent.glob(f".{glob_escape(target.name)}.*.tmp"):
+    for leftover in target.parent.glob(f"{glob_escape(temp_prefix(target))}*.tmp"):
         with contextlib.suppress(OSError):
             if leftover.is_dir() and not leftover.is_symlink():  # a folder of ours (preview builds in one)
                 shutil.rmtree(leftover)

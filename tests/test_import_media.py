@@ -30,3 +30,16 @@ def test_a_path_the_package_lacks_is_never_found_beside_the_cards(empty_project,
         assert f"uses the media file '{name}', which the package lacks" in result.output
     assert_checks_and_builds(empty_project)
     assert built_media(empty_project) == ["x.png"]
+
+
+def test_a_media_name_of_255_bytes_is_written_under_its_name(empty_project, tmp_path):
+    """The longest name a file system takes: the temporary file next to it cannot add `.…tmp` to it."""
+    name = "é" * 100 + "m" * 51 + ".mp3"  # 255 bytes in UTF-8
+    apkg = package(tmp_path / "long.apkg", collection_bytes(
+        tmp_path, notes=[("g", BASIC_ID, ["Long?", f"[sound:{name}]"], "", 10)]), media={name: b"ID3 long"})
+    result = import_into(empty_project, apkg, "--verify")
+    assert result.exit_code == 0, result.output
+    assert "verify: a build of the imported sources holds the package's 1 notes exactly" in result.output
+    assert (empty_project.root / "cards/imported/media" / name).read_bytes() == b"ID3 long"
+    assert_checks_and_builds(empty_project)
+    assert built_media(empty_project) == [name]
