@@ -324,13 +324,23 @@ def folder_media(deck: DeckConfig, renderer: Renderer, shown: str) -> tuple[tupl
         return (), [Problem(shown, 1, f"media folder cards/{deck.media} not found")]
     found, problems = [], []
     for path in sorted(folder.iterdir()):
+        if path.is_dir() and not path.is_symlink():
+            continue  # Anki's media folder is flat: a folder in it is none of the deck's
         digest = renderer.digest(path) if path.is_file() else None
-        if digest is None:
-            if path.is_file() or path.is_symlink():
-                problems.append(Problem(shown, 1, outside("media file", f"cards/{deck.media}/{path.name}")))
+        if digest is None:  # never left out silently: the package would lack a file learners have
+            problems.append(Problem(shown, 1, _unusable(path, f"cards/{deck.media}/{path.name}", renderer.boundary)))
             continue
         found.append(Media(path.name, path.resolve(), digest))
     return tuple(found), problems
+
+
+def _unusable(path: Path, where: str, boundary: Boundary) -> str:
+    """Why a file of a media folder cannot be packaged (it is not a regular file inside the project)."""
+    if not boundary.contains(path):
+        return outside("media file", where)
+    if not path.exists():
+        return f"media file '{where}' not found (a symbolic link to nothing)"
+    return f"media file '{where}' is not a regular file (a FIFO, device or socket)"
 
 
 def media_collisions(media: list[tuple[Media, str, int]], renderer: Renderer) -> list[Problem]:
