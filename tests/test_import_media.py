@@ -5,11 +5,16 @@ exactly the package's media files, under their names."""
 from __future__ import annotations
 
 import io
+import json
 import os
+import unicodedata
+import zipfile
+from pathlib import Path
 
 import pytest
 
 from cardsmith.anki.apkg import open_package
+from conftest import import_apkg
 from test_import_hostile import (BASIC_ID, PNG, assert_checks_and_builds, collection_bytes, empty_project,  # noqa: F401
                                  import_into, package, run)
 
@@ -78,3 +83,106 @@ def test_a_media_file_replaced_after_the_import_is_packaged_or_refused_by_name(e
     assert result.exit_code == 1
     assert result.output.splitlines()[0] == f"decks/imported.yaml:1: media file 'cards/imported/media/_font.woff' " \
                                             f"{why}", result.output
+
+
+NFD, NFC = unicodedata.normalize("NFD", "café.png"), "café.png"
+# Fields as Anki keeps them (what its editor, an add-on or an HTML edit can store) and files under any name a
+# package can hold: the build must give each field and file back as it was.
+CASES = {
+    "slash before src": (['<img/src="a.png">', "x"], {"a.png": PNG}),
+    "no space after a quoted value": (['<img alt="x"src="a.png">', "x"], {"a.png": PNG}),
+    "upper case, unquoted": (["<IMG SRC=A.png>", "<img src=a.png/>"], {"A.png": b"upper", "a.png": PNG}),
+    "src twice": (["<img src='a.png' src=\"b.png\">", "x"], {"a.png": PNG, "b.png": b"b"}),
+    "< in a name": (['<img src="a<b.png">', '<img src="a&lt;b.png">'], {"a<b.png": b"lt"}),
+    "sound name of 1,001 characters": (["[sound:" + "n" * 1001 + "]", "[sound:" + "m" * 200 + ".mp3]"],
+                                       {"m" * 200 + ".mp3": b"ID3"}),
+    "scripts and javascript: links": (['<a href="javascript:alert(1)">x</a> <a href="JaVa&#x09;script:x">y</a>',
+                                       '<script>alert(1)</script><img src="a.png" onerror="alert(2)">'],
+                                      {"a.png": PNG}),
+    "%, #, ? and spaces": (['<img src="p%20q.png"> <img src="h#i.png"> <img src="q?r.png">',
+                            '<img src="s t.png"> <img src="s%20t.png"> [sound:u%3Fv.mp3]'],
+                           {"p%20q.png": b"pct", "h#i.png": b"hash", "q?r.png": b"qm", "s t.png": b"sp",
+                            "u?v.mp3": b"ID3"}),
+    "NFD and NFC": ([f'<img src="{NFD}">', f'<img src="{NFC}">'], {NFD: b"nfd", NFC: b"nfc"}),
+    "device-like names": (['<img src="fifo"> <img src=CON> <img src="-">', "[sound:nul] [sound:.hidden]"],
+                          {"fifo": b"f", "CON": b"c", "-": b"d", "nul": b"n", ".hidden": b"h"}),
+    "entities in names": (['<img src="a&amp;b.png"> <img src="a&amp;amp;b.png">', "x"],
+                          {"a&b.png": b"and", "a&amp;b.png": b"amp"}),
+}
+
+
+def anki_package(col, tmp: Path, fields: list[str], media: dict[str, bytes]) -> Path:
+    """A legacy package exported by Anki (one Basic note), its media map then given `media` under names Anki's
+    own export would have normalised (as a package made by an older Anki, an add-on or by hand holds them)."""
+    from anki.collection import DeckIdLimit, ExportAnkiPackageOptions
+
+    note = col.new_note(col.models.by_name("Basic"))
+    note.fields[:] = fields
+    col.add_note(note, col.decks.id("Names"))
+    exported = tmp / "exported.apkg"
+    col.export_anki_package(out_path=str(exported), limit=DeckIdLimit(col.decks.id("Names")),
+                            options=ExportAnkiPackageOptions(with_scheduling=True, with_media=False, legacy=True))
+    path = tmp / "names.apkg"
+    with zipfile.ZipFile(exported) as source, zipfile.ZipFile(path, "w") as target:
+        for member in source.infolist():
+            if member.filename != "media":
+                target.writestr(member, source.read(member))
+        target.writestr("media", json.dumps({str(i): name for i, name in enumerate(media)}))
+        for i, data in enumerate(media.values()):
+            target.writestr(str(i), data)
+    return path
+
+
+def learner_states(package: Path, update: Path | None = None, *, folder: Path) -> tuple[dict, dict, list]:
+    """What a learner has after importing `package`, then after importing `update` over it (and its log)."""
+    from anki.collection import Collection
+
+    def state() -> dict:
+        return {"notes": sorted(col.db.all("SELECT guid, mid, mod, tags, flds FROM notes")),
+                "media": sorted((p.name, p.read_bytes()) for p in Path(col.media.dir()).iterdir())}
+
+    folder.mkdir()
+    col = Collection(str(folder / "collection.anki2"))
+    try:
+        import_apkg(col, package)
+        before = state()
+        log = import_apkg(col, update) if update else None
+        return before, state(), log
+    finally:
+        col.close()
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_any_way_of_naming_a_file_imports_exactly_and_packages_the_packages_files(empty_project, collection,
+                                                                                   tmp_path, case):
+    fields, media = CASES[case]
+    apkg = anki_package(collection, tmp_path, fields, media)
+    result = import_into(empty_project, apkg, "--verify")
+    assert result.exit_code == 0, result.output
+    assert "1 notes imported: each builds to its original fields, byte for byte" in result.output
+    assert "verify: a build of the imported sources holds the package's 1 notes exactly" in result.output
+    check = run(empty_project, "check", "--strict")
+    assert check.exit_code == 0 and all(": note: " in line for line in check.output.splitlines()), check.output
+    assert_checks_and_builds(empty_project)
+    assert built_media(empty_project) == sorted(media)
+    built = empty_project.root / "dist/imported.apkg"
+    before, after, log = learner_states(apkg, built, folder=tmp_path / "learner")
+    assert (len(log.new), len(log.updated), len(log.conflicting)) == (0, 0, 0)
+    assert after == before
+    if case != "NFD and NFC":  # one name to Anki, which keeps either file at random (said at import: below)
+        assert learner_states(built, folder=tmp_path / "new")[0] == before
+
+
+def test_names_one_file_on_windows_or_macos_are_said(empty_project, tmp_path):
+    """`A.png` and `a.png`, or `café.png` in its two Unicode forms, are two files here but one on a file system
+    that ignores case or Unicode form (Anki's Check Media renames one of them): each pair is said at import."""
+    media = {"A.png": b"upper", "a.png": PNG, NFD: b"nfd", NFC: b"nfc", "B.png": b"alone"}
+    fields = ['<img src="A.png"> <img src="a.png">', f'<img src="{NFD}"> <img src="{NFC}"> <img src="B.png">']
+    apkg = package(tmp_path / "case.apkg", collection_bytes(tmp_path, notes=[("g", BASIC_ID, fields, "", 10)]),
+                   media=media)
+    result = import_into(empty_project, apkg, "--verify")
+    assert result.exit_code == 0, result.output
+    said = [line for line in result.output.splitlines() if "differ only in" in line]
+    assert said == [f"{apkg}: warning: media files {a!r} and {b!r} differ only in letter case or Unicode form: a "
+                    "file system that ignores them (Windows, macOS) keeps one file for both, and Anki's Check Media "
+                    "renames one of them" for a, b in (("A.png", "a.png"), (NFD, NFC))]
