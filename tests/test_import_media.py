@@ -186,3 +186,21 @@ def test_names_one_file_on_windows_or_macos_are_said(empty_project, tmp_path):
     assert said == [f"{apkg}: warning: media files {a!r} and {b!r} differ only in letter case or Unicode form: a "
                     "file system that ignores them (Windows, macOS) keeps one file for both, and Anki's Check Media "
                     "renames one of them" for a, b in (("A.png", "a.png"), (NFD, NFC))]
+
+
+def test_a_fresh_import_passes_check_strict_whatever_its_markdown_made_fields_link_to(empty_project, tmp_path):
+    """Fields that look Markdown-made (`<p>…</p>`) become Markdown when that renders back exactly, but Markdown is
+    linted: a field with a `javascript:` link or a resource on the network is written verbatim instead."""
+    notes = [("g1", BASIC_ID, ['<p><a href="javascript:alert(1)">click</a></p>',
+                               '<p>See <a href="https://example.org/">this</a></p>'], "", 10),
+             ("g2", BASIC_ID, ['<p><img src="https://example.org/x.png" alt="x"></p>',
+                               "<p>plain <strong>b</strong></p>"], "", 10),
+             ("g3", BASIC_ID, ["<p>Made from <em>Markdown</em></p>", "<p>Yes</p>"], "", 10)]
+    apkg = package(tmp_path / "md.apkg", collection_bytes(tmp_path, notes=notes))
+    result = import_into(empty_project, apkg, "--verify")
+    assert result.exit_code == 0, result.output
+    assert "3 notes imported: each builds to its original fields, byte for byte" in result.output
+    check = run(empty_project, "check", "--strict")
+    assert (check.exit_code, check.output) == (0, ""), check.output
+    main = (empty_project.root / "cards/imported/main.md").read_text()
+    assert "## Made from *Markdown*\n" in main and "\n\nplain **b**\n" in main  # the others stay Markdown
