@@ -240,7 +240,7 @@ class Renderer:
             path = folder / relative
             media_folder = deck_media.folder if deck_media is not None else None
             line = field.line + _line_offset(field.text, src)
-            if media_folder is not None and "/" not in relative and (media_folder / relative).is_file():
+            if media_folder is not None and "/" not in relative and _is_file(media_folder / relative):
                 path = media_folder / relative  # a plain name, as Anki's flat media folder has it, is found there first
             elif deck_media is not None and relative in deck_media.missing:
                 # Not in the package it came from: a file that name finds beside the cards (a card file, the media
@@ -307,6 +307,14 @@ def with_source(tag: str, attribute: re.Match, escaped: str) -> str:
     """The tag with that `src` attribute's value replaced (`escaped`: already HTML-escaped), double-quoted."""
     return f'{tag[:attribute.start()]}{attribute.group(1)}{attribute.group(2)}{attribute.group(3)}"{escaped}"' \
            f'{tag[attribute.end():]}'
+
+
+def _is_file(path: Path) -> bool:
+    """Whether `path` is a file (a name no file system takes, over 255 bytes, names none: is_file() raises)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def _line_offset(source: str, needle: str) -> int:

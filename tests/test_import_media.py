@@ -204,3 +204,17 @@ def test_a_fresh_import_passes_check_strict_whatever_its_markdown_made_fields_li
     assert (check.exit_code, check.output) == (0, ""), check.output
     main = (empty_project.root / "cards/imported/main.md").read_text()
     assert "## Made from *Markdown*\n" in main and "\n\nplain **b**\n" in main  # the others stay Markdown
+
+
+def test_a_field_naming_a_file_longer_than_a_file_name_can_be_imports(empty_project, tmp_path):
+    """A name of over 255 bytes is no file on any file system: looking it up in the media folder raised 'File name
+    too long' and the whole import was refused."""
+    long = "x" * 300
+    fields = [f'Long? <img src="{long}.png">', f"[sound:{long}.mp3]"]
+    apkg = package(tmp_path / "long.apkg", collection_bytes(tmp_path, notes=[("g", BASIC_ID, fields, "", 10)]),
+                   media={"a.png": PNG})
+    result = import_into(empty_project, apkg, "--verify")
+    assert result.exit_code == 0, result.output
+    assert "verify: a build of the imported sources holds the package's 1 notes exactly" in result.output
+    assert f"uses the media file '{long}.png', which the package lacks" in result.output
+    assert_checks_and_builds(empty_project)
