@@ -163,7 +163,7 @@ def test_latex_file_outside_the_project_is_refused(project, secret):
 # or refused outside the project (a source it missed would silently break the image in Anki). Markdown escapes
 # the last two forms (they show as text); a field of format `html` keeps them, and a browser loads them.
 IMG_FORMS = ["<img src='{}'>", "<img src={}>", '<img src = "{}">', '<img alt="x" SRC="{}">', '<img/src="{}">',
-             '<img alt="x"src="{}">']
+             '<img alt="x"src="{}">', '<img alt="a<b" src="{}">', '<img title=\'<\' src="{}">']
 VERBATIM = {
     "templates/verbatim/notetype.yaml": "id: 1700000501\nname: Verbatim\nfields:\n  - {name: Front, id: 1700000502}\n"
                                         "  - {name: Back, id: 1700000503, format: html}\ntemplates:\n"

@@ -28,13 +28,13 @@ def test_a_path_the_package_lacks_is_never_found_beside_the_cards(empty_project,
     """Anki's media folder is flat: `media/x.png` or `main.md` name no file of the package, so the build must not
     find them under the deck's folder (the media folder itself, a card file) and rewrite the field."""
     fields = ['<img src="media/x.png"> <img src="../imported/media/x.png">',
-              '<img src="main.md"> [sound:../../decks/imported.yaml]']
+              '<img src="main.md"> [sound:../../decks/imported.yaml] <img alt="<" src="c<d.png">']
     apkg = package(tmp_path / "paths.apkg", collection_bytes(tmp_path, notes=[("g", BASIC_ID, fields, "", 10)]),
                    media={"x.png": PNG})
     result = import_into(empty_project, apkg, "--verify")
     assert result.exit_code == 0, result.output
     assert "verify: a build of the imported sources holds the package's 1 notes exactly" in result.output
-    for name in ("media/x.png", "../imported/media/x.png", "main.md", "../../decks/imported.yaml"):
+    for name in ("media/x.png", "../imported/media/x.png", "main.md", "../../decks/imported.yaml", "c<d.png"):
         assert f"uses the media file '{name}', which the package lacks" in result.output
     assert_checks_and_builds(empty_project)
     assert built_media(empty_project) == ["x.png"]
