@@ -216,7 +216,7 @@ def test_a_field_that_cannot_be_kept_is_said_per_note_and_verify_shows_it(projec
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert "cards/cr/main.md:2: warning: note 'cr' (\"Windows line end?\"): field 'Back' cannot be kept byte for byte " \
-           "(a carriage return?)" in lines
+           "(a carriage return ends a line in a card file)" in lines
     assert "2 notes imported; 1 of them not exactly (see the lines above; learners' copies of them stay as they are " \
            "until you change them)" in lines
     assert f"{apkg}: warning: note 'cr' (\"Windows line end?\"): field 'Back' differs from character 4 (8 characters, " \
