@@ -16,7 +16,7 @@ import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import BinaryIO, Callable, Iterable, Iterator
 
 try:
     import fcntl
@@ -85,25 +85,31 @@ def write_atomic(target: Path, chunks: Iterable[str], unless_same: bool = False)
             tmp.unlink()
 
 
-def read_limited(path: Path, limit: int = MAX_SOURCE_BYTES) -> bytes:
-    """A regular file's bytes; OSError (its strerror says why) for anything else or more than `limit` bytes.
+def open_regular(path: Path) -> BinaryIO:
+    """A regular file, open for reading; OSError (its strerror says why) for anything else.
 
     A symlink to /dev/zero would otherwise fill the memory, and a FIFO block the run: both are refused
     without reading (the file is opened non-blocking and looked at first).
     """
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-        if not stat.S_ISREG(info.st_mode):  # a device, FIFO or socket
+        if not stat.S_ISREG(mode):  # a device, FIFO or socket
             raise OSError(errno.EINVAL, "not a regular file", str(path))
-        if info.st_size > limit:
-            raise OSError(errno.EFBIG, f"larger than {limit >> 20} MB, more than cardsmith reads", str(path))
-        with os.fdopen(fd, "rb", closefd=False) as stream:
-            data = stream.read(limit + 1)
-    finally:
+    except BaseException:
         os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+def read_limited(path: Path, limit: int = MAX_SOURCE_BYTES) -> bytes:
+    """A regular file's bytes (open_regular); OSError for anything else or more than `limit` bytes."""
+    with open_regular(path) as stream:
+        if os.fstat(stream.fileno()).st_size > limit:
+            raise OSError(errno.EFBIG, f"larger than {limit >> 20} MB, more than cardsmith reads", str(path))
+        data = stream.read(limit + 1)
     if len(data) > limit:
         raise OSError(errno.EFBIG, f"larger than {limit >> 20} MB, more than cardsmith reads", str(path))
     return data
