@@ -218,3 +218,13 @@ def test_a_field_naming_a_file_longer_than_a_file_name_can_be_imports(empty_proj
     assert "verify: a build of the imported sources holds the package's 1 notes exactly" in result.output
     assert f"uses the media file '{long}.png', which the package lacks" in result.output
     assert_checks_and_builds(empty_project)
+
+
+def test_verify_copies_no_fifo_of_the_project(empty_project, tmp_path):
+    """--verify builds a copy of the project's note types: a FIFO among them (which no build reads) ended it with
+    `cardsmith: [('templates/…', …, '… is a named pipe')]`."""
+    os.mkfifo(empty_project.root / "templates/basic/notes.fifo")
+    apkg = package(tmp_path / "one.apkg", collection_bytes(tmp_path))
+    result = import_into(empty_project, apkg, "--verify")
+    assert result.exit_code == 0, result.output
+    assert "verify: a build of the imported sources holds the package's 1 notes exactly" in result.output
