@@ -30,6 +30,16 @@ MAX_TEMP_NAME_BYTES = 200  # of a target's name in its temporary file's (255 wit
 _held: set[int] = set()  # descriptors of project locks this process holds (a forked worker closes them)
 
 
+def utf8_name(name: str) -> bool:
+    """Whether a file name is UTF-8 (Python keeps the bytes of any other name as lone surrogates, which a JSON
+    media map or an Anki package cannot hold)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def temp_prefix(target: Path) -> str:
     """`.<target name>.`, the start of its temporary files' names; a name too long to take `.….<random>.tmp` (a file
     system allows 255 bytes: a media file may have them all) is cut, and a digest of it keeps it apart."""

@@ -21,7 +21,7 @@ from .boundary import Boundary, outside
 from .cardgen import CLOZE_OPEN_RE
 from .errors import Problem, collapse_repeats
 from .config import DeckConfig
-from .files import file_digest
+from .files import file_digest, utf8_name
 from .model import DeckMedia, FieldText, Media, Rendered, ResolvedNote
 
 # A tag <img …> (attribute values may hold `>` and `<`, as in a browser), and its attributes: the one rule for
@@ -334,7 +334,7 @@ def folder_media(deck: DeckConfig, renderer: Renderer, shown: str) -> tuple[tupl
     for path in sorted(folder.iterdir()):
         if path.is_dir() and not path.is_symlink():
             continue  # Anki's media folder is flat: a folder in it is none of the deck's
-        digest = renderer.digest(path) if path.is_file() else None
+        digest = renderer.digest(path) if path.is_file() and utf8_name(path.name) else None
         if digest is None:  # never left out silently: the package would lack a file learners have
             problems.append(Problem(shown, 1, _unusable(path, f"cards/{deck.media}/{path.name}", renderer.boundary)))
             continue
@@ -343,7 +343,9 @@ def folder_media(deck: DeckConfig, renderer: Renderer, shown: str) -> tuple[tupl
 
 
 def _unusable(path: Path, where: str, boundary: Boundary) -> str:
-    """Why a file of a media folder cannot be packaged (it is not a regular file inside the project)."""
+    """Why a file of a media folder cannot be packaged (not a regular file inside the project with a UTF-8 name)."""
+    if not utf8_name(path.name):
+        return f"media file '{where}': file name is not valid UTF-8: rename the file"
     if not boundary.contains(path):
         return outside("media file", where)
     if not path.exists():

@@ -228,3 +228,30 @@ def test_verify_copies_no_fifo_of_the_project(empty_project, tmp_path):
     result = import_into(empty_project, apkg, "--verify")
     assert result.exit_code == 0, result.output
     assert "verify: a build of the imported sources holds the package's 1 notes exactly" in result.output
+
+
+@pytest.mark.parametrize("name", ["bad\udcff.png", "\ud800.png"])
+def test_a_media_name_that_is_not_unicode_is_left_out(empty_project, collection, tmp_path, name):
+    """A legacy media map is JSON, which can hold a lone surrogate (`\\udcff`): written as the file `bad\\xff.png` (or
+    a traceback), then packaged by the build under a name Anki's JSON reader refuses, so no learner could import
+    the deck at all."""
+    apkg = package(tmp_path / "bad.apkg", collection_bytes(tmp_path), media={name: PNG, "good.png": PNG})
+    result = import_into(empty_project, apkg)
+    assert result.exit_code == 0, result.output
+    assert f"media file {name!r} left out: not a plain file name" in result.output
+    assert_checks_and_builds(empty_project)
+    assert built_media(empty_project) == ["good.png"]
+    assert len(import_apkg(collection, empty_project.root / "dist/imported.apkg").new) == 1
+
+
+def test_a_media_file_whose_name_is_not_utf8_is_refused_by_the_build(empty_project, tmp_path):
+    """A file copied into the media folder from elsewhere (a Latin-1 name): the build packaged it under a name with
+    a lone surrogate, and Anki refused the whole package ('lone leading surrogate in hex escape')."""
+    apkg = package(tmp_path / "one.apkg", collection_bytes(tmp_path), media={"good.png": PNG})
+    assert import_into(empty_project, apkg).exit_code == 0
+    with open(os.fsencode(empty_project.root / "cards/imported/media") + b"/caf\xe9.png", "wb") as latin1:
+        latin1.write(PNG)
+    result = run(empty_project, "build")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == "decks/imported.yaml:1: media file 'cards/imported/media/caf\\xe9.png': " \
+                                            "file name is not valid UTF-8: rename the file", result.output

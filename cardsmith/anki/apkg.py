@@ -23,7 +23,7 @@ from typing import IO, Iterator
 import zstandard
 
 from ..errors import LINE_BREAK_RE
-from ..files import open_regular
+from ..files import open_regular, utf8_name
 from .packagedb import AnkiCollection, AnkiNote, AnkiNoteType, _Message, error, read_collection
 
 LEGACY_NAMES = ("collection.anki21", "collection.anki2")
@@ -76,9 +76,9 @@ def _mb(size: int) -> str:
 
 
 def plain_file_name(name: str) -> bool:
-    """A name that is one file in one folder: no path, no `..`, no control character, not too long."""
-    return (name not in ("", ".", "..") and "/" not in name and "\\" not in name
-            and not LINE_BREAK_RE.search(name) and "\x09" not in name and len(name.encode()) <= MAX_NAME_BYTES)
+    """A name that is one file in one folder: no path, no `..`, no control character, Unicode, not too long."""
+    return (name not in ("", ".", "..") and "/" not in name and "\\" not in name and not LINE_BREAK_RE.search(name)
+            and "\x09" not in name and utf8_name(name) and len(name.encode()) <= MAX_NAME_BYTES)
 
 
 def _copy_member(archive: zipfile.ZipFile, member: str, dest: IO[bytes], limit: int, shown: str, what: str,
