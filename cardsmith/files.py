@@ -16,7 +16,7 @@ import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable, Iterator
+from typing import BinaryIO, Callable, Collection, Iterable, Iterator
 
 try:
     import fcntl
@@ -56,9 +56,12 @@ def temp_for(target: Path, suffix: str = ".tmp") -> Path:
     return Path(name)
 
 
-def remove_stale(target: Path) -> None:
-    """Remove the temporary files a killed run left next to `target` (call it holding the project lock)."""
+def remove_stale(target: Path, keep: Collection[str] = ()) -> None:
+    """Remove the temporary files a killed run left next to `target` (call it holding the project lock), but a file
+    this run writes there too (`keep`: its name; a media file may be named `.x.png.abcd1234.tmp`)."""
     for leftover in target.parent.glob(f"{glob_escape(temp_prefix(target))}*.tmp"):
+        if leftover.name in keep:
+            continue
         with contextlib.suppress(OSError):
             if leftover.is_dir() and not leftover.is_symlink():  # a folder of ours (preview builds in one)
                 shutil.rmtree(leftover)
@@ -170,10 +173,10 @@ def refuse_symlinks(root: Path, target: Path) -> None:
                                       "through one (it would write outside the project); remove it")])
 
 
-def copy_atomic(source: Path, target: Path) -> None:
+def copy_atomic(source: Path, target: Path, keep: Collection[str] = ()) -> None:
     """Copy a file to `target` through a temporary file and a rename (a symlink at `target` is replaced, never
-    written through)."""
-    remove_stale(target)
+    written through); `keep`: as remove_stale's."""
+    remove_stale(target, keep)
     tmp = temp_for(target)
     try:
         shutil.copyfile(source, tmp)

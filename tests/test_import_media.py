@@ -104,8 +104,10 @@ CASES = {
                            {"p%20q.png": b"pct", "h#i.png": b"hash", "q?r.png": b"qm", "s t.png": b"sp",
                             "u?v.mp3": b"ID3"}),
     "NFD and NFC": ([f'<img src="{NFD}">', f'<img src="{NFC}">'], {NFD: b"nfd", NFC: b"nfc"}),
-    "device-like names": (['<img src="fifo"> <img src=CON> <img src="-">', "[sound:nul] [sound:.hidden]"],
-                          {"fifo": b"f", "CON": b"c", "-": b"d", "nul": b"n", ".hidden": b"h"}),
+    "device-like names": (['<img src="fifo"> <img src=CON> <img src="-"> <img src="|cat *">',
+                           "[sound:nul] [sound:.hidden] [sound:.fifo.x1y2z3a4.tmp]"],
+                          {"fifo": b"f", "CON": b"c", "-": b"d", "|cat *": b"p", "nul": b"n", ".hidden": b"h",
+                           ".fifo.x1y2z3a4.tmp": b"t"}),
     "entities in names": (['<img src="a&amp;b.png"> <img src="a&amp;amp;b.png">', "x"],
                           {"a&b.png": b"and", "a&amp;b.png": b"amp"}),
 }
@@ -255,3 +257,17 @@ def test_a_media_file_whose_name_is_not_utf8_is_refused_by_the_build(empty_proje
     assert result.exit_code == 1
     assert result.output.splitlines()[0] == "decks/imported.yaml:1: media file 'cards/imported/media/caf\\xe9.png': " \
                                             "file name is not valid UTF-8: rename the file", result.output
+
+
+def test_a_media_file_named_like_a_temporary_file_is_exported(empty_project, tmp_path):
+    """`.fifo.x1y2z3a4.tmp` is how cardsmith names a temporary file of `fifo`: writing `fifo` next to it removed it
+    as a killed run's leftover, so the export's media folder lacked a file the package has."""
+    names = {"fifo": b"f", ".fifo.x1y2z3a4.tmp": b"t", ".hidden.png.abcdefgh.tmp": b"h", "hidden.png": PNG}
+    fields = ['<img src="fifo"> <img src="hidden.png">', "[sound:.fifo.x1y2z3a4.tmp] [sound:.hidden.png.abcdefgh.tmp]"]
+    apkg = package(tmp_path / "tmp.apkg", collection_bytes(tmp_path, notes=[("g", BASIC_ID, fields, "", 10)]),
+                   media=names)
+    assert import_into(empty_project, apkg, "--verify").exit_code == 0
+    for _ in range(2):  # the second time over the first one's files
+        assert run(empty_project, "export", "--format", "csv").exit_code == 0
+        exported = empty_project.root / "dist/imported-media"
+        assert {p.name: p.read_bytes() for p in exported.iterdir()} == names
