@@ -289,7 +289,7 @@ class Renderer:
         """The SHA-256 of a file inside the project (read once per run), or None when it is not one."""
         found = self._digests.get(path)
         if found is None:
-            if not (self.boundary.contains(path) and path.is_file()):
+            if not (self.boundary.contains(path) and _is_file(path)):
                 return None
             found = self._digests[path] = file_digest(path).hex()  # a megabyte at a time: an image can be large
         return found
