@@ -7,6 +7,7 @@ from elsewhere on the machine into a deck, a preview or an export.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 
@@ -26,12 +27,22 @@ class Boundary:
 
     def _real(self, path: Path) -> Path:
         """`path` with every symlink followed; a folder is resolved once (resolve() stats every component)."""
-        if ".." in path.parts or path.is_symlink():
+        if ".." in path.parts or _is_symlink(path):
             return path.resolve()
         folder = self._folders.get(path.parent)
         if folder is None:
             folder = self._folders[path.parent] = path.parent.resolve()
         return folder / path.name
+
+
+def _is_symlink(path: Path) -> bool:
+    """Whether `path` is a symlink; a name no file system takes (over 255 bytes) is none (lstat says so by raising)."""
+    try:
+        return path.is_symlink()
+    except OSError as error:
+        if error.errno == errno.ENAMETOOLONG:
+            return False
+        raise
 
 
 def outside(what: str, written: str) -> str:

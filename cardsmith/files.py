@@ -16,7 +16,7 @@ import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import BinaryIO, Callable, Collection, Iterable, Iterator
 
 try:
     import fcntl
@@ -26,19 +26,42 @@ except ImportError:  # Windows: no flock; runs in one project are then not seria
 LOCK_NAME = "project.lock"
 MAX_SOURCE_BYTES = 64 << 20  # a card file, deck file or note type's file (the shipped deck's largest: 40 KB)
 MAX_RECORD_BYTES = 512 << 20  # a lock file or sync record (a 100,000-card lock has 17 MB)
+MAX_TEMP_NAME_BYTES = 200  # of a target's name in its temporary file's (255 with the dots, random part and suffix)
 _held: set[int] = set()  # descriptors of project locks this process holds (a forked worker closes them)
+
+
+def utf8_name(name: str) -> bool:
+    """Whether a file name is UTF-8 (Python keeps the bytes of any other name as lone surrogates, which a JSON
+    media map or an Anki package cannot hold)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def temp_prefix(target: Path) -> str:
+    """`.<target name>.`, the start of its temporary files' names; a name too long to take `.….<random>.tmp` (a file
+    system allows 255 bytes: a media file may have them all) is cut, and a digest of it keeps it apart."""
+    name = target.name.encode()
+    if len(name) > MAX_TEMP_NAME_BYTES:
+        name = name[:MAX_TEMP_NAME_BYTES - 17] + b"-" + hashlib.sha256(name).hexdigest()[:16].encode()
+    return f".{name.decode(errors='ignore')}."
 
 
 def temp_for(target: Path, suffix: str = ".tmp") -> Path:
     """A new, empty temporary file next to `target`, with a name no other run uses."""
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
+    fd, name = tempfile.mkstemp(prefix=temp_prefix(target), suffix=suffix, dir=target.parent)
     os.close(fd)
     return Path(name)
 
 
-def remove_stale(target: Path) -> None:
-    """Remove the temporary files a killed run left next to `target` (call it holding the project lock)."""
-    for leftover in target.parent.glob(f".{glob_escape(target.name)}.*.tmp"):
+def remove_stale(target: Path, keep: Collection[str] = ()) -> None:
+    """Remove the temporary files a killed run left next to `target` (call it holding the project lock), but a file
+    this run writes there too (`keep`: its name; a media file may be named `.x.png.abcd1234.tmp`)."""
+    for leftover in target.parent.glob(f"{glob_escape(temp_prefix(target))}*.tmp"):
+        if leftover.name in keep:
+            continue
         with contextlib.suppress(OSError):
             if leftover.is_dir() and not leftover.is_symlink():  # a folder of ours (preview builds in one)
                 shutil.rmtree(leftover)
@@ -75,25 +98,31 @@ def write_atomic(target: Path, chunks: Iterable[str], unless_same: bool = False)
             tmp.unlink()
 
 
-def read_limited(path: Path, limit: int = MAX_SOURCE_BYTES) -> bytes:
-    """A regular file's bytes; OSError (its strerror says why) for anything else or more than `limit` bytes.
+def open_regular(path: Path) -> BinaryIO:
+    """A regular file, open for reading; OSError (its strerror says why) for anything else.
 
     A symlink to /dev/zero would otherwise fill the memory, and a FIFO block the run: both are refused
     without reading (the file is opened non-blocking and looked at first).
     """
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-        if not stat.S_ISREG(info.st_mode):  # a device, FIFO or socket
+        if not stat.S_ISREG(mode):  # a device, FIFO or socket
             raise OSError(errno.EINVAL, "not a regular file", str(path))
-        if info.st_size > limit:
-            raise OSError(errno.EFBIG, f"larger than {limit >> 20} MB, more than cardsmith reads", str(path))
-        with os.fdopen(fd, "rb", closefd=False) as stream:
-            data = stream.read(limit + 1)
-    finally:
+    except BaseException:
         os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+def read_limited(path: Path, limit: int = MAX_SOURCE_BYTES) -> bytes:
+    """A regular file's bytes (open_regular); OSError for anything else or more than `limit` bytes."""
+    with open_regular(path) as stream:
+        if os.fstat(stream.fileno()).st_size > limit:
+            raise OSError(errno.EFBIG, f"larger than {limit >> 20} MB, more than cardsmith reads", str(path))
+        data = stream.read(limit + 1)
     if len(data) > limit:
         raise OSError(errno.EFBIG, f"larger than {limit >> 20} MB, more than cardsmith reads", str(path))
     return data
@@ -144,10 +173,10 @@ def refuse_symlinks(root: Path, target: Path) -> None:
                                       "through one (it would write outside the project); remove it")])
 
 
-def copy_atomic(source: Path, target: Path) -> None:
+def copy_atomic(source: Path, target: Path, keep: Collection[str] = ()) -> None:
     """Copy a file to `target` through a temporary file and a rename (a symlink at `target` is replaced, never
-    written through)."""
-    remove_stale(target)
+    written through); `keep`: as remove_stale's."""
+    remove_stale(target, keep)
     tmp = temp_for(target)
     try:
         shutil.copyfile(source, tmp)

@@ -16,6 +16,7 @@ from .boundary import Boundary, outside
 from .cache import Loaded, RenderCache, built_key, default_dir, file_progress, render_notes
 from .config import DeckConfig, load_decks
 from .errors import BuildError, Problem, display_path
+from .files import utf8_name
 from .ledger import build_time
 from .model import DeckBuild, Identity, Note, ResolvedNote
 from .notetypes import load_notetypes
@@ -69,7 +70,7 @@ class Project:
                 shown = self.shown(path)
                 if not self.boundary.contains(path):  # a symlink, or a folder that is one
                     problems.append(Problem(shown, 1, outside("card file", shown)))
-                elif not _utf8(shown):
+                elif not utf8_name(shown):
                     problems.append(Problem(shown, 1, "file name is not valid UTF-8: rename the file"))
                 else:
                     found[path] = None
@@ -243,14 +244,5 @@ def _first(card_id: str, shown: str, line: int, seen: dict[str, tuple[str, int]]
     first = seen.setdefault(card_id, (shown, line))
     if first != (shown, line):
         problems.append(Problem(shown, line, f"duplicate id '{card_id}' (first used at {first[0]}:{first[1]})"))
-        return False
-    return True
-
-
-def _utf8(name: str) -> bool:
-    """Whether a file name was UTF-8 bytes (Python keeps the bytes of any other name as lone surrogates)."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
         return False
     return True

@@ -21,13 +21,13 @@ from .boundary import Boundary, outside
 from .cardgen import CLOZE_OPEN_RE
 from .errors import Problem, collapse_repeats
 from .config import DeckConfig
-from .files import file_digest
+from .files import file_digest, utf8_name
 from .model import DeckMedia, FieldText, Media, Rendered, ResolvedNote
 
-# A tag <img …> (attribute values may hold `>`), and its attributes: the one rule for finding an image's source.
-# No `<` inside it, quoted or not (an editor writes `&lt;`): a tag never closed then ends its search at the next
-# `<`, so finding images is linear in the field's size (a field of 20,000 `<img ` took a second, 200,000 minutes).
-IMG_RE = re.compile(r"""<img\b(?:[^<>"']|"[^<"]*"|'[^<']*')*>""", re.I)
+# A tag <img …> (attribute values may hold `>` and `<`, as in a browser), and its attributes: the one rule for
+# finding an image's source. Nothing in it starts another `<img`: a tag never closed ends its search at the next
+# one, so finding images is linear in the field's size (a field of 20,000 `<img ` took a second, 200,000 minutes).
+IMG_RE = re.compile(r"""<img\b(?:[^<>"']|"(?:[^<"]|<(?!img\b))*"|'(?:[^<']|<(?!img\b))*')*>""", re.I)
 # As a browser reads them: an attribute follows spaces, a `/`, or (no space) a quoted value.
 ATTRIBUTE_RE = re.compile(r"""([\s/]+|(?<=["']))([^\s"'>/=]+)(?:(\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
 # Anki plays the file wherever the field says this (a name is at most 1,000 characters: linear, as above).
@@ -239,17 +239,19 @@ class Renderer:
             relative = urllib.parse.unquote(src)
             path = folder / relative
             media_folder = deck_media.folder if deck_media is not None else None
-            if media_folder is not None and "/" not in relative and (media_folder / relative).is_file():
+            line = field.line + _line_offset(field.text, src)
+            if media_folder is not None and "/" not in relative and _is_file(media_folder / relative):
                 path = media_folder / relative  # a plain name, as Anki's flat media folder has it, is found there first
+            elif deck_media is not None and relative in deck_media.missing:
+                # Not in the package it came from: a file that name finds beside the cards (a card file, the media
+                # folder's own `media/x.png`) is not what Anki has, and packaging it would rewrite the field.
+                problems.append(Problem(shown, line, f"{what} not found: {src} (the package the deck was imported "
+                                        "from lacked it too: missing_media in the deck file)", "notice"))
+                return None
             kept = media_folder is not None and os.path.normpath(path.parent) == os.path.normpath(media_folder)
             name = (path.name if self.digest(path) else None) if kept else self.media_name(path)
             if name is None:
-                line = field.line + _line_offset(field.text, src)
                 # Outside the project, whether the file exists is none of the card's business.
-                if deck_media is not None and relative in deck_media.missing:
-                    problems.append(Problem(shown, line, f"{what} not found: {src} (the package the deck was imported "
-                                            "from lacked it too: missing_media in the deck file)", "notice"))
-                    return None
                 message = f"{what} not found: {src}" if self.boundary.contains(path) else outside(what, src)
                 problems.append(Problem(shown, line, message))
                 return None
@@ -287,7 +289,7 @@ class Renderer:
         """The SHA-256 of a file inside the project (read once per run), or None when it is not one."""
         found = self._digests.get(path)
         if found is None:
-            if not (self.boundary.contains(path) and path.is_file()):
+            if not (self.boundary.contains(path) and _is_file(path)):
                 return None
             found = self._digests[path] = file_digest(path).hex()  # a megabyte at a time: an image can be large
         return found
@@ -307,6 +309,14 @@ def with_source(tag: str, attribute: re.Match, escaped: str) -> str:
            f'{tag[attribute.end():]}'
 
 
+def _is_file(path: Path) -> bool:
+    """Whether `path` is a file (a name no file system takes, over 255 bytes, names none: is_file() raises)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def _line_offset(source: str, needle: str) -> int:
     index = source.find(needle)
     return source.count("\n", 0, index) if index >= 0 else 0
@@ -322,13 +332,25 @@ def folder_media(deck: DeckConfig, renderer: Renderer, shown: str) -> tuple[tupl
         return (), [Problem(shown, 1, f"media folder cards/{deck.media} not found")]
     found, problems = [], []
     for path in sorted(folder.iterdir()):
-        digest = renderer.digest(path) if path.is_file() else None
-        if digest is None:
-            if path.is_file() or path.is_symlink():
-                problems.append(Problem(shown, 1, outside("media file", f"cards/{deck.media}/{path.name}")))
+        if path.is_dir() and not path.is_symlink():
+            continue  # Anki's media folder is flat: a folder in it is none of the deck's
+        digest = renderer.digest(path) if path.is_file() and utf8_name(path.name) else None
+        if digest is None:  # never left out silently: the package would lack a file learners have
+            problems.append(Problem(shown, 1, _unusable(path, f"cards/{deck.media}/{path.name}", renderer.boundary)))
             continue
         found.append(Media(path.name, path.resolve(), digest))
     return tuple(found), problems
+
+
+def _unusable(path: Path, where: str, boundary: Boundary) -> str:
+    """Why a file of a media folder cannot be packaged (not a regular file inside the project with a UTF-8 name)."""
+    if not utf8_name(path.name):
+        return f"media file '{where}': file name is not valid UTF-8: rename the file"
+    if not boundary.contains(path):
+        return outside("media file", where)
+    if not path.exists():
+        return f"media file '{where}' not found (a symbolic link to nothing)"
+    return f"media file '{where}' is not a regular file (a FIFO, device or socket)"
 
 
 def media_collisions(media: list[tuple[Media, str, int]], renderer: Renderer) -> list[Problem]:

@@ -184,6 +184,23 @@ def test_a_card_file_name_that_is_not_utf8(project):
     assert "2 cards, 2 notes" in project.build().output
 
 
+@pytest.mark.parametrize("kind", ["dev-zero", "fifo", "folder"])
+def test_a_package_to_import_that_is_not_a_regular_file_is_refused_not_read(project, tmp_path, kind):
+    """`import` of a FIFO waited forever, and of a symlink to /dev/zero read until it ran out of memory."""
+    package = tmp_path / "deck.apkg"
+    if kind == "dev-zero":
+        package.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(package)
+    else:
+        package.mkdir()
+    result = cardsmith(project.root, "import", "--out", str(project.root / "cards/deck"), str(package))
+    assert result.returncode in (1, 2) and "Traceback" not in result.stderr, result.stderr
+    why = "is a directory" if kind == "folder" else f"{package}:0: not an Anki package: not a regular file"
+    assert why in result.stderr, result.stderr
+    assert not (project.root / "cards/deck").exists()
+
+
 @pytest.mark.parametrize("kind", ["dev-zero", "fifo", "huge"])
 @pytest.mark.parametrize("name", ["decks/test.lock", "decks/test.yaml", "templates/basic/notetype.yaml",
                                   "templates/base.css", "cards/test/a.md"])

@@ -163,7 +163,7 @@ def test_latex_file_outside_the_project_is_refused(project, secret):
 # or refused outside the project (a source it missed would silently break the image in Anki). Markdown escapes
 # the last two forms (they show as text); a field of format `html` keeps them, and a browser loads them.
 IMG_FORMS = ["<img src='{}'>", "<img src={}>", '<img src = "{}">', '<img alt="x" SRC="{}">', '<img/src="{}">',
-             '<img alt="x"src="{}">']
+             '<img alt="x"src="{}">', '<img alt="a<b" src="{}">', '<img title=\'<\' src="{}">']
 VERBATIM = {
     "templates/verbatim/notetype.yaml": "id: 1700000501\nname: Verbatim\nfields:\n  - {name: Front, id: 1700000502}\n"
                                         "  - {name: Back, id: 1700000503, format: html}\ntemplates:\n"
@@ -191,3 +191,13 @@ def test_an_image_written_any_way_is_packaged(project, form, html):
 def test_an_image_written_any_way_outside_the_project_is_refused(project, secret, form, html):
     project.write({"cards/test/a.md": image_card(form, "../../../secret.png", html), **VERBATIM})
     assert_refused(project, "cards/test/a.md:4: image '../../../secret.png' is outside the project")
+
+
+def test_an_image_whose_name_is_longer_than_a_file_name_can_be_is_not_found(project):
+    """No file has a name of over 255 bytes: the lookup's 'File name too long' made it 'outside the project'."""
+    long = "y" * 300
+    project.write({"cards/test/a.md": card(f"![x](img/{long}.png) [sound:{long}.mp3]")})
+    for command in ("build", "check"):
+        lines = project.run(command).output.splitlines()
+        assert f"cards/test/a.md:4: image not found: img/{long}.png" in lines, lines
+        assert f"cards/test/a.md:4: sound not found: {long}.mp3" in lines, lines

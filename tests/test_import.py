@@ -216,7 +216,7 @@ def test_a_field_that_cannot_be_kept_is_said_per_note_and_verify_shows_it(projec
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert "cards/cr/main.md:2: warning: note 'cr' (\"Windows line end?\"): field 'Back' cannot be kept byte for byte " \
-           "(a carriage return?)" in lines
+           "(a carriage return ends a line in a card file)" in lines
     assert "2 notes imported; 1 of them not exactly (see the lines above; learners' copies of them stay as they are " \
            "until you change them)" in lines
     assert f"{apkg}: warning: note 'cr' (\"Windows line end?\"): field 'Back' differs from character 4 (8 characters, " \
@@ -399,3 +399,24 @@ def test_slugs_are_unique_and_readable():
         "what-is-the-kullback-leibler-divergence-in-words-2"
     assert len(slug("word " * 40)) <= 48
     assert re.fullmatch(r"[a-z0-9-]+", slug("Ελληνικά and 日本語 too"))
+
+
+def test_the_round_trip_script_passes_an_exact_deck_and_fails_one_that_is_not(collection, tmp_path):
+    """scripts/import_roundtrip.py, which docs/import.md's table of public decks comes from, on a deck made here."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+    from test_import_hostile import BASIC_ID, collection_bytes, package
+
+    count = make_deck(collection, tmp_path)
+    exact = export(collection, tmp_path / "physik.apkg", legacy=False)
+    (tmp_path / "cr").mkdir()
+    inexact = package(tmp_path / "cr.apkg", collection_bytes(tmp_path / "cr", notes=[
+        ("cr", BASIC_ID, ["Windows line end?", "a\r\nb"], "", 10)]))
+    done = subprocess.run([sys.executable, str(REPO / "scripts/import_roundtrip.py"), str(exact), str(inexact)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(f"ok   physik.apkg: {count} notes exact; 0 new, 0 updated, 0 conflicting; "), lines
+    assert "changed: nothing" in lines[0] and lines[1].startswith("FAIL cr.apkg: import --verify failed (1)"), lines

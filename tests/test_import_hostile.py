@@ -168,6 +168,10 @@ MALFORMED = {
     "fields not text": (lambda tmp: {"collection.anki2": collection_bytes(
         tmp, schema=SCHEMA.replace("flds TEXT NOT NULL", "flds"), notes=[("g", BASIC_ID, b"\x00\x01", "", 10)])},
         "note g: its fields are not text"),
+    "lone surrogate in a template": (lambda tmp: {"collection.anki2": collection_bytes(tmp, models={str(BASIC_ID): {
+        **MODELS[str(BASIC_ID)], "css": "/* \udcff */"}})}, "col.models holds text that is not Unicode"),
+    "lone surrogate in a deck name": (lambda tmp: {"collection.anki2": collection_bytes(
+        tmp, decks={"10": {"id": 10, "name": "Hos\ud800tile"}})}, "col.decks holds text that is not Unicode"),
     "damaged zip member": (lambda tmp: "damaged", "damaged"),
     "newer format, damaged collection": (lambda tmp: {"collection.anki21b": os.urandom(3000), "media": b"\x28\xb5",
                                                       "meta": b"\x08\x03"}, "damaged package: collection.anki21b"),

@@ -252,6 +252,18 @@ def test_temporary_files_have_unique_names_and_never_stay(tmp_path):
     assert target.read_text() == "first" and [p.name for p in tmp_path.iterdir()] == ["x.lock"]
 
 
+def test_a_name_of_255_bytes_gets_temporary_files_of_its_own(tmp_path):
+    """A file system allows 255 bytes: the temporary name cuts such a name and tells two of them apart by a digest,
+    so a killed run's leftover of one is removed and the other's never."""
+    from cardsmith.files import remove_stale, temp_for
+
+    first, second = tmp_path / ("é" * 100 + "a" * 55), tmp_path / ("é" * 100 + "b" * 55)
+    temps = [temp_for(first), temp_for(second)]
+    assert all(len(t.name.encode()) <= 255 for t in temps) and temps[0].name[:80] == temps[1].name[:80]
+    remove_stale(first)
+    assert [t.exists() for t in temps] == [False, True]
+
+
 def test_leftovers_of_killed_ids_and_preview_are_removed(project):
     """A killed `ids` or `preview` leaves `.<name>.<random>.tmp` files (a folder, for preview): the
     next run of it removes them, and never anything else."""

@@ -15,7 +15,7 @@ import json
 import tempfile
 import zipfile
 import zlib
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Iterator
@@ -23,6 +23,7 @@ from typing import IO, Iterator
 import zstandard
 
 from ..errors import LINE_BREAK_RE
+from ..files import open_regular, utf8_name
 from .packagedb import AnkiCollection, AnkiNote, AnkiNoteType, _Message, error, read_collection
 
 LEGACY_NAMES = ("collection.anki21", "collection.anki2")
@@ -75,9 +76,9 @@ def _mb(size: int) -> str:
 
 
 def plain_file_name(name: str) -> bool:
-    """A name that is one file in one folder: no path, no `..`, no control character, not too long."""
-    return (name not in ("", ".", "..") and "/" not in name and "\\" not in name
-            and not LINE_BREAK_RE.search(name) and "\x09" not in name and len(name.encode()) <= MAX_NAME_BYTES)
+    """A name that is one file in one folder: no path, no `..`, no control character, Unicode, not too long."""
+    return (name not in ("", ".", "..") and "/" not in name and "\\" not in name and not LINE_BREAK_RE.search(name)
+            and "\x09" not in name and utf8_name(name) and len(name.encode()) <= MAX_NAME_BYTES)
 
 
 def _copy_member(archive: zipfile.ZipFile, member: str, dest: IO[bytes], limit: int, shown: str, what: str,
@@ -113,9 +114,9 @@ def _copy_member(archive: zipfile.ZipFile, member: str, dest: IO[bytes], limit: 
 def open_package(path: Path) -> Iterator[AnkiPackage]:
     """Open and check an .apkg of either format; its collection is unpacked into a temporary folder."""
     shown = str(path)
-    with tempfile.TemporaryDirectory(prefix="cardsmith-import-") as workdir:
+    with tempfile.TemporaryDirectory(prefix="cardsmith-import-") as workdir, ExitStack() as opened:
         try:
-            archive = zipfile.ZipFile(path)
+            archive = zipfile.ZipFile(opened.enter_context(open_regular(path)))  # not a FIFO, not /dev/zero
         except (OSError, *ZIP_ERRORS) as exc:
             raise error(shown, f"not an Anki package: {getattr(exc, 'strerror', None) or exc}")
         with archive:

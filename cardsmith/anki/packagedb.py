@@ -156,6 +156,10 @@ def _json_object(text: object, what: str, shown: str) -> dict:
         raise error(shown, f"{what} is not valid JSON")
     if not isinstance(data, dict):
         raise error(shown, f"{what} is not a JSON object")
+    try:  # JSON may escape half of a UTF-16 pair (`\ud800`): no file holds it, and Anki refuses it too
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise error(shown, f"{what} holds text that is not Unicode (half of a UTF-16 pair)")
     return data
 
 

@@ -163,6 +163,18 @@ def _source_problems(source: SourceNote, fields: tuple[FieldText, ...], notetype
     return problems + _cloze_problems(source, fields, notetype)
 
 
+def warned_markdown_fields(source: SourceNote, fields: tuple[FieldText, ...], notetype: NoteType,
+                           note: Note) -> set[str]:
+    """The names of the Markdown fields `check` warns about (the importer writes those verbatim instead)."""
+    warned = set()
+    for number, field in enumerate(fields):
+        if field.format == "markdown" and field.text:
+            alone = tuple(f if i == number else f._replace(format="html") for i, f in enumerate(fields))
+            if _source_problems(source, alone, notetype) or _rendered_problems(note, alone):
+                warned.add(field.name)
+    return warned
+
+
 def _hand_math_message(bracket: str) -> str:
     if bracket == "(":
         return ("`\\(` typed by hand: write inline math as `$…$` (only `$` math is checked; "

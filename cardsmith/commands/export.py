@@ -95,7 +95,7 @@ def _copy_media(build: DeckBuild, media_dir: Path) -> Path | None:
         return None
     media_dir.mkdir(parents=True, exist_ok=True)
     for name, source in sorted(media.items()):
-        copy_atomic(source, media_dir / name)
+        copy_atomic(source, media_dir / name, keep=media)
     return media_dir
 
 

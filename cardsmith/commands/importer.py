@@ -326,8 +326,10 @@ def _card(note: AnkiNote, deck_name: str, key: str, notetypes: dict[str, NoteTyp
     if built.guid != note.guid or sorted(built.tags) != sorted(tags) or built.subdeck != deck_name:
         issues.append("its GUID, tags or deck do not read back (please report this)")
     if converted.differs:
+        carriage = any("\r" in value for spec, value in zip(notetype.fields, values) if spec.name in converted.differs)
         issues.append(f"field{'s' if len(converted.differs) > 1 else ''} "
-                      f"{', '.join(map(repr, converted.differs))} cannot be kept byte for byte (a carriage return?)")
+                      f"{', '.join(map(repr, converted.differs))} cannot be kept byte for byte "
+                      + ("(a carriage return ends a line in a card file)" if carriage else "(please report this)"))
     if note.other_decks:
         issues.append(f"its cards are in several decks ({', '.join([deck_name, *note.other_decks])}): a new learner "
                       f"gets them all in '{deck_name}'")

@@ -4,6 +4,7 @@ fonts too: no field names them), and the files notes use that the package lacks,
 from __future__ import annotations
 
 import html
+import unicodedata
 import urllib.parse
 from collections import Counter
 from pathlib import Path
@@ -20,12 +21,18 @@ MAX_NOTES_PER_FILE = 10  # a missing file: the notes named, then how many more
 
 def unpack_media(data: AnkiPackage, folder: Path, stage: Stage, warnings: list[Problem]) -> set[str]:
     """Every media file of the package into the staged `folder`, within the size limits; return their names."""
-    budget, names = MEDIA_TOTAL_LIMIT, set()
+    budget, names, folded = MEDIA_TOTAL_LIMIT, set(), {}
     for name in sorted(data.media):
         if not plain_file_name(name):
             warnings.append(Problem(data.shown, NO_LINE, f"media file {name!r} left out: not a plain file name "
                                     "(Anki's media folder is flat)", "warning"))
             continue
+        first = folded.setdefault(unicodedata.normalize("NFC", name).casefold(), name)
+        if first != name:
+            warnings.append(Problem(data.shown, NO_LINE, f"media files {first!r} and {name!r} differ only in letter "
+                                    "case or Unicode form: a file system that ignores them (Windows, macOS) keeps "
+                                    "one file for both, and Anki's Check Media renames one of them",
+                                    "warning"))
         with stage.path(folder / name).open("wb") as staged:
             budget -= data.extract_media(name, staged, budget)
         names.add(name)

@@ -23,6 +23,7 @@ from ..parse import parse_text
 from ..rawform import RAW_ATTRIBUTE, raw_block
 from ..render import Renderer
 from ..resolve import Resolver, make_note
+from .check import warned_markdown_fields
 from .htmlmd import markdown_candidate
 
 TAG_RE = re.compile(r"<[^<>]*>")
@@ -68,14 +69,16 @@ class Converter:
         for _ in range(3):  # the preferred forms; those that differ in raw form; every field in raw form
             forms = [options[index] for options, index in zip(choices, chosen)]
             text = card_text(identity, notetype, forms)
-            note, problem, question = self._read_back(front_matter + text, staged, notetype)
+            note, problem, question, warned = self._read_back(front_matter + text, staged, notetype)
             differs = tuple(spec.name for spec, value, built in zip(notetype.fields, values, note.fields)
                             if built != value) if note else tuple(f.name for f in notetype.fields)
             last = Converted(text, note, tuple(forms), differs if note else (), problem, question)
-            if note is not None and not differs:
+            if note is not None and not differs and not warned:
                 return last
+            # Markdown `check` warns about (a `javascript:` or network link) is written verbatim: not linted.
             advance = [i for i, spec in enumerate(notetype.fields)
-                       if (note is None or spec.name in differs) and chosen[i] + 1 < len(choices[i])]
+                       if (note is None or spec.name in differs or spec.name in warned)
+                       and chosen[i] + 1 < len(choices[i])]
             if not advance:
                 break
             for i in advance:
@@ -83,13 +86,14 @@ class Converter:
         assert last is not None
         return last if last.note is not None else Converted("", None, last.parts, (), last.problem)
 
-    def _read_back(self, text: str, staged: Path, notetype: NoteType) -> tuple[Note | None, str, tuple[str, bool]]:
-        """The note a build makes of this card text (the card file's front matter first), or why it makes none; and
-        its first field as written."""
+    def _read_back(self, text: str, staged: Path, notetype: NoteType) \
+            -> tuple[Note | None, str, tuple[str, bool], set[str]]:
+        """The note a build makes of this card text (the card file's front matter first), or why it makes none; its
+        first field as written; and the Markdown fields `check` would warn about."""
         parsed = parse_text(text, staged, staged.name)
         problems = list(parsed.problems)
         if not problems and len(parsed.notes) != 1:
-            return None, f"it reads as {len(parsed.notes)} cards", ("", True)
+            return None, f"it reads as {len(parsed.notes)} cards", ("", True), set()
         if not problems:
             resolved, problems = self.resolver.resolve(parsed.notes[0])
             if resolved is not None:
@@ -98,9 +102,10 @@ class Converter:
                     note, problems = make_note(resolved, rendered, notetype)
                     if note is not None:
                         first = resolved.fields[0]
-                        return note, "", (first.text, first.format == "markdown")
+                        warned = warned_markdown_fields(parsed.notes[0], resolved.fields, notetype, note)
+                        return note, "", (first.text, first.format == "markdown"), warned
         errors = [p for p in problems if p.severity == "error"] or problems
-        return None, errors[0].message if errors else "it does not build", ("", True)
+        return None, errors[0].message if errors else "it does not build", ("", True), set()
 
 
 def _candidates(value: str, format: str, written: bool) -> list[tuple[str, str]]:

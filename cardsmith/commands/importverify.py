@@ -7,6 +7,7 @@ folder.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import tempfile
 from dataclasses import replace
@@ -60,9 +61,15 @@ def _copy_sources(root: Path, copy: Path, decks: list[str], out: Path) -> None:
         for suffix in (".yaml", ".lock"):
             if (root / "decks" / f"{slug}{suffix}").is_file():
                 shutil.copyfile(root / "decks" / f"{slug}{suffix}", copy / "decks" / f"{slug}{suffix}")
-    shutil.copytree(root / "templates", copy / "templates", symlinks=True)
-    shutil.copytree(out, copy / out.relative_to(root), symlinks=True)
+    shutil.copytree(root / "templates", copy / "templates", symlinks=True, ignore=_special_files)
+    shutil.copytree(out, copy / out.relative_to(root), symlinks=True, ignore=_special_files)
     load_decks(copy)  # the copy is complete: its deck files read
+
+
+def _special_files(folder: str, names: list[str]) -> list[str]:
+    """The FIFOs, devices and sockets in a folder: never opened (a FIFO blocks; a build refuses any it needs)."""
+    return [name for name in names if not (os.path.islink(path := os.path.join(folder, name))
+                                           or os.path.isdir(path) or os.path.isfile(path))]
 
 
 def _notes(original: AnkiPackage, built: dict, shown: str) -> list[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..cardgen import reveal
 from ..config import DeckConfig
 from ..errors import BuildError, Problem
-from ..files import remove_stale
+from ..files import remove_stale, temp_prefix
 from ..model import Note
 from ..notetypes import NoteType, base_css
 from ..pipeline import Project
@@ -154,7 +154,7 @@ def write_site(out: Path, page: str, media: dict[str, Path], command: str) -> No
     of `out` whole (only a folder a page of cardsmith's wrote is ever replaced)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_stale(out)  # what a killed run left (the project lock is held)
-    workdir = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))  # ours alone
+    workdir = Path(tempfile.mkdtemp(prefix=temp_prefix(out), suffix=".tmp", dir=out.parent))  # ours alone
     try:
         staging = workdir / "site"  # made with the user's umask (mkdtemp's folder is private)
         staging.mkdir()
