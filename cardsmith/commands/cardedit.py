@@ -209,8 +209,10 @@ class Editor:
         parsed = parse_text(text, path, shown)
         found = {n.card_id: n for n in parsed.notes}
         expected = set(others) | ({card[0]} if card else set())
-        if set(found) != expected or any(_same(found[key]) != value for key, value in others.items()) \
-                or _errors(parsed) > errors:
+        new_errors = [p for p in parsed.problems if p.severity == "error"]
+        if len(new_errors) > errors:  # the parser's own words (a card over the size limit, say) say it best
+            raise Unwritable(f"the card would not read back: {new_errors[-1].message}")
+        if set(found) != expected or any(_same(found[key]) != value for key, value in others.items()):
             raise Unwritable("the edit would change how the file's other cards read (a line of it the parser takes "
                              "for a card, a field or a fence?)")
         if card is not None and self._built(found[card[0]]) != card[1]:
