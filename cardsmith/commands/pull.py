@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Sequence
 
 from ..config import DeckConfig
-from ..errors import BuildError, Problem
+from ..errors import BuildError, Problem, one_line
 from ..files import Rewrite, refuse_symlinks, replace_files
 from ..ledger import Ledger
 from ..model import DeckBuild, Note
@@ -287,7 +287,8 @@ def report_lines(result: PullResult, dry_run: bool) -> tuple[list[str], list[str
                    f"({result.seconds:.1f} s).")
     else:
         out.append(f"Nothing to write from {result.target}.")
-    return out, err
+    # Text from the collection (fields, GUIDs, tags) is shown with its line breaks and control characters escaped.
+    return [one_line(line) for line in out], [one_line(line) for line in err]
 
 
 def _conflict_lines(pull: NotePull, names: list[str]) -> list[str]:
@@ -301,17 +302,13 @@ def _conflict_lines(pull: NotePull, names: list[str]) -> list[str]:
         what = f"field '{names[conflict.index]}'" if conflict.index >= 0 else "its tags"
         line = note.field_lines[conflict.index] or note.line if conflict.index >= 0 else note.id_line
         lines += [f"{note.shown_path}:{line}: conflict: card '{note.card_id}', {what} {why}",
-                  f"  in Anki:        {_one_line(conflict.anki)}",
-                  f"  in the sources: {_one_line(conflict.source)}"]
+                  f"  in Anki:        {one_line(conflict.anki)}",
+                  f"  in the sources: {one_line(conflict.source)}"]
     return lines
 
 
 def _where(note: Note) -> str:
     return f"{note.shown_path}:{note.line}"
-
-
-def _one_line(text: str) -> str:
-    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _short(html_text: str) -> str:
