@@ -213,3 +213,156 @@ def test_what_pull_prints_of_anki_text_is_one_line_and_no_terminal_control(proje
     assert "\x1b" not in result.output and "\u2028" not in result.output and "\x07" not in result.output
     assert "  in Anki:        <p>Yes\\x1b]0;pwned\\x07\\u2028no.</p>" in result.stderr.splitlines()
     assert "cards/test/n.md:0: not pulled: the note with GUID a\\nb\\u2028c: " in result.stderr, result.stderr
+
+
+def new_cards(project, anki_path: Path, target: str, prepare=lambda: None):
+    """Pull a note added in Anki into `target` (relative to the project, or absolute), `prepare` run after the sync."""
+    synced(project, anki_path)
+    add_note(anki_path, ["New?", "Yes."], [])
+    prepare()
+    before = card_file(project)
+    result = project.run("pull", "--collection", str(anki_path), "--new-cards",
+                         target if target.startswith("/") else str(project.root / target))
+    assert card_file(project) == before
+    return result
+
+
+@pytest.mark.parametrize("target, message", [
+    ("decks/test.yaml", "decks/test.yaml:0: --new-cards must name a card file under cards/"),
+    ("cards/test", "'--new-cards': File"),  # click's: exit status 2
+    ("cards/test/folder.md", "'--new-cards': File"),
+    ("cards/test/../../decks/x.md", "--new-cards must name a card file under cards/"),
+    ("cards/test/link-out.md", "cards/test/link-out.md:"),  # the build refuses it first
+    ("cards/test/link-in.md", "cards/test/link-in.md:"),
+    ("cards/test/sub-out/n.md", "--new-cards: its folder is outside the project"),
+    ("cards/test/sub-in/n.md", "cards/test/sub-in:0: is a symbolic link"),
+])
+def test_new_cards_where_it_must_not_write(project, anki_path, tmp_path, target, message):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    project.write({"decks/test.yaml": "name: Test Deck\nid: 1234567890\ncards: [test/**/*.md]\n"})
+    made = {
+        "cards/test/folder.md": lambda path: path.mkdir(),
+        "cards/test/link-out.md": lambda path: path.symlink_to(outside / "n.md"),
+        "cards/test/link-in.md": lambda path: path.symlink_to(project.root / "cards/test/dangling.md"),
+        "cards/test/sub-out/n.md": lambda path: path.parent.symlink_to(outside),
+        "cards/test/sub-in/n.md": lambda path: path.parent.symlink_to(project.root / "cards/elsewhere"),
+    }
+    (project.root / "cards/elsewhere").mkdir(parents=True)
+    result = new_cards(project, anki_path, target, lambda: made.get(target, lambda _: None)(project.root / target))
+    assert result.exit_code in (1, 2) and message in result.output, result.output
+    assert list(outside.iterdir()) == [] and list((project.root / "cards/elsewhere").iterdir()) == []
+    assert not (project.root / "cards/test/dangling.md").exists()
+
+
+def test_new_cards_outside_the_project(project, anki_path, tmp_path):
+    result = new_cards(project, anki_path, str(tmp_path / "n.md"))
+    assert result.exit_code == 1 and "--new-cards must name a card file under cards/" in result.stderr, result.output
+    assert not (tmp_path / "n.md").exists()
+
+
+def test_new_cards_into_another_decks_card_file(project, anki_path):
+    project.write({"decks/other.yaml": "name: Other\nid: 99\ncards: [other/*.md]\n",
+                   "cards/other/o.md": "## Other?\n<!-- id: other -->\n\nYes.\n"})
+    result = new_cards(project, anki_path, "cards/other/o.md")
+    assert result.exit_code == 0, result.output  # both decks pulled: the file is Other's, the new note Test Deck's
+    assert "new in Anki: \"New?\"" in result.stdout
+    assert (project.root / "cards/other/o.md").read_text() == "## Other?\n<!-- id: other -->\n\nYes.\n"
+    result = project.run("pull", "Test Deck", "--collection", str(anki_path), "--new-cards",
+                         str(project.root / "cards/other/o.md"))
+    assert result.exit_code == 1 and "not a card file of a deck being pulled" in result.stderr, result.output
+
+
+def test_a_card_file_that_is_a_symlink_inside_the_project_is_edited_through_it(project, anki_path):
+    synced(project, anki_path)
+    real = project.root / "cards/kept/a.txt"
+    real.parent.mkdir()
+    (project.root / "cards/test/a.md").rename(real)
+    (project.root / "cards/test/a.md").symlink_to(real)
+    edit(anki_path, "untouched", f1="<p>Yes!</p>")
+    run(project, "pull", anki_path)
+    assert (project.root / "cards/test/a.md").is_symlink()
+    assert real.read_text().endswith("<!-- id: untouched -->\n\nYes!\n")
+    assert [p.name for p in real.parent.iterdir()] == ["a.txt"]
+
+
+def test_what_a_killed_pull_left_does_not_stop_the_next(project, anki_path):
+    synced(project, anki_path)
+    stale = project.root / "cards/test/.a.md.k1ll3d.tmp"
+    stale.write_text("half a card file")
+    edit(anki_path, "untouched", f1="<p>Yes!</p>")
+    run(project, "pull", anki_path)
+    assert card_file(project).endswith("<!-- id: untouched -->\n\nYes!\n")
+    assert sorted(p.name for p in (project.root / "cards/test").iterdir()) == ["a.md", "img"]
+    project.build()
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda path: path.write_bytes(b""), "collection.anki2"),
+    (lambda path: path.write_text("not a collection\n"), "collection.anki2"),
+    (lambda path: path.write_bytes(b"SQLite format 3\x00" + b"\x00" * 100), "collection.anki2"),
+    (lambda path: path.mkdir(), "collection.anki2"),
+    (lambda path: None, "collection.anki2"),
+])
+def test_a_collection_that_is_not_one(project, tmp_path, make, message):
+    project.write({"cards/test/a.md": "## Q?\n<!-- id: q -->\n\nA.\n"})
+    project.build()
+    path = tmp_path / "bad" / "collection.anki2"
+    path.parent.mkdir()
+    make(path)
+    result = project.run("pull", "--collection", str(path))
+    assert result.exit_code == 1 and message in result.stderr, result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_sqlite_database_that_is_not_a_collection(project, tmp_path):
+    import sqlite3
+
+    project.write({"cards/test/a.md": "## Q?\n<!-- id: q -->\n\nA.\n"})
+    project.build()
+    path = tmp_path / "collection.anki2"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE notes (id INTEGER)")
+    before = path.read_bytes()
+    result = project.run("pull", "--collection", str(path))
+    assert result.exit_code == 1 and "collection.anki2" in result.stderr, result.output
+    assert path.read_bytes() == before  # pull only reads a collection: it never upgrades or creates one
+
+
+def change_in_anki(anki_path: Path, change) -> None:
+    from anki.collection import Collection
+
+    col = Collection(str(anki_path))
+    try:
+        change(col)
+    finally:
+        col.close()
+
+
+def add_a_field(col) -> None:
+    model = col.models.get(1593273294)
+    col.models.add_field(model, col.models.new_field("Extra"))
+    col.models.save(model)
+
+
+def to_anki_basic(col) -> None:
+    note_id = col.db.scalar("SELECT id FROM notes WHERE guid = ?", genanki.guid_for(DECK_ID, "untouched"))
+    request = col.models.change_notetype_info(old_notetype_id=1593273294,
+                                              new_notetype_id=col.models.by_name("Basic")["id"]).input
+    request.note_ids.extend([note_id])
+    col.models.change_notetype_of_notes(request)
+
+
+@pytest.mark.parametrize("change, why", [
+    (add_a_field, "its note type was changed in Anki (3 fields; the project's 'basic' has 2): the note is not "
+                  "compared until they agree (`cardsmith sync --allow-schema-change` puts the project's back)"),
+    (to_anki_basic, "its note in Anki has another note type (id "),
+])
+def test_a_note_whose_note_type_changed_in_anki_is_reported_not_pulled(project, anki_path, change, why):
+    synced(project, anki_path)
+    edit(anki_path, "untouched", f1="<p>Edited.</p>")
+    change_in_anki(anki_path, change)
+    before = card_file(project)
+    result = run(project, "pull", anki_path, code=1)
+    assert f"cards/test/a.md:33: not pulled: card 'untouched': {why}" in result.stderr, result.output
+    assert card_file(project) == before

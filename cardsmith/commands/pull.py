@@ -49,8 +49,9 @@ class PullResult:
 
     @property
     def failed(self) -> bool:
-        """Whether something was left for the user: a conflict, or an edit that could not be written."""
-        return any(plan.conflicts for plan in self.decks) or any(f.failed for f in self.files)
+        """Whether something was left for the user: a conflict, a note it could not compare, or an edit that could not
+        be written."""
+        return any(plan.conflicts or plan.skipped for plan in self.decks) or any(f.failed for f in self.files)
 
 
 def pull(project: Project, decks: Sequence[DeckConfig], opener: Callable[[], Target], options: PullOptions,
@@ -266,8 +267,8 @@ def report_lines(result: PullResult, dry_run: bool) -> tuple[list[str], list[str
                              "removes it)")
         lines += [f"not in the collection: {note.card_id} ({_where(note)}): deleted there, or never synced or "
                   "imported (no sync record tells which)" for note in plan.absent]
-        lines += [f"skipped: {note.card_id} ({_where(note)}): {why}" for note, why in plan.skipped]
         out += ["  " + line for line in lines]
+        err += [f"{_where(note)}: not pulled: card {note.card_id!r}: {why}" for note, why in plan.skipped]
         for pull in plan.pulls:
             err += _conflict_lines(pull, names[pull.note.note_type])
     for f in result.files:
