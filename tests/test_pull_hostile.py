@@ -366,3 +366,44 @@ def test_a_note_whose_note_type_changed_in_anki_is_reported_not_pulled(project, 
     result = run(project, "pull", anki_path, code=1)
     assert f"cards/test/a.md:33: not pulled: card 'untouched': {why}" in result.stderr, result.output
     assert card_file(project) == before
+
+
+def into_a_filtered_deck(col) -> None:
+    deck_id = col.decks.new_filtered("Filtered")
+    deck = col.decks.get(deck_id)
+    deck["terms"][0][0] = '"deck:Test Deck"'
+    col.decks.save(deck)
+    col.sched.rebuild_filtered_deck(deck_id)
+
+
+def to_another_deck(col) -> None:
+    col.set_deck(list(col.find_cards('"deck:Test Deck"')), col.decks.id("Elsewhere"))
+
+
+def rename_the_deck(col) -> None:
+    col.decks.rename(col.decks.by_name("Test Deck"), "Renamed")
+
+
+@pytest.mark.parametrize("change", [into_a_filtered_deck, to_another_deck, rename_the_deck])
+def test_an_edit_to_a_note_whose_cards_moved_in_anki_is_pulled(project, anki_path, change):
+    synced(project, anki_path)
+    change_in_anki(anki_path, change)
+    edit(anki_path, "untouched", f1="<p>Edited.</p>")
+    result = run(project, "pull", anki_path)
+    assert "  pulled: untouched (cards/test/a.md:33): Back" in result.stdout.splitlines(), result.output
+    assert card_file(project).endswith("<!-- id: untouched -->\n\nEdited.\n")
+
+
+def test_a_note_of_a_note_type_the_project_lacks_is_listed_and_left(project, anki_path):
+    synced(project, anki_path)
+
+    def add(col):
+        note = col.new_note(col.models.by_name("Basic"))
+        note.fields = ["Foreign?", "Yes."]
+        col.add_note(note, col.decks.id("Test Deck"))
+
+    change_in_anki(anki_path, add)
+    before = card_file(project)
+    result = run(project, "pull", anki_path, "--new-cards", str(project.root / "cards/test/a.md"))
+    assert "  new in Anki: \"Foreign?\" (note " in result.stdout and "is not one of the project's" in result.stdout
+    assert card_file(project) == before
