@@ -407,3 +407,46 @@ def test_a_note_of_a_note_type_the_project_lacks_is_listed_and_left(project, ank
     result = run(project, "pull", anki_path, "--new-cards", str(project.root / "cards/test/a.md"))
     assert "  new in Anki: \"Foreign?\" (note " in result.stdout and "is not one of the project's" in result.stdout
     assert card_file(project) == before
+
+
+def record_of(project) -> Path:
+    records = list((project.root / ".cardsmith/sync").iterdir())
+    assert len(records) == 1
+    return records[0]
+
+
+def test_a_sync_folder_that_is_a_symlink_out_of_the_project_is_never_written_through(project, anki_path, tmp_path):
+    synced(project, anki_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    record = record_of(project)
+    record.rename(outside / record.name)
+    (project.root / ".cardsmith/sync").rmdir()
+    (project.root / ".cardsmith/sync").symlink_to(outside)
+    saved = (outside / record.name).read_bytes()
+    edit(anki_path, "untouched", f1="<p>Yes!</p>")
+    result = run(project, "pull", anki_path, code=1)
+    assert ".cardsmith/sync:0: is a symbolic link" in result.stderr, result.output
+    assert [p.name for p in outside.iterdir()] == [record.name] and (outside / record.name).read_bytes() == saved
+
+
+def test_the_sync_record_of_another_collection_is_refused(project, anki_path, tmp_path):
+    synced(project, anki_path)
+    edit(anki_path, "untouched", f1="<p>Edited in the first.</p>")
+    run(project, "pull", anki_path)
+    # A second collection with the release, and the first one's record copied to the second's name.
+    second = tmp_path / "second" / "collection.anki2"
+    second.parent.mkdir()
+    change_in_anki(second, lambda col: None)  # a new, empty collection
+    (project.root / "cards/test/a.md").write_text(card_file(project).replace("Edited in the first.", "Yes."))
+    project.build()
+    first_record = record_of(project)
+    run(project, "sync", second)
+    (project.root / "cards/test/a.md").write_text(card_file(project).replace("\n\nYes.\n", "\n\nEdited in the first.\n"))
+    second_record = next(p for p in (project.root / ".cardsmith/sync").iterdir() if p != first_record)
+    second_record.write_bytes(first_record.read_bytes())
+    before = card_file(project)
+    result = project.run("pull", "--collection", str(second))
+    assert result.exit_code == 1, result.output
+    assert "not the sync record of this collection" in result.stderr, result.output
+    assert card_file(project) == before
