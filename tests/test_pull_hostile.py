@@ -450,3 +450,31 @@ def test_the_sync_record_of_another_collection_is_refused(project, anki_path, tm
     assert result.exit_code == 1, result.output
     assert "not the sync record of this collection" in result.stderr, result.output
     assert card_file(project) == before
+
+
+@pytest.mark.parametrize("damage", [
+    b"", b"{", b"[]", b'{"format": 1}', b"\xff\xfe", b"[" * 100_000,
+    b'{"format": 1, "collection": "%s", "decks": {"1234567890": {"notes": {"g": {"id": 1, "fields": [], '
+    b'"tags": [], "deck": ""}}}}}',
+    b'{"format": 1, "collection": "%s", "decks": {"x": {"notes": {}}}}',
+])
+def test_a_damaged_sync_record_is_refused_and_nothing_written(project, anki_path, damage):
+    synced(project, anki_path)
+    edit(anki_path, "untouched", f1="<p>Yes!</p>")
+    record = record_of(project)
+    record.write_bytes(damage.replace(b"%s", str(anki_path).encode()) if b"%s" in damage else damage)
+    before = card_file(project)
+    result = run(project, "pull", anki_path, code=1)
+    assert result.stderr.startswith(f".cardsmith/sync/{record.name}:1: not a readable sync record"), result.output
+    assert card_file(project) == before
+
+
+def test_a_lock_file_with_conflict_markers(project, anki_path):
+    synced(project, anki_path)
+    lock = project.root / "decks/test.lock"
+    text = lock.read_text()
+    lines = text.splitlines(keepends=True)
+    lock.write_text("".join(lines[:3]) + "<<<<<<< HEAD\n" + "".join(lines[3:]) + "=======\n>>>>>>> other\n")
+    edit(anki_path, "untouched", f1="<p>Yes!</p>")
+    run(project, "pull", anki_path)  # the lock is resolved as the build resolves it
+    assert card_file(project).endswith("<!-- id: untouched -->\n\nYes!\n")
