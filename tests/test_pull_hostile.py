@@ -478,3 +478,50 @@ def test_a_lock_file_with_conflict_markers(project, anki_path):
     edit(anki_path, "untouched", f1="<p>Yes!</p>")
     run(project, "pull", anki_path)  # the lock is resolved as the build resolves it
     assert card_file(project).endswith("<!-- id: untouched -->\n\nYes!\n")
+
+
+KILLED_AT_SECOND_REPLACE = """
+    import os, signal
+    from cardsmith import files
+    real, calls = os.replace, []
+    def replace_or_die(source, target):
+        calls.append(target)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+        real(source, target)
+    files.os = type("os", (), {name: getattr(os, name) for name in dir(os) if not name.startswith("__")})
+    files.os.replace = replace_or_die
+"""
+
+
+def test_a_pull_killed_between_two_files_leaves_each_whole_and_the_next_finishes(project, anki_path):
+    from test_processes import cardsmith, finish
+
+    project.write({"cards/test/b.md": "## Second file?\n<!-- id: second -->\n\nYes.\n"})
+    synced(project, anki_path)
+    edit(anki_path, "untouched", f1="<p>Yes!</p>")
+    edit(anki_path, "second", f1="<p>Yes!</p>")
+    before = {name: (project.root / "cards/test" / name).read_text() for name in ("a.md", "b.md")}
+    code, output = finish(cardsmith(project.root, "pull", "--collection", str(anki_path),
+                                    prelude=KILLED_AT_SECOND_REPLACE))
+    assert code == -9, output
+    now = {name: (project.root / "cards/test" / name).read_text() for name in ("a.md", "b.md")}
+    assert sum(now[name] != before[name] for name in now) == 1  # one file replaced whole, the other untouched
+    result = run(project, "pull", anki_path)
+    assert "  pulled: " in result.stdout
+    assert card_file(project).endswith("<!-- id: untouched -->\n\nYes!\n")
+    assert (project.root / "cards/test/b.md").read_text() == "## Second file?\n<!-- id: second -->\n\nYes!\n"
+    assert sorted(p.name for p in (project.root / "cards/test").iterdir()) == ["a.md", "b.md", "img"]
+    agrees(project, anki_path, 7)
+
+
+def test_two_pulls_at_once_write_the_edit_once(project, anki_path):
+    from test_processes import cardsmith, finish
+
+    synced(project, anki_path)
+    edit(anki_path, "untouched", f1="<p>Yes!</p>")
+    first, second = (cardsmith(project.root, "pull", "--collection", str(anki_path)) for _ in range(2))
+    results = [finish(first), finish(second)]
+    assert [code for code, _ in results] == [0, 0], results
+    assert card_file(project).endswith("<!-- id: untouched -->\n\nYes!\n")
+    assert sum("1 pulled" in output for _, output in results) == 1, results
