@@ -80,3 +80,78 @@ def test_a_cards_html_neither_runs_reaches_the_network_nor_leaves_the_page(proje
         assert any("Loading the image 'http://127.0.0.1" in e for e in errors)
     finally:
         listener.close()
+
+
+SECRET = "the maintainer's secret"
+
+
+@pytest.mark.parametrize("link, target", [
+    ("cards", "/"),
+    ("cards/test/a.md", "SECRET"),  # an absolute path to a file outside the project
+    ("cards/test/a.md", "../../../secret.md"),
+    ("cards/test/b.md", "../../../secret.md"),
+    ("templates/basic/back.html", "SECRET"),
+])
+def test_a_revision_whose_tree_has_a_symlink_out_of_the_project(project, tmp_path, link, target):
+    secret = tmp_path / "secret.md"  # next to the project folder: ../secret.md from it
+    secret.write_text(f"## {SECRET}?\n<!-- id: secret -->\n\n{SECRET}.\n")
+    committed(project)
+    path = project.root / link
+    kept = path.read_bytes() if path.is_file() else None
+    if path.is_dir():
+        path.rename(tmp_path / "kept")
+    elif path.exists():
+        path.unlink()
+    path.symlink_to(str(secret) if target == "SECRET" else target)
+    git(project.root, "add", "-A")
+    git(project.root, "commit", "-qm", "a link out")
+    path.unlink()
+    if kept is not None:
+        path.write_bytes(kept)
+    elif (tmp_path / "kept").exists():
+        (tmp_path / "kept").rename(path)
+    git(project.root, "add", "-A")
+    git(project.root, "commit", "-qm", "the link removed")
+    result = project.run("diff", "HEAD~1")
+    assert result.exit_code == 0, result.output
+    assert f"HEAD~1: {link}: a symbolic link out of the project there: left out" in result.output.splitlines()
+    assert SECRET not in result.output
+    page = project.dist / "diff" / "index.html"
+    assert not page.exists() or SECRET not in page.read_text()
+
+
+@pytest.mark.parametrize("rev", ["-o", "--output=x", "HEAD;rm -rf x", "../", "HEAD:cards", "HEAD^{tree}", "\n",
+                                 "-", "--", "@{-1}", "HEAD~99"])
+def test_hostile_revision_arguments(project, rev):
+    committed(project)
+    result = project.run("diff", "--", rev)
+    assert result.exit_code == 1 and "not a revision of this git repository" in result.stderr, result.output
+    assert not (project.dist / "diff").exists() and not (project.root / "x").exists()
+
+
+def test_a_working_tree_symlink_out_of_the_project_is_refused(project, tmp_path):
+    secret = tmp_path / "secret.md"
+    secret.write_text(f"## {SECRET}?\n<!-- id: secret -->\n\n{SECRET}.\n")
+    committed(project)
+    (project.root / "cards/test/c.md").symlink_to(secret)
+    result = project.run("diff")
+    assert result.exit_code == 1 and "cards/test/c.md:1: card file 'cards/test/c.md' is outside the project" \
+        in result.stderr, result.output
+    assert SECRET not in result.output and not (project.dist / "diff").exists()
+
+
+def test_a_project_path_with_spaces_and_a_huge_diff(tmp_path):
+    import shutil
+
+    from conftest import REPO, Project
+
+    project = Project(tmp_path / "my deck; $(x) 'q'")
+    shutil.copytree(REPO / "templates", project.root / "templates")
+    project.write({"decks/test.yaml": "name: Test Deck\nid: 1234567890\ncards: [test/*.md]\n"})
+    many = "".join(f"## Question {i}?\n<!-- id: q-{i} -->\n\nAnswer $x_{{{i}}}$.\n\n" for i in range(2000))
+    committed(project, many)
+    (project.root / "cards/test/a.md").write_text(many.replace("Answer", "Reply"))
+    result = project.run("diff")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "Test Deck: 2000 changed, 0 new, 0 deleted since HEAD"
+    assert (project.dist / "diff" / "index.html").read_text().count('class="df-change"') == 2000
