@@ -525,3 +525,19 @@ def test_two_pulls_at_once_write_the_edit_once(project, anki_path):
     assert [code for code, _ in results] == [0, 0], results
     assert card_file(project).endswith("<!-- id: untouched -->\n\nYes!\n")
     assert sum("1 pulled" in output for _, output in results) == 1, results
+
+
+def test_many_new_notes_into_a_file_with_windows_line_endings(project, anki_path):
+    synced(project, anki_path)
+    for number in range(300):
+        add_note(anki_path, [f"New {number}?", f"Yes, {number}."], [])
+    path = project.root / "cards/test/n.md"
+    path.write_bytes(b"---\r\ntype: basic\r\n---\r\n\r\n## Old?\r\n<!-- id: old -->\r\n\r\nYes.\r\n")
+    result = run(project, "pull", anki_path, "--new-cards", str(path))
+    assert result.stdout.splitlines()[0].startswith("Test Deck: 0 pulled, 300 new, ")
+    text = path.read_bytes()
+    assert text.startswith(b"---\r\ntype: basic\r\n---\r\n\r\n## Old?\r\n<!-- id: old -->\r\n\r\nYes.\r\n\r\n## New 0?")
+    assert b"\n" not in text.replace(b"\r\n", b"")
+    line = int(next(x for x in result.stdout.splitlines() if x.startswith("  new: new-299 ")).split(":")[-1][:-1])
+    assert text.decode().split("\r\n")[line - 1].startswith("## New 299? ")  # the line reported is the card's
+    agrees(project, anki_path, 306)  # the 300 and the 6 of a.md (`old` is not in Anki)
