@@ -541,3 +541,37 @@ def test_many_new_notes_into_a_file_with_windows_line_endings(project, anki_path
     line = int(next(x for x in result.stdout.splitlines() if x.startswith("  new: new-299 ")).split(":")[-1][:-1])
     assert text.decode().split("\r\n")[line - 1].startswith("## New 299? ")  # the line reported is the card's
     agrees(project, anki_path, 306)  # the 300 and the 6 of a.md (`old` is not in Anki)
+
+
+def test_a_find_and_replace_in_anki_over_many_cards_of_one_file(project, anki_path):
+    from anki.collection import Collection
+
+    many = "".join(f"## Question {i}?\r\n<!-- id: q-{i} -->\r\n\r\nAnswer {i}, $x^{{{i}}}$.\r\n\r\n" for i in range(200))
+    project.write({"cards/test/a.md": many.encode(), "cards/test/b.md": "## Other?\n<!-- id: other -->\n\nAnswer.\n"})
+    project.build()
+    run(project, "sync", anki_path)
+    col = Collection(str(anki_path))
+    try:
+        col.find_and_replace(note_ids=col.find_notes(""), search="Answer", replacement="Reply")
+        note = col.get_note(col.db.scalar("SELECT id FROM notes WHERE guid = ?", genanki.guid_for(DECK_ID, "q-7")))
+        note.fields[1] += '<img src="pasted.png">'  # cannot be written: the others are
+        col.update_note(note)
+        col.remove_notes([col.db.scalar("SELECT id FROM notes WHERE guid = ?", genanki.guid_for(DECK_ID, "q-199"))])
+    finally:
+        col.close()
+    result = run(project, "pull", anki_path, "--delete", code=1)
+    assert result.stderr.splitlines()[0].startswith("cards/test/a.md:36: not pulled: card 'q-7': field 'Back' uses")
+    expected = many.replace("Answer", "Reply").replace("Reply 7,", "Answer 7,")
+    expected = expected.replace("## Question 199?\r\n<!-- id: q-199 -->\r\n\r\nReply 199, $x^{199}$.\r\n\r\n", "")
+    assert (project.root / "cards/test/a.md").read_bytes() == expected.encode()
+    assert (project.root / "cards/test/b.md").read_text() == "## Other?\n<!-- id: other -->\n\nReply.\n"
+
+
+def test_delete_removes_the_last_card_of_a_file(project, anki_path):
+    synced(project, anki_path)
+    change_in_anki(anki_path, lambda col: col.remove_notes(
+        [col.db.scalar("SELECT id FROM notes WHERE guid = ?", genanki.guid_for(DECK_ID, "untouched"))]))
+    before = card_file(project)
+    run(project, "pull", anki_path, "--delete")
+    assert card_file(project) == before.replace("## Untouched?\n<!-- id: untouched -->\n\nYes.\n", "")
+    project.build()

@@ -9,6 +9,7 @@ the result says why.
 
 from __future__ import annotations
 
+import bisect
 import json
 import unicodedata
 from dataclasses import dataclass, field
@@ -90,12 +91,8 @@ class Editor:
         """Apply `edits` to the file's cards and append `new` cards (ids unique among `taken`, which they join)."""
         text = raw.decode("utf-8") if raw is not None else self._front_matter(new)
         result = FileEdit(path, shown, raw, text)
-        for edit in edits:
-            try:
-                result.text = self._card(result.text, path, shown, edit)
-                result.done.append((edit.note.card_id, edit.note.line))
-            except Unwritable as why:
-                result.failed.append((edit.note.card_id, edit.note.line, str(why)))
+        if edits:
+            self._edit_cards(result, path, shown, edits)
         if new:
             result.file_tags = _file_defaults(text, path, shown)[1]
             self._add(result, path, shown, new, taken)
@@ -136,6 +133,48 @@ class Editor:
         result.text = text
         result.added += added
         result.failed += failed
+
+    def _edit_cards(self, result: FileEdit, path: Path, shown: str, edits: Sequence[CardEdit]) -> None:
+        """Edit each card in its own lines under the file's front matter, with the card after it (a card's last
+        field reads otherwise at the file's end), then check the whole file once: edited in the whole file, each
+        edit parsed it twice (a find-and-replace over 1,000 cards took 28 s)."""
+        lines, bom = cardlines.lines_of(result.text)
+        parsed = parse_text(result.text, path, shown)
+        sources = {n.card_id: n for n in parsed.notes}
+        expected = {key: _same(n) for key, n in sources.items()}
+        end = front_matter_end([line.rstrip("\r\n") for line in lines])
+        head = lines[:end + 1] if end is not None else []
+        starts = sorted(n.line - 1 for n in parsed.notes) + [len(lines)]  # each card's first line, as the parser's
+        new_lines, done = list(lines), []
+        for edit in edits:  # from the last card to the first: replacing a card's lines moves none still to come
+            key = edit.note.card_id
+            try:
+                source = sources.get(key)
+                if source is None:
+                    raise Unwritable("the card changed in its file while pull ran: run pull again")
+                start = source.line - 1
+                stop = starts[bisect.bisect_right(starts, start)]
+                after = lines[stop:starts[bisect.bisect_right(starts, stop)] if stop < len(lines) else stop]
+                edited = self._card(bom + "".join(head + lines[start:stop] + after), path, shown, edit)
+                edited_lines = cardlines.lines_of(edited)[0]
+                if edited_lines[len(edited_lines) - len(after):] != after:
+                    raise Unwritable("the edit would change the card after it")
+                new_lines[start:stop] = edited_lines[len(head):len(edited_lines) - len(after)]
+                if edit.delete:
+                    expected.pop(key)
+                else:
+                    expected[key] = _same(next(n for n in parse_text(edited, path, shown).notes if n.card_id == key))
+                done.append((key, edit.note.line))
+            except Unwritable as why:
+                result.failed.append((key, edit.note.line, str(why)))
+        text = bom + "".join(new_lines)
+        try:
+            self._check(text, path, shown, expected, _errors(parsed))
+        except Unwritable as why:  # a card reads otherwise in the file than alone: none is written
+            result.failed += [(key, line, str(why)) for key, line in done]
+            return
+        result.text = text
+        result.done += done
 
     def _front_matter(self, new: Sequence[NewCard]) -> str:
         """A new card file's front matter: the subdeck its new cards are in, when they are all in one."""
@@ -327,9 +366,10 @@ def _file_defaults(text: str, path: Path, shown: str) -> tuple[str, tuple[str, .
 
 
 def _same(source: SourceNote) -> tuple:
-    """What a card reads as, wherever it is in its file."""
+    """What a card reads as, wherever it is in its file: the blank lines after its last field are the parser's
+    only at the file's end (the card before one deleted at the end reads the same)."""
     return (source.note_type, source.tags, source.subdeck, source.guid,
-            tuple((s.name, s.text) for s in source.sections))
+            tuple((s.name, s.text.rstrip()) for s in source.sections))
 
 
 def _nfc(text: str) -> str:
