@@ -155,3 +155,17 @@ def test_a_project_path_with_spaces_and_a_huge_diff(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == "Test Deck: 2000 changed, 0 new, 0 deleted since HEAD"
     assert (project.dist / "diff" / "index.html").read_text().count('class="df-change"') == 2000
+
+
+def test_what_diff_prints_of_a_revisions_file_names_is_one_line_and_no_terminal_control(project, tmp_path):
+    committed(project)
+    link = project.root / "cards/test/\x1b[2Jevil\nname.md"
+    link.symlink_to("/")
+    git(project.root, "add", "-A")
+    git(project.root, "commit", "-qm", "a link with a hostile name")
+    link.unlink()
+    result = project.run("diff")
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output
+    assert "HEAD: cards/test/\\x1b[2Jevil\\nname.md: a symbolic link out of the project there: left out" in \
+        result.output.splitlines()

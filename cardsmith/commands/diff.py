@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import BuildError, Problem
+from ..errors import BuildError, Problem, one_line
 from ..model import DeckBuild, Note
 from ..notetypes import NoteType
 from ..pipeline import Project
@@ -81,7 +81,7 @@ class DiffResult:
         if not self.decks:
             lines.append(f"No card changed since {self.rev}.")
         lines.append(f"Before and after: {display_path(self.index, root)}")
-        return lines
+        return [one_line(line) for line in lines]  # a file name at REV may hold a line break or ESC
 
 
 def card_diff(project: Project, rev: str, out: Path) -> DiffResult:
