@@ -575,3 +575,29 @@ def test_delete_removes_the_last_card_of_a_file(project, anki_path):
     run(project, "pull", anki_path, "--delete")
     assert card_file(project) == before.replace("## Untouched?\n<!-- id: untouched -->\n\nYes.\n", "")
     project.build()
+
+
+def damage_notes(anki_path: Path, sql: str, *args) -> None:
+    """Write into a collection's notes table as a damaged or hostile collection holds it (not through Anki)."""
+    import sqlite3
+
+    with sqlite3.connect(anki_path) as db:
+        db.execute(sql, args)
+
+
+@pytest.mark.parametrize("sql, args, message", [
+    ("UPDATE notes SET flds = CAST(? AS BLOB) WHERE guid = ?", (b"Untouched?\x1f\xff\xfe",
+                                                                genanki.guid_for(DECK_ID, "untouched")),
+     "its fields or tags are not text"),
+    ("UPDATE notes SET guid = ? WHERE guid = ?", (genanki.guid_for(DECK_ID, "untouched"),
+                                                  genanki.guid_for(DECK_ID, "plot")),
+     "share the GUID"),
+])
+@pytest.mark.parametrize("command", ["pull", "sync"])
+def test_a_damaged_collection_is_refused(project, anki_path, sql, args, message, command):
+    synced(project, anki_path)
+    damage_notes(anki_path, sql, *args)
+    before = card_file(project)
+    result = run(project, command, anki_path, code=1)
+    assert result.stderr.startswith(f"{anki_path}: note ") and message in result.stderr, result.output
+    assert card_file(project) == before
