@@ -601,3 +601,15 @@ def test_a_damaged_collection_is_refused(project, anki_path, sql, args, message,
     result = run(project, command, anki_path, code=1)
     assert result.stderr.startswith(f"{anki_path}: note ") and message in result.stderr, result.output
     assert card_file(project) == before
+
+
+def test_a_note_of_another_deck_moved_in_anki_is_not_new(project, anki_path):
+    synced(project, anki_path)
+    project.write({"decks/other.yaml": "name: Other\nid: 99\ncards: [other/*.md]\n",
+                   "cards/other/o.md": "## Other?\n<!-- id: other -->\n\nYes.\n"})
+    run(project, "sync", anki_path)  # synced, not built: no lock of Other names the card yet
+    change_in_anki(anki_path, lambda col: col.set_deck(list(col.find_cards('"deck:Other"')), col.decks.id("Test Deck")))
+    result = run(project, "pull", anki_path, "--new-cards", str(project.root / "cards/test/n.md"), "Test Deck")
+    assert "1 new" not in result.stdout.splitlines()[0], result.output
+    assert not (project.root / "cards/test/n.md").exists()
+    project.build()

@@ -67,10 +67,9 @@ def pull(project: Project, decks: Sequence[DeckConfig], opener: Callable[[], Tar
     live = project.live_guids(builds)
     shipped = [shipped_deck(project, build, live) for build in builds]
     ledgers = {deck.deck_id: deck_ledger(project, deck) for deck in project.decks}
-    # Every GUID the project uses or released, in any deck: a note in the deck with another is new.
-    known = {n.guid for build in builds for n in build.notes} | {
-        record["guid"] for ledger in ledgers.values() for records in (ledger.cards, ledger.deleted)
-        for record in records.values()}
+    # Every GUID the project uses (in any deck, pulled or not) or released: a note in the deck with another is new.
+    known = live | {record["guid"] for ledger in ledgers.values() for records in (ledger.cards, ledger.deleted)
+                    for record in records.values()}
     target = opener()
     try:
         record = load_record(project.root, target.key)
