@@ -33,6 +33,10 @@ HOSTILE = {
 VALUES = {f"{name}, {where}": value for name, line in HOSTILE.items() for where, value in (
     ("alone", line), ("own line", f"<p>Yes.</p>\n{line}\n<p>end</p>"))}
 VALUES["nested tags"] = "<b>" * 1000 + "x" + "</b>" * 1000
+VALUES.update({f"media {src}": f'<p>x <img src="{src}"></p>' for src in (
+    "../../../etc/passwd", "/etc/passwd", "file:///etc/passwd", "..%2f..%2fetc%2fpasswd", "img/plot.png",
+    "plot.png", "")})
+VALUES["sound out"] = "<p>x [sound:../../../etc/passwd]</p>"
 VALUES["a megabyte"] = "<p>" + "word " * 200_000 + "</p>"
 
 
@@ -613,3 +617,27 @@ def test_a_note_of_another_deck_moved_in_anki_is_not_new(project, anki_path):
     assert "1 new" not in result.stdout.splitlines()[0], result.output
     assert not (project.root / "cards/test/n.md").exists()
     project.build()
+
+
+@pytest.mark.parametrize("subdeck", ["--- # &a *b", "x: y", "'q' \"d\"", "[1, 2]", "!!python/object x", "%YAML",
+                                     "ébène 深層", "a::b", "null", "~", "yes", "1e3", " lead"])
+def test_new_notes_in_a_subdeck_with_a_hostile_name_go_to_a_new_file(project, anki_path, subdeck):
+    from anki.collection import Collection
+
+    synced(project, anki_path)
+    col = Collection(str(anki_path))
+    try:
+        note = col.new_note(col.models.get(1593273294))
+        note.fields = ["New?", "Yes."]
+        col.add_note(note, col.decks.id(f"Test Deck::{subdeck}"))
+        name = col.decks.name(note.cards()[0].did)
+    finally:
+        col.close()
+    result = project.run("pull", "--collection", str(anki_path), "--new-cards", str(project.root / "cards/test/n.md"))
+    assert result.exit_code in (0, 1), result.output
+    if result.exit_code == 0:
+        agrees(project, anki_path, 7)
+        assert run(project, "sync", anki_path).stdout.splitlines()[0].endswith(", 0 moved, 0 deleted, 0 suspended, "
+                                                                            "7 untouched"), name
+    else:
+        assert "cards/test/n.md:0: not pulled: the note with GUID" in result.stderr, result.output
