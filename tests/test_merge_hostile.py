@@ -4,6 +4,7 @@ on both sides. Through git, with the driver installed as `merge-driver --install
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -126,3 +127,26 @@ def test_a_driver_set_up_without_the_separator_stops_at_a_path_named_install(tmp
                     code=1)  # a conflict for the user to see, never ours silently kept as the merge
     assert "give --install alone" in result.stderr
     assert (project.root / ".gitattributes").read_text() == attributes
+
+
+def test_install_never_writes_through_a_gitattributes_symlink(tmp_path):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("the user's file\n")
+    project = Project(tmp_path / "deck")
+    project.root.mkdir()
+    git(project.root, "init", "-q", "-b", "main")
+    (project.root / ".gitattributes").symlink_to(outside)
+    result = project.run("merge-driver", "--install")
+    assert result.exit_code == 1 and ".gitattributes:0: is a symbolic link" in result.stderr, result.output
+    assert outside.read_text() == "the user's file\n"
+
+
+@pytest.mark.parametrize("make", [lambda path: os.mkfifo(path), lambda path: path.mkdir(),
+                                  lambda path: path.write_bytes(b"\xff\xfe")])
+def test_install_refuses_a_gitattributes_it_cannot_read(tmp_path, make):
+    project = Project(tmp_path / "deck")
+    project.root.mkdir()
+    git(project.root, "init", "-q", "-b", "main")
+    make(project.root / ".gitattributes")
+    result = project.run("merge-driver", "--install")
+    assert result.exit_code == 1 and result.stderr.startswith(".gitattributes:0: cannot read it ("), result.output

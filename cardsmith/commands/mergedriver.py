@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BuildError, Problem
+from ..files import read_limited, refuse_symlinks, write_atomic
 from ..lockfile import read_lock
 from ..parse import card_starts, parse_text, split_lines
 
@@ -198,6 +199,8 @@ def install(root: Path) -> list[str]:
     else:
         command = shlex.quote(command)
     driver = f"{command} merge-driver -- %O %A %B %P"  # `--`: a path named `--install` or `-o` is no option
+    attributes = root / ".gitattributes"
+    refuse_symlinks(root, attributes)  # a repository's symlink there would have us rewrite a file outside it
     if shutil.which("git") is None:
         raise BuildError([Problem("git", 0, "git is not installed")])
     for key, value in ((f"merge.{NAME}.name", "cardsmith: card files card by card, lock files record by record"),
@@ -205,10 +208,12 @@ def install(root: Path) -> list[str]:
         done = subprocess.run(["git", "-C", str(root), "config", key, value], capture_output=True, text=True)
         if done.returncode != 0:
             raise BuildError([Problem(str(root), 0, f"git config failed: {done.stderr.strip()}")])
-    attributes = root / ".gitattributes"
-    have = attributes.read_text(encoding="utf-8").splitlines() if attributes.exists() else []
+    try:
+        have = read_limited(attributes).decode("utf-8").splitlines() if attributes.exists() else []
+    except (OSError, UnicodeDecodeError) as error:  # a FIFO, a directory, not text
+        why = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise BuildError([Problem(".gitattributes", 0, f"cannot read it ({why}): fix or remove it")]) from None
     missing = [line for line in ATTRIBUTES if line not in have]
     if missing:
-        text = "\n".join(have + missing) + "\n"
-        attributes.write_text(text, encoding="utf-8")
+        write_atomic(attributes, ["\n".join(have + missing) + "\n"])
     return [f"git config merge.{NAME}.driver \"{driver}\""] + [f".gitattributes: {line}" for line in missing]
