@@ -641,3 +641,26 @@ def test_new_notes_in_a_subdeck_with_a_hostile_name_go_to_a_new_file(project, an
                                                                             "7 untouched"), name
     else:
         assert "cards/test/n.md:0: not pulled: the note with GUID" in result.stderr, result.output
+
+
+def test_cards_reordered_in_their_file_while_pull_runs(project, anki_path, monkeypatch):
+    from cardsmith.commands import cardedit
+
+    synced(project, anki_path)
+    edit(anki_path, "plot", f1=lambda html: html.replace("A line", "A straight line"))
+    edit(anki_path, "untouched", f1="<p>Yes!</p>\n<p>And more.</p>")  # two more lines in the file
+    path = project.root / "cards/test/a.md"
+    parts = path.read_text().split("\n## ")
+    reordered = ("## " + "\n## ".join(parts[1:]) + "\n" + parts[0] + "\n").replace("\n\n\n", "\n\n")
+    original = cardedit.Editor.edit
+
+    def edit_after_a_reorder(self, card_path, shown, raw, *args):
+        path.write_text(reordered)  # saved in an editor after the build, before pull reads the file
+        return original(self, card_path, shown, reordered.encode(), *args)
+
+    monkeypatch.setattr(cardedit.Editor, "edit", edit_after_a_reorder)
+    result = project.run("pull", "--collection", str(anki_path))
+    monkeypatch.undo()
+    assert result.exit_code == 0, result.output
+    assert path.read_text() == reordered.replace("A line", "A straight line").replace(
+        "<!-- id: untouched -->\n\nYes.", "<!-- id: untouched -->\n\nYes!\n\nAnd more.")

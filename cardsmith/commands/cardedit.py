@@ -146,7 +146,8 @@ class Editor:
         head = lines[:end + 1] if end is not None else []
         starts = sorted(n.line - 1 for n in parsed.notes) + [len(lines)]  # each card's first line, as the parser's
         new_lines, done = list(lines), []
-        for edit in edits:  # from the last card to the first: replacing a card's lines moves none still to come
+        # From the last card in the file (as it is now) to the first: replacing a card's lines moves none to come.
+        for edit in sorted(edits, key=lambda e: -sources[e.note.card_id].line if e.note.card_id in sources else 0):
             key = edit.note.card_id
             try:
                 source = sources.get(key)
