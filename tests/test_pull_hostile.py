@@ -664,3 +664,14 @@ def test_cards_reordered_in_their_file_while_pull_runs(project, anki_path, monke
     assert result.exit_code == 0, result.output
     assert path.read_text() == reordered.replace("A line", "A straight line").replace(
         "<!-- id: untouched -->\n\nYes.", "<!-- id: untouched -->\n\nYes!\n\nAnd more.")
+
+
+def test_an_edit_of_a_long_repetitive_field(project, anki_path):
+    long = " ".join(["ab"] * 1000)
+    project.write({"cards/test/b.md": f"## Repetitive?\n<!-- id: repetitive -->\n\n{long}\n"})
+    synced(project, anki_path)
+    edit(anki_path, "repetitive", f1=f"<p>{' '.join(['ba'] * 1000)}</p>")
+    run(project, "pull", anki_path)  # converted whole: aligning it with the Markdown would take minutes
+    assert (project.root / "cards/test/b.md").read_text() == \
+        f"## Repetitive?\n<!-- id: repetitive -->\n\n{' '.join(['ba'] * 1000)}\n"
+    agrees(project, anki_path, 7)
