@@ -372,6 +372,9 @@ def merge_driver(install: bool, root: Path, files: tuple[str, ...]) -> None:
     from .commands import mergedriver
 
     try:
+        if install and files:  # a driver set up without `--` and a file named `--install` (a hostile .gitattributes)
+            raise click.UsageError("give --install alone, or BASE OURS THEIRS PATH; run `cardsmith merge-driver "
+                                   "--install` again to set the driver up with `--` before the paths")
         if install:
             for line in mergedriver.install(root):
                 click.echo(line)

@@ -25,14 +25,14 @@ class Problem:
 
     def __str__(self) -> str:
         prefix = "warning: " if self.severity == "warning" else "note: " if self.severity == "notice" else ""
-        where = _one_line(self.path) + (f":{self.line}" if self.line != NO_LINE else "")
-        return f"{where}: {prefix}{_one_line(self.message)}"
+        where = one_line(self.path) + (f":{self.line}" if self.line != NO_LINE else "")
+        return f"{where}: {prefix}{one_line(self.message)}"
 
 
 NO_LINE = -1
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     """Line breaks and control characters quoted from the input are shown escaped (`\\r`), and so
     are the bytes of a file name that are not UTF-8 (`\\xe9`) and other halves of UTF-16 pairs (`\\ud800`, from
     an escape in JSON or YAML): they cannot be printed."""

@@ -53,6 +53,16 @@ def test_an_edit_that_does_not_map_onto_the_markdown_is_none():
     assert patch("Same.", render("Same."), render("Same."), same) is None  # no edit at all
 
 
+def test_an_edit_of_repetitive_text_gives_up_after_a_fixed_amount_of_work():
+    # The alignment's work grows with the cube of the length on repetitive text (2,000 characters of `ab ab …`
+    # took 51 s): past a fixed amount of work patch gives up, and pull converts the field whole.
+    written = " ".join(["ab"] * 700)
+    assert patch(written, render(written), render(" ".join(["ba"] * 700)), same) is None
+    prose = " ".join(["the gradient of the loss with respect to the weights"] * 20)  # 1,000 characters, repetitive
+    patched = patch(prose, render(prose), render(prose.replace("loss", "cost", 1)), same)
+    assert patched == prose.replace("loss", "cost", 1)
+
+
 def test_media_that_an_edit_adds_are_named_by_their_paths():
     old_html = render("A plot:")
     new_html = old_html.replace(":", ': <img src="p-0123456789ab.png">')

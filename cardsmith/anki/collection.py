@@ -122,7 +122,7 @@ class CollectionTarget:
     def snapshot(self, deck: ShippedDeck, guids: set[str]) -> Snapshot:
         names = {d.id: d.name for d in self.col.decks.all_names_and_ids()}
         return read_snapshot(self.col.db.all, self.col.models.get, names, guids,
-                             [nt.model_id for nt in deck.notetypes.values()])
+                             [nt.model_id for nt in deck.notetypes.values()], self.label)
 
     def deck_guids(self, name: str) -> set[str]:
         """The GUIDs of the notes with a card in the deck or one of its subdecks (filtered decks: their home)."""

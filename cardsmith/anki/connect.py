@@ -160,7 +160,7 @@ class AnkiConnectTarget:
             package = Path(tmp) / "deck.apkg"
             if not self.client.call("exportPackage", deck=name, path=str(package), includeSched=True):
                 raise ActionFailed(f"exportPackage: Anki did not export deck '{name}'")
-            return _read_package(package, Path(tmp), guids, ids)
+            return _read_package(package, Path(tmp), guids, ids, self.label)
 
     def _notetype(self, model_id: int, name: str, deck: ShippedDeck) -> AnkiNotetype:
         """A note type as AnkiConnect describes it: no field or template ids (matched by name), nor its kind."""
@@ -296,7 +296,8 @@ def _package_guids(package: Path, tmp: Path) -> set[str]:
         conn.close()
 
 
-def _read_package(package: Path, tmp: Path, guids: set[str], notetype_ids: list[int]) -> tuple[Snapshot, set[int]]:
+def _read_package(package: Path, tmp: Path, guids: set[str], notetype_ids: list[int], label: str
+                  ) -> tuple[Snapshot, set[int]]:
     """The notes among `guids` in a package Anki exported (its `collection.anki21`, in the legacy layout),
     and the ids of all its notes."""
     conn = sqlite3.connect(_collection_of(package, tmp))
@@ -305,7 +306,7 @@ def _read_package(package: Path, tmp: Path, guids: set[str], notetype_ids: list[
         models = {int(k): v for k, v in json.loads(models_json).items()}
         decks = {int(k): v["name"] for k, v in json.loads(decks_json).items()}
         query = lambda sql, *args: conn.execute(sql, args).fetchall()  # noqa: E731
-        return (read_snapshot(query, models.get, decks, guids, notetype_ids),
+        return (read_snapshot(query, models.get, decks, guids, notetype_ids, label),
                 {row[0] for row in query("SELECT id FROM notes")})
     finally:
         conn.close()

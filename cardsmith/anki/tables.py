@@ -6,13 +6,15 @@ from __future__ import annotations
 from typing import Callable, Iterable
 
 from ..commands.syncplan import AnkiCard, AnkiNote, AnkiNotetype, Snapshot
+from ..errors import NO_LINE, BuildError, Problem
 
 CLOZE = 1  # Anki's note type kind for cloze (MODEL_CLOZE)
 
 
 def read_snapshot(query: Callable[..., list], notetypes: Callable[[int], dict | None], deck_names: dict[int, str],
-                  guids: Iterable[str], notetype_ids: Iterable[int]) -> Snapshot:
-    """Read a deck's notes from a collection's tables (a live collection or an exported one).
+                  guids: Iterable[str], notetype_ids: Iterable[int], label: str) -> Snapshot:
+    """Read a deck's notes from a collection's tables (a live collection or an exported one); raise BuildError
+    (about `label`) for notes no Anki writes: fields or tags that are not text, two notes with one GUID.
 
     `query(sql)` returns rows; `notetypes(id)` Anki's note type as a dict (its legacy form).
     """
@@ -21,6 +23,7 @@ def read_snapshot(query: Callable[..., list], notetypes: Callable[[int], dict | 
     mids = ",".join(sorted({str(int(row[1])) for row in query("SELECT guid, mid FROM notes") if row[0] in wanted}))
     notes = [row for row in query(f"SELECT id, guid, mid, flds, tags FROM notes WHERE mid IN ({mids})")
              if row[1] in wanted] if mids else []
+    _refuse_damaged(notes, label)
     ids = {row[0] for row in notes}
     rows = [row for row in query("SELECT id, nid, did, odid, queue, type, reps, ord FROM cards WHERE nid IN "
                                  f"(SELECT id FROM notes WHERE mid IN ({mids})) ORDER BY ord") if row[1] in ids] \
@@ -45,3 +48,17 @@ def read_snapshot(query: Callable[..., list], notetypes: Callable[[int], dict | 
                 tuple((t.get("id"), t["name"], t["qfmt"], t["afmt"]) for t in data["tmpls"]),
                 data.get("css", ""))
     return Snapshot(found, types)
+
+
+def _refuse_damaged(notes: list, label: str) -> None:
+    """Raise BuildError for a note whose fields or tags are not text (bytes that are not UTF-8), or whose GUID
+    another note has: a damaged collection, whose notes would be taken for one another."""
+    seen: dict[str, int] = {}
+    for nid, guid, _, flds, tags in notes:
+        if not (isinstance(guid, str) and isinstance(flds, str) and isinstance(tags, str)):
+            raise BuildError([Problem(label, NO_LINE, f"note {nid}: its fields or tags are not text (a damaged "
+                                                      "collection): fix or delete the note in Anki")])
+        if guid in seen:
+            raise BuildError([Problem(label, NO_LINE, f"note {seen[guid]} and note {nid} share the GUID {guid!r} "
+                                                      "(a damaged collection): delete one of them in Anki")])
+        seen[guid] = nid

@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import BuildError, Problem
+from ..errors import BuildError, Problem, one_line
 from ..model import DeckBuild, Note
 from ..notetypes import NoteType
 from ..pipeline import Project
@@ -81,7 +81,7 @@ class DiffResult:
         if not self.decks:
             lines.append(f"No card changed since {self.rev}.")
         lines.append(f"Before and after: {display_path(self.index, root)}")
-        return lines
+        return [one_line(line) for line in lines]  # a file name at REV may hold a line break or ESC
 
 
 def card_diff(project: Project, rev: str, out: Path) -> DiffResult:
@@ -132,9 +132,20 @@ def _checkout(root: Path, rev: str, tmp: Path) -> tuple[Path | None, list[str]]:
                                prefix if prefix != "." else "."], stdout=stream, stderr=subprocess.PIPE)
     if made.returncode != 0:
         raise BuildError([Problem(rev, 0, f"git archive failed: {made.stderr.decode(errors='replace').strip()}")])
+    left_out: list[str] = []
+
+    def inside(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
+        """The member as the "data" filter lets it out (no link or path out of the folder), else left out."""
+        try:
+            return tarfile.data_filter(member, path)
+        except tarfile.FilterError:
+            left_out.append(member.name)
+            return None
+
     with tarfile.open(archive) as tar:
-        tar.extractall(tmp / "tree", filter="data")  # no link or path out of the folder
-    return tmp / "tree" / (prefix if prefix != "." else ""), []
+        tar.extractall(tmp / "tree", filter=inside)
+    notices = [f"{rev}: {name}: a symbolic link out of the project there: left out" for name in left_out]
+    return tmp / "tree" / (prefix if prefix != "." else ""), notices
 
 
 def _old_builds(root: Path, rev: str, notices: list[str]) -> tuple[list[DeckBuild], dict[str, NoteType]]:

@@ -19,6 +19,7 @@ import html
 import os
 import re
 from difflib import SequenceMatcher
+from itertools import accumulate
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -33,6 +34,30 @@ HTML_TOKEN_RE = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]|<[^<>]*>|&#?\w+;|.", re.S)
 MARKDOWN_TOKEN_RE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)|\]\([^)\n]*\)|<[^<>]*>|&#?\w+;|\\.|.", re.S)
 ESCAPED = set("\\`*_$[]")  # characters an edit adds that Markdown would read as markup
 MAX_PATCHED = 20_000  # characters of a field: the token diff grows with the square of its length
+# The alignments' work (entries of difflib's index visited), after which patch gives up and the field is converted
+# whole: about a second. On repetitive text (`ab ab …`) difflib's work grows with the cube of the length.
+PATCH_WORK = 10_000_000
+
+
+class _TooMuchWork(Exception):
+    """The alignment used up its budget."""
+
+
+class _BoundedMatcher(SequenceMatcher):
+    """difflib's matcher (no junk heuristic), raising _TooMuchWork once its lookups exceed `budget[0]` (shared)."""
+
+    def __init__(self, a: list, b: list, budget: list[int]):
+        super().__init__(None, a, b, autojunk=False)
+        self.budget = budget
+        # The work of a longest-match search over a[alo:ahi]: the index entries of its tokens, by prefix sums.
+        self.work = list(accumulate((len(self.b2j.get(token, ())) for token in a), initial=0))
+
+    def find_longest_match(self, alo=0, ahi=None, blo=0, bhi=None):
+        ahi = len(self.a) if ahi is None else ahi
+        self.budget[0] -= self.work[ahi] - self.work[alo]
+        if self.budget[0] < 0:
+            raise _TooMuchWork
+        return super().find_longest_match(alo, ahi, blo, bhi)
 
 
 class MissingMedia(Exception):
@@ -103,12 +128,17 @@ def patch(written: str, old_html: str, new_html: str, paths: Callable[[str], str
     whole)."""
     old, new = HTML_TOKEN_RE.findall(old_html), HTML_TOKEN_RE.findall(new_html)
     spans, keys = _markdown_tokens(written)
-    matcher = SequenceMatcher(None, [_key(t) for t in old], keys, autojunk=False)
+    budget = [PATCH_WORK]
+    try:
+        blocks = _BoundedMatcher([_key(t) for t in old], keys, budget).get_matching_blocks()
+        opcodes = _BoundedMatcher(old, new, budget).get_opcodes()
+    except _TooMuchWork:
+        return None
     where: dict[int, int] = {}  # old HTML token -> Markdown token showing it
-    for block in matcher.get_matching_blocks():
+    for block in blocks:
         where.update((block.a + k, block.b + k) for k in range(block.size))
     edits = []
-    for op, i1, i2, j1, j2 in SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+    for op, i1, i2, j1, j2 in opcodes:
         if op == "equal":
             continue
         if i1 < i2:

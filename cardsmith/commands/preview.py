@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 import secrets
 import shutil
 import tempfile
@@ -20,9 +21,15 @@ from . import mathjax
 
 MARKER = ".cardsmith-preview"  # only a folder holding this file is ever replaced
 # Card fields may hold scripts and event handlers (imported decks do): only the page's own scripts,
-# carrying this page's random nonce, and what they load (MathJax's components) may run.
-CSP = ("script-src 'nonce-{nonce}' 'strict-dynamic'; object-src 'none'; frame-src 'none'; base-uri 'none'; "
-       "form-action 'none'")
+# carrying this page's random nonce, and what they load (MathJax's components) may run. Nothing is loaded
+# from the network either (an image or a style sheet of a card in a pull request would tell its author who
+# reviews it, and when): the page's own files and inline styles only.
+CSP = ("default-src 'none'; script-src 'nonce-{nonce}' 'strict-dynamic'; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data:; font-src 'self' data:; media-src 'self'; object-src 'none'; frame-src 'none'; "
+       "base-uri 'none'; form-action 'none'")
+# What no policy stops: a card's <meta http-equiv="refresh"> would take the page elsewhere, so a card's <meta> and
+# <base> tags are renamed to an element that does nothing.
+INERT_RE = re.compile(r"<(?=(?:meta|base)[\s/>])", re.I)
 
 PAGE_CSS = """
 body { margin: 0; background: #f4f4f6; color: #1d1d1f; font-family: -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
@@ -191,9 +198,10 @@ def entry(notetype: NoteType, note: Note) -> str:
     when the note type has more than two), a cloze field's deletions blanked, then revealed."""
     cloze = set(notetype.rule.cloze_fields) if notetype.is_cloze else set()
     names = notetype.field_names
-    question = cloze_side(note.fields[0], False) if names[0] in cloze else note.fields[0]
-    answer = [cloze_side(note.fields[0], True)] if names[0] in cloze else []
-    for name, value in zip(names[1:], note.fields[1:]):
+    fields = [INERT_RE.sub("<cardsmith-inert-", value) for value in note.fields]
+    question = cloze_side(fields[0], False) if names[0] in cloze else fields[0]
+    answer = [cloze_side(fields[0], True)] if names[0] in cloze else []
+    for name, value in zip(names[1:], fields[1:]):
         if name in cloze:
             value = cloze_side(value, True)
         if value.strip() or not cloze:

@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Sequence
 
 from ..config import DeckConfig
-from ..errors import BuildError, Problem
+from ..errors import BuildError, Problem, one_line
 from ..files import Rewrite, refuse_symlinks, replace_files
 from ..ledger import Ledger
 from ..model import DeckBuild, Note
@@ -49,8 +49,9 @@ class PullResult:
 
     @property
     def failed(self) -> bool:
-        """Whether something was left for the user: a conflict, or an edit that could not be written."""
-        return any(plan.conflicts for plan in self.decks) or any(f.failed for f in self.files)
+        """Whether something was left for the user: a conflict, a note it could not compare, or an edit that could not
+        be written."""
+        return any(plan.conflicts or plan.skipped for plan in self.decks) or any(f.failed for f in self.files)
 
 
 def pull(project: Project, decks: Sequence[DeckConfig], opener: Callable[[], Target], options: PullOptions,
@@ -66,10 +67,9 @@ def pull(project: Project, decks: Sequence[DeckConfig], opener: Callable[[], Tar
     live = project.live_guids(builds)
     shipped = [shipped_deck(project, build, live) for build in builds]
     ledgers = {deck.deck_id: deck_ledger(project, deck) for deck in project.decks}
-    # Every GUID the project uses or released, in any deck: a note in the deck with another is new.
-    known = {n.guid for build in builds for n in build.notes} | {
-        record["guid"] for ledger in ledgers.values() for records in (ledger.cards, ledger.deleted)
-        for record in records.values()}
+    # Every GUID the project uses (in any deck, pulled or not) or released: a note in the deck with another is new.
+    known = live | {record["guid"] for ledger in ledgers.values() for records in (ledger.cards, ledger.deleted)
+                    for record in records.values()}
     target = opener()
     try:
         record = load_record(project.root, target.key)
@@ -266,8 +266,8 @@ def report_lines(result: PullResult, dry_run: bool) -> tuple[list[str], list[str
                              "removes it)")
         lines += [f"not in the collection: {note.card_id} ({_where(note)}): deleted there, or never synced or "
                   "imported (no sync record tells which)" for note in plan.absent]
-        lines += [f"skipped: {note.card_id} ({_where(note)}): {why}" for note, why in plan.skipped]
         out += ["  " + line for line in lines]
+        err += [f"{_where(note)}: not pulled: card {note.card_id!r}: {why}" for note, why in plan.skipped]
         for pull in plan.pulls:
             err += _conflict_lines(pull, names[pull.note.note_type])
     for f in result.files:
@@ -287,7 +287,8 @@ def report_lines(result: PullResult, dry_run: bool) -> tuple[list[str], list[str
                    f"({result.seconds:.1f} s).")
     else:
         out.append(f"Nothing to write from {result.target}.")
-    return out, err
+    # Text from the collection (fields, GUIDs, tags) is shown with its line breaks and control characters escaped.
+    return [one_line(line) for line in out], [one_line(line) for line in err]
 
 
 def _conflict_lines(pull: NotePull, names: list[str]) -> list[str]:
@@ -301,17 +302,13 @@ def _conflict_lines(pull: NotePull, names: list[str]) -> list[str]:
         what = f"field '{names[conflict.index]}'" if conflict.index >= 0 else "its tags"
         line = note.field_lines[conflict.index] or note.line if conflict.index >= 0 else note.id_line
         lines += [f"{note.shown_path}:{line}: conflict: card '{note.card_id}', {what} {why}",
-                  f"  in Anki:        {_one_line(conflict.anki)}",
-                  f"  in the sources: {_one_line(conflict.source)}"]
+                  f"  in Anki:        {one_line(conflict.anki)}",
+                  f"  in the sources: {one_line(conflict.source)}"]
     return lines
 
 
 def _where(note: Note) -> str:
     return f"{note.shown_path}:{note.line}"
-
-
-def _one_line(text: str) -> str:
-    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _short(html_text: str) -> str:

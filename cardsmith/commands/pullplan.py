@@ -71,7 +71,7 @@ class DeckPull:
     new: list[AnkiNote] = field(default_factory=list)  # added in Anki to the deck
     deleted: list[Note] = field(default_factory=list)  # deleted in Anki after a sync or pull put it there
     absent: list[Note] = field(default_factory=list)  # released, not in the collection: deleted, or never there
-    skipped: list[tuple[Note, str]] = field(default_factory=list)  # (note, why)
+    skipped: list[tuple[Note, str]] = field(default_factory=list)  # (note, why): not compared, reported
     unchanged: int = 0
     record_ignored: bool = False  # the record names none of the collection's notes: another collection's
     take: str | None = None  # which side won the conflicts
@@ -113,9 +113,15 @@ def plan_pull(build: DeckBuild, snapshot: Snapshot, record: dict[str, RecordedNo
             elif note.card_id in released:
                 plan.absent.append(note)
             continue
-        if anki.notetype_id != notetypes[note.note_type].model_id or len(anki.fields) != len(note.fields):
+        notetype = notetypes[note.note_type]
+        if anki.notetype_id != notetype.model_id:
             plan.skipped.append((note, f"its note in Anki has another note type (id {anki.notetype_id}): change it "
                                        "back in Anki, or give the card a new id"))
+            continue
+        if len(anki.fields) != len(note.fields):
+            plan.skipped.append((note, f"its note type was changed in Anki ({len(anki.fields)} fields; the project's "
+                                       f"'{notetype.key}' has {len(note.fields)}): the note is not compared until they "
+                                       "agree (`cardsmith sync --allow-schema-change` puts the project's back)"))
             continue
         owned = tuple(t for t in anki.tags if top(t) in tops)
         base = base_of(note, anki, owned, record.get(note.guid), released.get(note.card_id))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ESCAPED_SURROGATE_RE, BuildError, Problem, display_path, not_text
-from ..files import MAX_RECORD_BYTES, read_limited, write_atomic
+from ..files import MAX_RECORD_BYTES, read_limited, refuse_symlinks, write_atomic
 from .syncplan import RecordedNote
 
 FORMAT = 1
@@ -42,8 +42,10 @@ class SyncRecord:
 
 
 def load_record(root: Path, collection: str) -> SyncRecord:
-    """The collection's record (empty before the first sync)."""
+    """The collection's record (empty before the first sync); raise BuildError for a damaged one, one made for
+    another collection, or one reached through a symbolic link (it is written where it is read)."""
     path = record_path(root, collection)
+    refuse_symlinks(root, path)
     if not path.exists():
         return SyncRecord(path, {"format": FORMAT, "collection": collection, "decks": {}}, {})
     try:
@@ -54,6 +56,9 @@ def load_record(root: Path, collection: str) -> SyncRecord:
             raise ValueError(wrong)
         if data.get("format") != FORMAT:
             raise ValueError(f"format {data.get('format')!r}, not {FORMAT}")
+        if data.get("collection") != collection:  # copied over this one's: its bases would undo edits
+            raise ValueError(f"it is the record of {data.get('collection')!r}, not the sync record of this "
+                             "collection")
         decks = {}
         for deck_id, deck in data["decks"].items():
             notes = {}
