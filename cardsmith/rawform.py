@@ -51,3 +51,14 @@ def raw_block(html_text: str) -> str:
     longest = max((len(run) for run in re.findall("`+", html_text)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}{RAW_ATTRIBUTE}\n{html_text}\n{fence}" if html_text else f"{fence}{RAW_ATTRIBUTE}\n{fence}"
+
+
+def raw_text(html_text: str, first: bool = False) -> str:
+    """A field's HTML written in raw form (the text `raw_html` reads back): a block; for the card's first field a
+    heading ending in ` {=html}` when the HTML is one line that does not start with a space (a heading's text is
+    stripped), else the heading `{=html}` with the block in the lines of a long question."""
+    if not first:
+        return raw_block(html_text)
+    if html_text and "\n" not in html_text and "\r" not in html_text and html_text == html_text.lstrip():
+        return f"{html_text} {RAW_ATTRIBUTE}"
+    return f"{RAW_ATTRIBUTE}\n{raw_block(html_text)}"

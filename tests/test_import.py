@@ -391,6 +391,20 @@ def test_raw_form(text, first, html):
         assert raw_html(raw_block(html)) == html
 
 
+@pytest.mark.parametrize("html", ["<b>x</b>", " leading space", "trailing space ", "two\nlines", "", "``` fence",
+                                  "ends with {=html}", "\u2028", "## heading", "a\n\n\nb", "````\n```"])
+def test_raw_text_is_read_back_exactly_as_the_first_field_and_any_other(html):
+    """The one writer of raw form (import and pull): what it writes, the parser reads back byte for byte, and a
+    heading holds only one line without a leading space (the parser strips a heading's text)."""
+    from cardsmith.rawform import raw_html, raw_text
+
+    for first in (True, False):
+        written = raw_text(html, first)
+        assert raw_html(written, first) == html
+        if first and "\n" not in written:
+            assert written == f"{html} {{=html}}" and html == html.lstrip()
+
+
 def test_slugs_are_unique_and_readable():
     taken: set[str] = set()
     assert unique(slug("What is the Kullback–Leibler divergence, in words?"), taken) == \

@@ -25,7 +25,7 @@ from typing import Callable, Iterator
 
 from .. import mathtex
 from ..render import EXTERNAL_RE, IMG_RE, SOUND_RE, image_source, with_source
-from ..rawform import RAW_ATTRIBUTE, raw_block
+from ..rawform import raw_text
 from . import htmlmd
 
 # HTML as tokens: a formula, a tag, an entity, or one character (what an edit in Anki adds or removes).
@@ -80,17 +80,7 @@ def candidates(target: str, written: str, old_html: str, fmt: str, heading: bool
     else:
         yield paths(target)  # a field of format html is the HTML itself
     if "\r" not in target:  # a carriage return ends a line in a card file
-        yield raw_form(paths(target), heading)
-
-
-def raw_form(field_html: str, heading: bool) -> str:
-    """A field's HTML in raw form: a block, or for the first field a heading ending in ` {=html}` when it is one
-    line (else the heading `## {=html}` and the block in the lines of a long question)."""
-    if not heading:
-        return raw_block(field_html)
-    if field_html and "\n" not in field_html and field_html == field_html.strip():
-        return f"{field_html} {RAW_ATTRIBUTE}"
-    return f"{RAW_ATTRIBUTE}\n{raw_block(field_html)}"
+        yield raw_text(paths(target), heading)
 
 
 def with_paths(field_html: str, media: dict[str, Path], folder: Path, kept: Path | None = None) -> str:

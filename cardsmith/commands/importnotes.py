@@ -20,7 +20,7 @@ from ..errors import NO_LINE, Problem
 from ..model import Note
 from ..notetypes import NoteType
 from ..parse import parse_text
-from ..rawform import RAW_ATTRIBUTE, raw_block
+from ..rawform import raw_block, raw_text
 from ..render import Renderer
 from ..resolve import Resolver, make_note
 from .check import warned_markdown_fields
@@ -131,19 +131,12 @@ def card_text(identity: tuple[str, str, str], notetype: NoteType, forms: list[tu
     meta = (f"id: {card_id}; type: {notetype.key}" + (f"; tags: {tags}" if tags else "")
             + (f"; distinct: {' '.join(distinct)}" if distinct else "") + f"; guid: {guid}")
     (form, first), rest = forms[0], forms[1:]
-    long_question = None
-    if form == "raw":
-        if first and "\n" not in first and "\r" not in first and first == first.lstrip():
-            heading = f"{first} {RAW_ATTRIBUTE}"
-        else:
-            heading, long_question = RAW_ATTRIBUTE, raw_block(first)
-    else:
-        heading, _, rest_of_first = first.partition("\n")
-        long_question = rest_of_first or None
+    heading, _, rest_of_first = (raw_text(first, first=True) if form == "raw" else first).partition("\n")
+    long_question = rest_of_first or None
     lines = [f"## {heading}", f"<!-- {meta} -->"]
     if long_question is not None:
         lines += [long_question, "", "---"]
-    written = [raw_block(text) if form == "raw" else text for form, text in rest]
+    written = [raw_text(text) if form == "raw" else text for form, text in rest]
     if not notetype.is_cloze and rest and not any(form for form, _ in rest):
         written[0] = raw_block("")  # an empty answer, said so (the build refuses one left out)
     for number, text in enumerate(written):
