@@ -7,6 +7,7 @@ import json
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Any, Callable
 
 import click
 
@@ -242,13 +243,45 @@ def init(directory: Path, name: str | None, spec: str | None) -> None:
         click.echo(line)
 
 
+def collection_options(action: str) -> Callable:
+    """--collection and --anki-connect, for a command that works on a learner's collection (`action`: its verb)."""
+    def decorate(command: Callable) -> Callable:
+        command = click.option("--anki-connect", "anki_connect", is_flag=False, flag_value="http://127.0.0.1:8765",
+                               default=None, metavar="[URL]",
+                               help=f"{action} a running Anki through the AnkiConnect add-on "
+                                    "[URL default: http://127.0.0.1:8765].")(command)
+        return click.option("--collection", type=click.Path(path_type=Path), default=None,
+                            help="A collection.anki2 (or its profile folder), with Anki closed [default: the "
+                                 "default profile's].")(command)
+    return decorate
+
+
+def _on_collection(root: Path, decks: tuple[str, ...], title: str, opener: Callable, run: Callable) -> Any:
+    """`run(project, decks, opener, progress)` under the project lock, on the DECKS (default: every deck)."""
+    from .progress import Progress
+
+    with project_lock(root, waiting), Progress(title) as progress:
+        project = Project(root)
+        selected = project.selected(list(decks) or None)
+        progress.set_total(sum(len(project.deck_files(d)) for d in selected))
+        return run(project, selected, opener, progress)
+
+
+def _opener(collection: Path | None, url: str | None, notices: list[str], **how: Any) -> Callable:
+    """Opens the collection when the command needs it (after the sources built); says which one in `notices`."""
+    def opener():
+        from .commands.sync import open_target
+
+        target, notice = open_target(collection, url, **how)
+        if notice:
+            notices.append(notice)
+        return target
+    return opener
+
+
 @main.command("sync")
 @ROOT_OPTION
-@click.option("--collection", type=click.Path(path_type=Path), default=None,
-              help="A collection.anki2 (or its profile folder), with Anki closed [default: the default profile's].")
-@click.option("--anki-connect", "anki_connect", is_flag=False, flag_value="http://127.0.0.1:8765", default=None,
-              metavar="[URL]", help="Sync into a running Anki through the AnkiConnect add-on "
-                                    "[URL default: http://127.0.0.1:8765].")
+@collection_options("Sync into")
 @click.option("--dry-run", is_flag=True, help="Print what would change, per deck, and change nothing.")
 @click.option("--delete-reviewed", is_flag=True,
               help="Also delete removed cards that were reviewed (by default they are suspended and tagged).")
@@ -263,23 +296,14 @@ def sync_command(root: Path, collection: Path | None, anki_connect: str | None, 
                  delete_reviewed: bool, allow_schema_change: bool, restore_deleted: bool, verbose: bool,
                  decks: tuple[str, ...]) -> None:
     """Put every deck's (or the DECKS') current build into an Anki collection: adds, updates, moves, deletes."""
-    from .progress import Progress
-    from .commands.sync import SyncError, SyncOptions, open_target, report_lines, sync
+    from .commands.sync import SyncError, SyncOptions, report_lines, sync
 
-    notices = []
-
-    def opener():
-        target, notice = open_target(collection, anki_connect, read_only=dry_run)
-        notices.append(notice)
-        return target
-
+    notices: list[str] = []
     options = SyncOptions(dry_run, delete_reviewed, allow_schema_change, restore_deleted)
     try:
-        with project_lock(root, waiting), Progress("Syncing") as progress:
-            project = Project(root)
-            selected = project.selected(list(decks) or None)
-            progress.set_total(sum(len(project.deck_files(d)) for d in selected))
-            result = sync(project, selected, opener, options, progress)
+        result = _on_collection(root, decks, "Syncing", _opener(collection, anki_connect, notices, read_only=dry_run),
+                                lambda project, selected, opener, progress:
+                                sync(project, selected, opener, options, progress))
     except BuildError as error:
         fail(error)
         return
@@ -287,17 +311,13 @@ def sync_command(root: Path, collection: Path | None, anki_connect: str | None, 
         for line in error.lines:
             click.echo(line, err=True)
         sys.exit(1)
-    for line in [n for n in notices if n] + report_lines(result, verbose):
+    for line in notices + report_lines(result, verbose):
         click.echo(line)
 
 
 @main.command("pull")
 @ROOT_OPTION
-@click.option("--collection", type=click.Path(path_type=Path), default=None,
-              help="A collection.anki2 (or its profile folder), with Anki closed [default: the default profile's].")
-@click.option("--anki-connect", "anki_connect", is_flag=False, flag_value="http://127.0.0.1:8765", default=None,
-              metavar="[URL]", help="Pull from a running Anki through the AnkiConnect add-on "
-                                    "[URL default: http://127.0.0.1:8765].")
+@collection_options("Pull from")
 @click.option("--take", type=click.Choice(["anki", "source"]), default=None,
               help="Resolve conflicts (a field changed in Anki and in the sources): Anki's version, or the sources'.")
 @click.option("--new-cards", "new_cards", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -309,28 +329,18 @@ def pull_command(root: Path, collection: Path | None, anki_connect: str | None, 
                  new_cards: Path | None, delete: bool, dry_run: bool, decks: tuple[str, ...]) -> None:
     """Bring edits made in Anki (fields, tags, new and deleted notes) back into the card files."""
     from .commands.pull import PullOptions, pull, report_lines
-    from .commands.sync import open_target
-    from .progress import Progress
 
-    notices = []
-
-    def opener():
-        target, notice = open_target(collection, anki_connect, verb="Pulling from")
-        notices.append(notice)
-        return target
-
+    notices: list[str] = []
     options = PullOptions(take, new_cards, delete, dry_run)
     try:
-        with project_lock(root, waiting), Progress("Pulling") as progress:
-            project = Project(root)
-            selected = project.selected(list(decks) or None)
-            progress.set_total(sum(len(project.deck_files(d)) for d in selected))
-            result = pull(project, selected, opener, options, progress)
+        result = _on_collection(root, decks, "Pulling", _opener(collection, anki_connect, notices, verb="Pulling from"),
+                                lambda project, selected, opener, progress:
+                                pull(project, selected, opener, options, progress))
     except BuildError as error:
         fail(error)
         return
     out, err = report_lines(result, dry_run)
-    for line in [n for n in notices if n] + out:
+    for line in notices + out:
         click.echo(line)
     for line in err:
         click.echo(line, err=True)
