@@ -24,10 +24,15 @@ from .config import DeckConfig
 from .files import file_digest, utf8_name
 from .model import DeckMedia, FieldText, Media, Rendered, ResolvedNote
 
-# A tag <img …> (attribute values may hold `>` and `<`, as in a browser), and its attributes: the one rule for
-# finding an image's source. Nothing in it starts another `<img`: a tag never closed ends its search at the next
-# one, so finding images is linear in the field's size (a field of 20,000 `<img ` took a second, 200,000 minutes).
-IMG_RE = re.compile(r"""<img\b(?:[^<>"']|"(?:[^<"]|<(?!img\b))*"|'(?:[^<']|<(?!img\b))*')*>""", re.I)
+# The tags whose `src` (or `data`) Anki counts as a media file (its media check and importer: rslib's
+# HTML_MEDIA_TAGS), and what a message calls each one's file.
+MEDIA_TAGS = {"img": "image", "audio": "audio file", "video": "video file", "source": "media file",
+              "object": "media file"}
+_TAG = "(?:" + "|".join(MEDIA_TAGS) + r")\b"
+# Such a tag (attribute values may hold `>` and `<`, as in a browser): the one rule for finding a card's media
+# files. Nothing in it starts another such tag: a tag never closed ends its search at the next one, so finding
+# them is linear in the field's size (a field of 20,000 `<img ` took a second, 200,000 minutes).
+MEDIA_TAG_RE = re.compile(rf"""<{_TAG}(?:[^<>"']|"(?:[^<"]|<(?!{_TAG}))*"|'(?:[^<']|<(?!{_TAG}))*')*>""", re.I)
 # As a browser reads them: an attribute follows spaces, a `/`, or (no space) a quoted value.
 ATTRIBUTE_RE = re.compile(r"""([\s/]+|(?<=["']))([^\s"'>/=]+)(?:(\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
 # Anki plays the file wherever the field says this (a name is at most 1,000 characters: linear, as above).
@@ -258,17 +263,17 @@ class Renderer:
             media.append(Media(name, path.resolve(), self.digest(path) if kept else ""))
             return None if name == relative else html.escape(name)
 
-        def image(tag: re.Match) -> str:
-            source = image_source(tag.group(0))
-            name = packaged(source[1], "image") if source else None
+        def media_tag(tag: re.Match) -> str:
+            source = media_source(tag.group(0))
+            name = packaged(source[1], MEDIA_TAGS[tag_name(tag.group(0))]) if source else None
             return tag.group(0) if name is None else with_source(tag.group(0), source[0], name)  # type: ignore[index]
 
         def sound(match: re.Match) -> str:
             name = packaged(match.group(1), "sound")
             return match.group(0) if name is None else f"[sound:{name}]"
 
-        if "<img" in html_text or "<IMG" in html_text:
-            html_text = IMG_RE.sub(image, html_text)
+        if "<" in html_text:
+            html_text = MEDIA_TAG_RE.sub(media_tag, html_text)
         if "[sound:" in html_text:
             html_text = SOUND_RE.sub(sound, html_text)
         return html_text
@@ -295,16 +300,22 @@ class Renderer:
         return found
 
 
-def image_source(tag: str) -> tuple[re.Match, str] | None:
-    """The `src` attribute of an `<img …>` tag (as IMG_RE finds it) and its value as written, or None."""
-    for attribute in ATTRIBUTE_RE.finditer(tag, 4):
-        if attribute.group(2).lower() == "src" and attribute.group(3) is not None:
+def tag_name(tag: str) -> str:
+    """The name of a tag MEDIA_TAG_RE found, in lower case."""
+    return re.match(r"<(\w+)", tag).group(1).lower()  # type: ignore[union-attr]
+
+
+def media_source(tag: str) -> tuple[re.Match, str] | None:
+    """The first `src` or `data` attribute of a media tag (as MEDIA_TAG_RE finds it, as Anki reads it) and its
+    value as written, or None."""
+    for attribute in ATTRIBUTE_RE.finditer(tag, len(tag_name(tag)) + 1):
+        if attribute.group(2).lower() in ("src", "data") and attribute.group(3) is not None:
             return attribute, next(v for v in attribute.groups()[3:] if v is not None)
     return None
 
 
 def with_source(tag: str, attribute: re.Match, escaped: str) -> str:
-    """The tag with that `src` attribute's value replaced (`escaped`: already HTML-escaped), double-quoted."""
+    """The tag with that `src` (or `data`) attribute's value replaced (`escaped`: already HTML-escaped), double-quoted."""
     return f'{tag[:attribute.start()]}{attribute.group(1)}{attribute.group(2)}{attribute.group(3)}"{escaped}"' \
            f'{tag[attribute.end():]}'
 

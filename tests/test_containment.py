@@ -159,7 +159,7 @@ def test_latex_file_outside_the_project_is_refused(project, secret):
                             "project")
 
 
-# However HTML lets a card write an image's source, one rule (render.image_source) finds it: it is packaged,
+# However HTML lets a card write an image's source, one rule (render.media_source) finds it: it is packaged,
 # or refused outside the project (a source it missed would silently break the image in Anki). Markdown escapes
 # the last two forms (they show as text); a field of format `html` keeps them, and a browser loads them.
 IMG_FORMS = ["<img src='{}'>", "<img src={}>", '<img src = "{}">', '<img alt="x" SRC="{}">', '<img/src="{}">',
@@ -201,3 +201,29 @@ def test_an_image_whose_name_is_longer_than_a_file_name_can_be_is_not_found(proj
         lines = project.run(command).output.splitlines()
         assert f"cards/test/a.md:4: image not found: img/{long}.png" in lines, lines
         assert f"cards/test/a.md:4: sound not found: {long}.mp3" in lines, lines
+
+
+# Anki counts the `src` (or `data`) of <img>, <audio>, <video>, <source> and <object> as a media file (its media
+# check and its importer: rslib text.rs HTML_MEDIA_TAGS); a build packages and contains each one as an image.
+MEDIA_TAGS = [('<audio controls src="{}"></audio>', "audio file"), ('<video src="{}"></video>', "video file"),
+              ('<audio controls><source src="{}" type="audio/mpeg"></audio>', "media file"),
+              ('<object data="{}"></object>', "media file")]
+
+
+@pytest.mark.parametrize("form, what", MEDIA_TAGS)
+def test_a_media_file_of_any_tag_anki_counts_is_packaged(project, form, what):
+    project.write({"cards/test/a.md": image_card(form, "img/dot.png", True), "cards/test/img/dot.png": PNG, **VERBATIM})
+    result = project.build()
+    assert "1 media" in result.output, result.output
+    from test_lock import package_notes
+
+    (fields, _, _), = package_notes(project.dist / "test.apkg").values()
+    assert "img/dot.png" not in fields and "dot-" in fields, fields
+
+
+@pytest.mark.parametrize("form, what", MEDIA_TAGS)
+def test_a_media_file_of_any_tag_outside_the_project_is_refused_and_a_missing_one_said(project, secret, form, what):
+    project.write({"cards/test/a.md": image_card(form, "../../../secret.png", True), **VERBATIM})
+    assert_refused(project, f"cards/test/a.md:4: {what} '../../../secret.png' is outside the project")
+    project.write({"cards/test/a.md": image_card(form, "gone.mp3", True)})
+    assert f"cards/test/a.md:4: {what} not found: gone.mp3" in project.run("build").output

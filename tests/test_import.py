@@ -434,3 +434,26 @@ def test_the_round_trip_script_passes_an_exact_deck_and_fails_one_that_is_not(co
     lines = done.stdout.splitlines()
     assert lines[0].startswith(f"ok   physik.apkg: {count} notes exact; 0 new, 0 updated, 0 conflicting; "), lines
     assert "changed: nothing" in lines[0] and lines[1].startswith("FAIL cr.apkg: import --verify failed (1)"), lines
+
+
+def test_media_of_audio_video_and_object_tags_are_kept_and_a_missing_one_said(project, tmp_path):
+    """Anki counts <audio>, <video>, <source> and <object data> files as media, as it does images: the import keeps
+    them under their names, the build packages them so and finds them, and one the package lacks is said."""
+    from test_import_hostile import BASIC_ID, collection_bytes, package
+    from test_media_folder import media_of
+
+    notes = [("g1", BASIC_ID, ["Listen?", '<audio controls src="a.mp3"></audio>'], "", 10),
+             ("g2", BASIC_ID, ["Watch?", '<video><source src="lost.mp4"></video> <object data="d.pdf"></object>'],
+              "", 10)]
+    (project.root / "decks/test.yaml").unlink()
+    apkg = package(tmp_path / "av.apkg", collection_bytes(tmp_path, notes=notes),
+                   media={"a.mp3": b"ID3 audio", "d.pdf": b"%PDF-1.4"})
+    result = project.run("import", "--out", str(project.root / "cards/av"), "--verify", str(apkg))
+    assert result.exit_code == 0, result.output
+    assert "uses the media file 'lost.mp4', which the package lacks" in result.output
+    assert "missing_media:\n- lost.mp4\n" in (project.root / "decks/av.yaml").read_text()
+    assert project.run("check", "--strict").exit_code == 0
+    assert "every note exact" in result.output or "byte for byte" in result.output, result.output
+    built = project.build()
+    assert "av.yaml:0" not in built.output and "note: media file not found: lost.mp4" in built.output, built.output
+    assert media_of(project.dist / "av.apkg") == {"a.mp3": b"ID3 audio", "d.pdf": b"%PDF-1.4"}

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .. import mathtex
-from ..render import EXTERNAL_RE, IMG_RE, SOUND_RE, image_source, with_source
+from ..render import EXTERNAL_RE, MEDIA_TAG_RE, SOUND_RE, media_source, with_source
 from ..rawform import raw_text
 from . import htmlmd
 
@@ -99,7 +99,7 @@ def with_paths(field_html: str, media: dict[str, Path], folder: Path, kept: Path
         return Path(os.path.relpath(source, folder)).as_posix()
 
     def image(tag: re.Match) -> str:
-        found = image_source(tag.group(0))
+        found = media_source(tag.group(0))
         path = path_of(found[1]) if found else None
         if found is None or path is None:
             return tag.group(0)
@@ -109,7 +109,7 @@ def with_paths(field_html: str, media: dict[str, Path], folder: Path, kept: Path
         path = path_of(match.group(1))
         return match.group(0) if path is None else f"[sound:{path}]"
 
-    return SOUND_RE.sub(sound, IMG_RE.sub(image, field_html))
+    return SOUND_RE.sub(sound, MEDIA_TAG_RE.sub(image, field_html))
 
 
 def patch(written: str, old_html: str, new_html: str, paths: Callable[[str], str]) -> str | None:

@@ -12,7 +12,7 @@ from typing import Iterator
 
 from ..anki.apkg import MEDIA_TOTAL_LIMIT, AnkiNote, AnkiPackage, plain_file_name
 from ..errors import NO_LINE, Problem
-from ..render import EXTERNAL_RE, IMG_RE, SOUND_RE, image_source
+from ..render import EXTERNAL_RE, MEDIA_TAG_RE, SOUND_RE, media_source
 from .importnotes import note_problem
 from .stage import Stage
 
@@ -41,8 +41,8 @@ def unpack_media(data: AnkiPackage, folder: Path, stage: Stage, warnings: list[P
 
 def references(value: str) -> Iterator[str]:
     """The media names a field uses as a build finds them: images' sources and [sound:] files (not external)."""
-    for tag in IMG_RE.finditer(value):
-        found = image_source(tag.group(0))
+    for tag in MEDIA_TAG_RE.finditer(value):
+        found = media_source(tag.group(0))
         source = html.unescape(found[1]) if found else ""
         if source and not EXTERNAL_RE.match(source):
             yield urllib.parse.unquote(source)
