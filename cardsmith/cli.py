@@ -12,7 +12,7 @@ from typing import Any, Callable
 import click
 
 from . import __version__
-from .errors import BuildError, Problem
+from .errors import BuildError, Problem, counted
 from .files import project_lock, writable_problem, write_atomic
 from .pipeline import Project
 
@@ -25,7 +25,7 @@ def fail(error: BuildError) -> None:
     for problem in error.problems:
         click.echo(str(problem), err=True)
     count = sum(1 for p in error.problems if p.severity == "error")
-    click.echo(f"{count} error{'s' if count != 1 else ''}; nothing was written.", err=True)
+    click.echo(f"{counted(count, 'error')}; nothing was written.", err=True)
     sys.exit(1)
 
 
@@ -121,9 +121,9 @@ def check(root: Path, strict: bool, verbose: bool) -> None:
         click.echo(str(problem), err=True)
     errors, warnings = len(report.errors), len(report.warnings)
     if errors or warnings or verbose:
-        counts = f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}"
+        counts = f"{counted(errors, 'error')}, {counted(warnings, 'warning')}"
         if report.promoted:
-            counts += f" ({report.promoted} warning{'s' if report.promoted != 1 else ''} counted as errors: --strict)"
+            counts += f" ({counted(report.promoted, 'warning')} counted as errors: --strict)"
         click.echo(counts + ".", err=True)
     if errors:
         sys.exit(1)
@@ -167,7 +167,7 @@ def ids(root: Path) -> None:
         return
     for item in added:
         click.echo(str(item))
-    click.echo(f"{len(added)} id{'s' if len(added) != 1 else ''} added.")
+    click.echo(f"{counted(len(added), 'id')} added.")
 
 
 @main.command()

@@ -32,6 +32,11 @@ class Problem:
 NO_LINE = -1
 
 
+def counted(count: int, noun: str) -> str:
+    """`1 card`, `2 cards`: a count with its noun (a regular one), the one rule for every count a command prints."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def one_line(text: str) -> str:
     """Line breaks and control characters quoted from the input are shown escaped (`\\r`), and so
     are the bytes of a file name that are not UTF-8 (`\\xe9`) and other halves of UTF-16 pairs (`\\ud800`, from

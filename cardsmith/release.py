@@ -22,7 +22,7 @@ import genanki
 
 from . import __version__
 from .config import DeckConfig
-from .errors import Problem, display_path
+from .errors import Problem, counted, display_path
 from .files import file_digest, remove_stale, write_atomic
 from .ledger import Changes, Ledger
 from .lockfile import LockRead, read_lock
@@ -132,7 +132,7 @@ class Release:
         count = self.lock.resolved
         if not count:
             return said
-        return [f"{self.lock.shown}: resolved {count} git merge-conflict region{'s' if count > 1 else ''} (both "
+        return [f"{self.lock.shown}: resolved {counted(count, 'git merge-conflict region')} (both "
                 "branches' cards kept; for a card both released, the later release) and wrote the lock without "
                 "markers"] + said
 
@@ -262,8 +262,8 @@ class DeckResult:
     def summary(self, root: Path) -> str:
         shown = display_path(self.output, root)
         if self.up_to_date:
-            return f"{self.config.name}: up to date ({self.notes} notes) -> {shown}"
-        return (f"{self.config.name}: {self.cards} cards, {self.notes} notes, {self.media} media"
+            return f"{self.config.name}: up to date ({counted(self.notes, 'note')}) -> {shown}"
+        return (f"{self.config.name}: {counted(self.cards, 'card')}, {counted(self.notes, 'note')}, {self.media} media"
                 f" -> {shown} ({self.seconds:.1f} s)")
 
     def changes_line(self) -> str:
@@ -271,7 +271,7 @@ class DeckResult:
         unmade = len(self.unmade)
         return (f"{len(c.new)} new, {len(c.changed)} changed, {len(c.unchanged)} unchanged, "
                 f"{len(c.deleted)} deleted, {len(c.moved)} moved"
-                + (f", {unmade} card{'s' if unmade > 1 else ''} no longer made" if unmade else ""))
+                + (f", {counted(unmade, 'card')} no longer made" if unmade else ""))
 
     def details(self) -> list[str]:
         """Every change, one line each, with what the learner has to do in Anki."""

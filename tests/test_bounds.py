@@ -71,7 +71,7 @@ def test_yaml_aliases_of_a_long_string_are_refused_fast(project):
 def test_yaml_aliases_within_the_budget_still_work(project):
     project.write({"decks/test.yaml": "name: &n Test Deck\nid: 1234567890\ncards: &c [test/*.md]\n",
                    "cards/test/a.md": "---\ntags: &t [a, b]\n---\n## What is a tensor?\n<!-- id: tensor -->\n\nAn array.\n"})
-    assert "1 cards, 1 notes" in project.build().output
+    assert "1 card, 1 note" in project.build().output
 
 
 def question(card_id: str) -> str:

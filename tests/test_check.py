@@ -24,8 +24,8 @@ def test_verbose_explains_what_was_checked(project):
     result = project.run("check", "-v")
     assert result.exit_code == 0
     assert result.output.splitlines() == [
-        "Test Deck (decks/test.yaml): 1 files, 1 cards parsed and rendered",
-        "checked 1 cards for near-duplicate questions, cloze numbering, math delimiters, unclosed HTML and "
+        "Test Deck (decks/test.yaml): 1 file, 1 card parsed and rendered",
+        "checked 1 card for near-duplicate questions, cloze numbering, math delimiters, unclosed HTML and "
         "external resources",
         "planned each deck's release from its lock file (nothing written)",
         "0 errors, 0 warnings.",

@@ -415,7 +415,7 @@ def test_a_note_that_makes_no_card_is_warned_about(project):
     assert ("cards/test/a.md:1: makes no card: no front of note type 'both' shows a field this note fills (Anki then "
             "adds an empty card 1); fill the fields its templates need (fields: Front, Back, Hint, Extra)") in result.output
     build = project.build()  # a warning: Anki adds card 1, and so does the package
-    assert "1 cards, 1 notes" in build.output
+    assert "1 card, 1 note" in build.output
 
 
 def test_deleted_cards_of_any_note_type_are_shipped_as_tombstones(project, collection, tmp_path):

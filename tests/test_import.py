@@ -265,7 +265,7 @@ def test_a_media_file_named_like_a_card_file_stays_media(project, tmp_path):
                    media={"notes.md": b"# not a card\n", "main.md": b"## nor this\n"})
     assert project.run("import", "--out", str(project.root / "cards/md"), str(apkg)).exit_code == 0
     assert project.run("check", "--strict").exit_code == 0
-    assert "1 cards, 1 notes, 2 media" in project.build().output
+    assert "1 card, 1 note, 2 media" in project.build().output
 
 
 @pytest.mark.parametrize("content", ["<b>" * 1000 + "deep" + "</b>" * 1000, "*" * 100_000, "<" * 100_000,
@@ -277,7 +277,7 @@ def test_hostile_fields_import_verbatim_without_a_traceback(project, tmp_path, c
     apkg = package(tmp_path / "big.apkg", collection_bytes(tmp_path, notes=[("g", BASIC_ID, ["Big?", content], "", 10)]))
     result = project.run("import", "--out", str(project.root / "cards/big"), "--verify", str(apkg))
     assert result.exit_code == 0, result.output
-    assert "1 notes imported: each builds to its original fields, byte for byte" in result.output
+    assert "1 note imported: each builds to its original fields, byte for byte" in result.output
 
 
 def test_markdown_candidates_are_tried_only_on_markdown_made_html_within_the_limit(monkeypatch):

@@ -33,7 +33,7 @@ def test_a_path_the_package_lacks_is_never_found_beside_the_cards(empty_project,
                    media={"x.png": PNG})
     result = import_into(empty_project, apkg, "--verify")
     assert result.exit_code == 0, result.output
-    assert "verify: a build of the imported sources holds the package's 1 notes exactly" in result.output
+    assert "verify: a build of the imported sources holds the package's 1 note exactly" in result.output
     for name in ("media/x.png", "../imported/media/x.png", "main.md", "../../decks/imported.yaml", "c<d.png"):
         assert f"uses the media file '{name}', which the package lacks" in result.output
     assert_checks_and_builds(empty_project)
@@ -47,7 +47,7 @@ def test_a_media_name_of_255_bytes_is_written_under_its_name(empty_project, tmp_
         tmp_path, notes=[("g", BASIC_ID, ["Long?", f"[sound:{name}]"], "", 10)]), media={name: b"ID3 long"})
     result = import_into(empty_project, apkg, "--verify")
     assert result.exit_code == 0, result.output
-    assert "verify: a build of the imported sources holds the package's 1 notes exactly" in result.output
+    assert "verify: a build of the imported sources holds the package's 1 note exactly" in result.output
     assert (empty_project.root / "cards/imported/media" / name).read_bytes() == b"ID3 long"
     assert_checks_and_builds(empty_project)
     assert built_media(empty_project) == [name]
@@ -161,8 +161,8 @@ def test_any_way_of_naming_a_file_imports_exactly_and_packages_the_packages_file
     apkg = anki_package(collection, tmp_path, fields, media)
     result = import_into(empty_project, apkg, "--verify")
     assert result.exit_code == 0, result.output
-    assert "1 notes imported: each builds to its original fields, byte for byte" in result.output
-    assert "verify: a build of the imported sources holds the package's 1 notes exactly" in result.output
+    assert "1 note imported: each builds to its original fields, byte for byte" in result.output
+    assert "verify: a build of the imported sources holds the package's 1 note exactly" in result.output
     check = run(empty_project, "check", "--strict")
     assert check.exit_code == 0 and all(": note: " in line for line in check.output.splitlines()), check.output
     assert_checks_and_builds(empty_project)
@@ -217,7 +217,7 @@ def test_a_field_naming_a_file_longer_than_a_file_name_can_be_imports(empty_proj
                    media={"a.png": PNG})
     result = import_into(empty_project, apkg, "--verify")
     assert result.exit_code == 0, result.output
-    assert "verify: a build of the imported sources holds the package's 1 notes exactly" in result.output
+    assert "verify: a build of the imported sources holds the package's 1 note exactly" in result.output
     assert f"uses the media file '{long}.png', which the package lacks" in result.output
     assert_checks_and_builds(empty_project)
 
@@ -229,7 +229,7 @@ def test_verify_copies_no_fifo_of_the_project(empty_project, tmp_path):
     apkg = package(tmp_path / "one.apkg", collection_bytes(tmp_path))
     result = import_into(empty_project, apkg, "--verify")
     assert result.exit_code == 0, result.output
-    assert "verify: a build of the imported sources holds the package's 1 notes exactly" in result.output
+    assert "verify: a build of the imported sources holds the package's 1 note exactly" in result.output
 
 
 @pytest.mark.parametrize("name", ["bad\udcff.png", "\ud800.png"])

@@ -26,7 +26,7 @@ def test_cloze_kind_in_a_folder_not_named_cloze(project, collection):
         <!-- id: capital; type: fill-in -->
         """})
     result = project.build()  # an empty answer (the Extra field) is fine for a cloze note
-    assert "1 cards, 1 notes" in result.output
+    assert "1 card, 1 note" in result.output
     import_apkg(collection, project.dist / "test.apkg")
     card = collection.get_card(collection.find_cards("")[0])
     assert "[...]" in card.question() and "Paris" in card.answer()

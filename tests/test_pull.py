@@ -294,7 +294,7 @@ def test_without_a_sync_record_the_release_is_the_base(project, anki_path):
     edit_source(project, "The deck's.", "Edited in the sources.")  # only in the sources
     result = run(project, "pull", anki_path, code=1)
     assert result.stdout.splitlines()[:2] == [
-        "Test Deck: 1 pulled, 0 new, 0 deleted in Anki, 1 changed in the sources only, 1 conflicts, 1 unchanged",
+        "Test Deck: 1 pulled, 0 new, 0 deleted in Anki, 1 changed in the sources only, 1 conflict, 1 unchanged",
         "  pulled: gone (cards/test/a.md:15): Back",
     ]
     assert result.stderr.splitlines()[0] == (

@@ -195,7 +195,7 @@ def test_a_step_anki_refuses_stops_the_sync_and_says_what_was_applied(project, d
     stopped = sync(project, desktop, code=1)
     lines = stopped.output.splitlines()
     assert lines[0].endswith("the sync stopped at a step Anki refused: changeDeck: refused for the test")
-    assert lines[1:] == ["Applied before it stopped:", "  Test Deck: 1 notes added", "  Test Deck: 1 notes updated",
+    assert lines[1:] == ["Applied before it stopped:", "  Test Deck: 1 note added", "  Test Deck: 1 note updated",
                          "Not applied: everything after that. Run the sync again to finish (it plans from what the "
                          "collection holds now)."]
     monkeypatch.setattr(Client, "call", real_call)

@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 
 from ..commands.sync import SyncError, write_additions
 from ..commands.syncplan import AnkiNotetype, NotetypeUpdate, Plan, ShippedDeck, Snapshot, deck_key
-from ..errors import BuildError, Problem
+from ..errors import BuildError, Problem, counted
 from ..release import DELETED_TAG
 from .tables import read_snapshot
 
@@ -191,7 +191,7 @@ class AnkiConnectTarget:
             progress(1)
         if plan.added:
             self._import(plan)
-            done.append(f"{name}: {len(plan.added)} notes added")
+            done.append(f"{name}: {counted(len(plan.added), 'note')} added")
             progress(len(plan.added))
         stored = set()
         for change in plan.changed:
@@ -213,7 +213,7 @@ class AnkiConnectTarget:
             steps.append(("unsuspend", {"cards": unsuspend}))
         if steps:
             self.client.multi(steps)
-            done.append(f"{name}: {len(plan.changed)} notes updated")
+            done.append(f"{name}: {counted(len(plan.changed), 'note')} updated")
         progress(len(plan.changed))
         for move in plan.moved:
             call("changeDeck", cards=list(move.card_ids), deck=move.target)
@@ -231,7 +231,7 @@ class AnkiConnectTarget:
         progress(len(plan.removed))
         if plan.unmade:
             call("suspend", cards=[u.card.card_id for u in plan.unmade])
-            done.append(f"{name}: {len(plan.unmade)} cards their notes no longer make suspended")
+            done.append(f"{name}: {counted(len(plan.unmade), 'card')} their notes no longer make suspended")
         progress(len(plan.unmade))
 
     def _import(self, plan: Plan) -> None:

@@ -19,7 +19,7 @@ from typing import Callable
 
 from .. import mathtex
 from ..cardgen import CLOZE_OPEN_RE, cloze_numbers
-from ..errors import BuildError, Problem, collapse_repeats
+from ..errors import BuildError, Problem, collapse_repeats, counted
 from ..model import DeckBuild, FieldText, Note, SourceNote
 from ..notetypes import NoteType, load_notetypes
 from ..pipeline import Project
@@ -64,14 +64,14 @@ def check_project(root: Path, strict: bool = False,
         on_total(sum(len(project.deck_files(deck)) for deck in project.decks))
     builds, problems = project.prepare_all(project.decks, progress)
     for build in builds:
-        report.log.append(f"{build.config.name} ({project.shown(build.config.path)}): {len(build.files)} files, "
-                          f"{len(build.notes)} cards parsed and rendered")
+        report.log.append(f"{build.config.name} ({project.shown(build.config.path)}): {counted(len(build.files), 'file')}, "
+                          f"{counted(len(build.notes), 'card')} parsed and rendered")
     problems += _unmatched_files(project, builds, problems)
     files = list(dict.fromkeys(path for build in builds for path in build.files))
     questions, with_cards = _lint(project, builds, problems)
     problems += _empty_files(project, files, with_cards, problems)
     problems += _duplicate_questions(questions)
-    report.log.append(f"checked {len(questions)} cards for near-duplicate questions, cloze numbering, math "
+    report.log.append(f"checked {counted(len(questions), 'card')} for near-duplicate questions, cloze numbering, math "
                       "delimiters, unclosed HTML and external resources")
     if not any(p.severity == "error" for p in problems):  # as a build goes on to the release: planned, not written
         try:

@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import BuildError, Problem, one_line
+from ..errors import BuildError, Problem, counted, one_line
 from ..model import DeckBuild, Note
 from ..notetypes import NoteType
 from ..pipeline import Project
@@ -158,7 +158,7 @@ def _old_builds(root: Path, rev: str, notices: list[str]) -> tuple[list[DeckBuil
     builds, problems = old.prepare_all(old.decks)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
-        notices.append(f"{rev}: {len(errors)} problem{'s' if len(errors) != 1 else ''} in the sources there "
+        notices.append(f"{rev}: {counted(len(errors), 'problem')} in the sources there "
                        f"(first: {errors[0]}); cards that did not build are left out of 'before'")
     return builds, old.notetypes
 
@@ -213,7 +213,7 @@ def _body(decks: list[DeckDiff], rev: str, notetypes: tuple[dict[str, NoteType],
                          f'<div class="df-pair">{"".join(sides)}</div></section>')
         sections.append(f'<section class="pv-deck"><h2>{html.escape(deck.name)}</h2>{"".join(items)}</section>')
     count = sum(len(d.changes) for d in decks)
-    summary = f"{count} card{'s' if count != 1 else ''} changed" if count else "No card changed"
+    summary = f"{counted(count, 'card')} changed" if count else "No card changed"
     return (f'<div class="pv-bar"><button id="pv-night" type="button">Night mode</button></div>'
             f'<main class="pv-main df-main"><h1>Cards changed since {html.escape(rev)}</h1>'
             f'<p>{summary} between {html.escape(rev)} and the working tree.</p>{"".join(sections)}</main>')

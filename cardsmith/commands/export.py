@@ -16,7 +16,7 @@ from pathlib import Path
 from .. import mathtex
 from ..cardgen import reveal
 from ..config import DeckConfig
-from ..errors import BuildError, Problem
+from ..errors import BuildError, Problem, counted
 from ..files import copy_atomic, write_atomic
 from ..model import DeckBuild
 from ..pipeline import Project
@@ -40,7 +40,7 @@ class ExportResult:
     def summary(self, root: Path) -> str:
         from ..errors import display_path
 
-        line = f"{self.deck.name}: {self.notes} notes -> {display_path(self.output, root)}"
+        line = f"{self.deck.name}: {counted(self.notes, 'note')} -> {display_path(self.output, root)}"
         if self.media_dir:
             line += (f"\n  media in {display_path(self.media_dir, root)}: copy them into Anki's collection.media"
                      f" folder (or import the .apkg once)")

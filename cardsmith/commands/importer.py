@@ -33,7 +33,7 @@ import yaml
 from ..anki.apkg import AnkiNote, AnkiNoteType, AnkiPackage, open_package
 from ..boundary import Boundary
 from ..config import DeckConfig, load_decks
-from ..errors import LINE_BREAK_RE, NO_LINE, BuildError, Problem, display_path
+from ..errors import LINE_BREAK_RE, NO_LINE, BuildError, Problem, counted, display_path
 from ..ledger import Ledger
 from ..model import Note
 from ..notetypes import NoteType, load_notetypes
@@ -70,7 +70,7 @@ class ImportResult:
         shown += [f"replaced {display_path(p, root)}" for p in self.replaced]
         shown += [str(w) for w in self.warnings] + self.summaries
         inexact = self.notes - self.exact
-        shown.append(f"{self.notes} notes imported" + (
+        shown.append(f"{counted(self.notes, 'note')} imported" + (
             ": each builds to its original fields, byte for byte" if not inexact else
             f"; {inexact} of them not exactly (see the lines above; learners' copies of them stay as they are "
             "until you change them)"))
@@ -382,7 +382,7 @@ def _summary(model: AnkiNoteType, key: str, counter: Counter) -> str:
         if forms:
             fields.append(f"{spec.name}: " + ", ".join(f"{count} {FORM_NAMES[form]}" for form, count in forms.items()))
     exact = counter["exact"]
-    return (f"note type '{model.name}' -> templates/{key}/: {counter['notes']} notes"
+    return (f"note type '{model.name}' -> templates/{key}/: {counted(counter['notes'], 'note')}"
             + (f" ({counter['notes'] - exact} not exactly)" if exact < counter["notes"] else "")
             + ("; " + "; ".join(fields) if fields else ""))
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..anki.apkg import MEDIA_TOTAL_LIMIT, AnkiNoteType, AnkiPackage, open_package
 from ..config import load_decks
-from ..errors import NO_LINE, BuildError, Problem
+from ..errors import NO_LINE, BuildError, Problem, counted
 from ..notetypes import LATEX_POSTAMBLE, LATEX_PREAMBLE
 from ..pipeline import Project
 from .importnotes import note_problem
@@ -50,7 +50,7 @@ def verify_import(package: Path, root: Path, decks: list[str], out: Path) -> tup
             count = len(original.notes)
     if lines:
         return lines + [f"verify: the build differs from {shown} (the lines above)"], True
-    return [f"verify: a build of the imported sources holds the package's {count} notes exactly (GUID, note type, "
+    return [f"verify: a build of the imported sources holds the package's {counted(count, 'note')} exactly (GUID, note type, "
             "fields, tags, deck, modification time), its note types and its media files"], False
 
 

@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import BuildError, Problem
+from ..errors import BuildError, Problem, counted
 from ..files import read_limited, refuse_symlinks, write_atomic
 from ..lockfile import read_lock
 from ..parse import card_starts, parse_text, split_lines
@@ -163,7 +163,7 @@ def _text_merge(base: Path, ours: Path, theirs: Path, shown: str, write: bool) -
         raise BuildError([Problem(shown, 0, f"git merge-file failed: {done.stderr.decode(errors='replace')}")])
     if write:
         ours.write_bytes(done.stdout)
-    return done.stdout, [f"{shown}: {done.returncode} conflicts git leaves marked"] if done.returncode else []
+    return done.stdout, [f"{shown}: {counted(done.returncode, 'conflict')} git leaves marked"] if done.returncode else []
 
 
 def _text_merge_texts(base: str, ours: str, theirs: str, shown: str) -> tuple[str, list[str]]:

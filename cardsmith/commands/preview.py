@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..cardgen import reveal
 from ..config import DeckConfig
-from ..errors import BuildError, Problem
+from ..errors import BuildError, Problem, counted
 from ..files import remove_stale, temp_prefix
 from ..model import Note
 from ..notetypes import NoteType, base_css
@@ -109,7 +109,7 @@ class PreviewResult:
     def summary(self, root: Path) -> str:
         from ..errors import display_path
 
-        return (f"{self.deck}: {self.cards} cards, {self.notes} notes, {self.media} media"
+        return (f"{self.deck}: {counted(self.cards, 'card')}, {counted(self.notes, 'note')}, {self.media} media"
                 f" -> {display_path(self.index, root)}")
 
 

@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Sequence
 
 from ..config import DeckConfig
-from ..errors import BuildError, Problem, one_line
+from ..errors import BuildError, Problem, counted, one_line
 from ..files import Rewrite, refuse_symlinks, replace_files
 from ..ledger import Ledger
 from ..model import DeckBuild, Note
@@ -239,7 +239,7 @@ def report_lines(result: PullResult, dry_run: bool) -> tuple[list[str], list[str
         new = {anki.guid for anki in plan.new}
         added = [(f.shown, item) for f in result.files for item in f.added if item[2] in new]
         out.append(f"{plan.build.config.name}: {len(pulled)} pulled, {len(added)} new, {len(plan.deleted)} deleted in "
-                   f"Anki, {len(plan.source_only)} changed in the sources only, {plan.conflicts} conflicts, "
+                   f"Anki, {len(plan.source_only)} changed in the sources only, {counted(plan.conflicts, 'conflict')}, "
                    f"{plan.unchanged} unchanged")
         lines = []
         if plan.record_ignored:
@@ -249,7 +249,7 @@ def report_lines(result: PullResult, dry_run: bool) -> tuple[list[str], list[str
             what = [names[pull.note.note_type][index] for index, _ in pull.fields]
             if pull.add_tags or pull.remove_tags:
                 what.append("tags " + " ".join([f"+{t}" for t in pull.add_tags] + [f"-{t}" for t in pull.remove_tags]))
-            taken = f" ({pull.taken} conflict{'s' if pull.taken > 1 else ''}: --take {plan.take})" if pull.taken else ""
+            taken = f" ({counted(pull.taken, 'conflict')}: --take {plan.take})" if pull.taken else ""
             lines.append(f"pulled: {pull.note.card_id} ({_where(pull.note)}): {', '.join(what)}{taken}")
         lines += [f"new: {card_id} ({shown}:{line})" for shown, (card_id, line, _) in added]
         written = {guid for _, (_, _, guid) in added} | {key for f in result.files for key, _, _ in f.failed}
@@ -275,15 +275,15 @@ def report_lines(result: PullResult, dry_run: bool) -> tuple[list[str], list[str
                 for key, line, why in sorted(f.failed, key=lambda item: item[1])]
     conflicts = sum(plan.conflicts for plan in result.decks)
     if conflicts:
-        err.append(f"{conflicts} conflict{'s' if conflicts != 1 else ''}: nothing was written for those cards; "
+        err.append(f"{counted(conflicts, 'conflict')}: nothing was written for those cards; "
                    "`cardsmith pull --take anki` writes Anki's version into the sources, `--take source` keeps the "
                    "sources' (the next sync puts it into Anki); or edit the card by hand")
     changed = [f for f in result.files if f.changed]
     if dry_run:
-        out.append(f"Dry run: nothing was written ({len(changed)} card file{'s' if len(changed) != 1 else ''} "
+        out.append(f"Dry run: nothing was written ({counted(len(changed), 'card file')} "
                    "would change).")
     elif changed:
-        out.append(f"Pulled from {result.target} into {len(changed)} card file{'s' if len(changed) != 1 else ''} "
+        out.append(f"Pulled from {result.target} into {counted(len(changed), 'card file')} "
                    f"({result.seconds:.1f} s).")
     else:
         out.append(f"Nothing to write from {result.target}.")

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Iterable, NamedTuple, Sequence
 
 from ..config import DeckConfig
-from ..errors import Problem
+from ..errors import Problem, counted
 from ..notetypes import NoteType
 from ..release import DELETED_TAG, MOVED_TAG
 
@@ -196,7 +196,7 @@ class Plan:
                 f"{len(self.deleted)} deleted, {len(self.suspended)} suspended, {self.untouched} untouched")
         if self.unmade:
             deleted = sum(u.delete for u in self.unmade)
-            text += (f", {len(self.unmade)} card{'s' if len(self.unmade) > 1 else ''} no longer made "
+            text += (f", {counted(len(self.unmade), 'card')} no longer made "
                      f"({deleted} deleted, {len(self.unmade) - deleted} suspended)")
         return text
 
