@@ -87,6 +87,20 @@ def test_markdown_handout_keeps_math_and_images(project):
     assert "<!--" not in text
 
 
+def test_markdown_handout_relinks_media_tags_as_images(project):
+    """An `<img>`, `<audio>`, `<video>`, `<source>` or `<object>` file is packaged as an image is (render.MEDIA_TAG_RE):
+    the handout, in another folder than the card, links it as it links `![x](…)`."""
+    project.write({"cards/test/a.md": "## Q?\n<!-- id: q -->\n\n<IMG alt='a > b' src='p.png'> <audio src=\"s.mp3\"></audio> "
+                                      "<video><source src=sub/v.mp4></video> <object data=\"p.png\"></object> "
+                                      "<img src=\"https://example.org/x.png\">\n",
+                   "cards/test/p.png": b"\x89PNG\r\n", "cards/test/s.mp3": b"ID3", "cards/test/sub/v.mp4": b"mp4"})
+    assert project.run("export", "--format", "markdown", "--out", str(project.root / "handout")).exit_code == 0
+    text = (project.root / "handout/test.md").read_text()
+    assert ("<IMG alt='a > b' src=\"../cards/test/p.png\"> <audio src=\"../cards/test/s.mp3\"></audio> <video><source "
+            "src=\"../cards/test/sub/v.mp4\"></video> <object data=\"../cards/test/p.png\"></object> "
+            "<img src=\"https://example.org/x.png\">") in text, text
+
+
 def test_reveal_cloze():
     assert reveal_cloze("A {{c1::b::hint}} and {{c2::$x^{y}$}}.") == "A **b** and **$x^{y}$**."
 

@@ -7,6 +7,7 @@ import of either updates the same notes in place.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import os
 import re
@@ -20,7 +21,7 @@ from ..errors import BuildError, Problem, counted
 from ..files import copy_atomic, write_atomic
 from ..model import DeckBuild
 from ..pipeline import Project
-from ..render import EXTERNAL_RE
+from ..render import EXTERNAL_RE, MEDIA_TAG_RE, media_source, with_source
 from ..resolve import field_texts
 
 FORMATS = {"csv": ("comma", ",", ".csv"), "tsv": ("tab", "\t", ".tsv"), "markdown": ("", "", ".md")}
@@ -137,12 +138,22 @@ def reveal_cloze(text: str) -> str:
 
 
 def _relink(text: str, card_path: Path, output: Path) -> str:
-    """Image paths relative to the card file -> relative to the handout."""
-    def fix(match: re.Match) -> str:
-        src = match.group(2)
-        if EXTERNAL_RE.match(src) or src.startswith("/"):
-            return match.group(0)
+    """Image and media paths relative to the card file -> relative to the handout (`![x](…)`, and the tags whose
+    file a build packages: render.MEDIA_TAG_RE)."""
+    def relinked(src: str) -> str | None:
+        if EXTERNAL_RE.match(src) or src.startswith("/") or not src:
+            return None
         target = (card_path.parent / src).resolve()
-        return match.group(1) + Path(os.path.relpath(target, output.parent.resolve())).as_posix() + match.group(3)
+        return Path(os.path.relpath(target, output.parent.resolve())).as_posix()
 
-    return MARKDOWN_IMAGE_RE.sub(fix, text)
+    def image(match: re.Match) -> str:
+        link = relinked(match.group(2))
+        return match.group(0) if link is None else match.group(1) + link + match.group(3)
+
+    def media_tag(match: re.Match) -> str:
+        source = media_source(match.group(0))
+        link = relinked(html.unescape(source[1])) if source else None
+        return match.group(0) if link is None else with_source(match.group(0), source[0], html.escape(link))  # type: ignore[index]
+
+    text = MARKDOWN_IMAGE_RE.sub(image, text)
+    return MEDIA_TAG_RE.sub(media_tag, text) if "<" in text else text
