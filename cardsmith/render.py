@@ -242,12 +242,10 @@ class Renderer:
             if EXTERNAL_RE.match(src) or not src:
                 return None
             relative = urllib.parse.unquote(src)
-            path = folder / relative
             media_folder = deck_media.folder if deck_media is not None else None
+            path = local_file(relative, folder, media_folder)
             line = field.line + _line_offset(field.text, src)
-            if media_folder is not None and "/" not in relative and _is_file(media_folder / relative):
-                path = media_folder / relative  # a plain name, as Anki's flat media folder has it, is found there first
-            elif deck_media is not None and relative in deck_media.missing:
+            if path == folder / relative and deck_media is not None and relative in deck_media.missing:
                 # Not in the package it came from: a file that name finds beside the cards (a card file, the media
                 # folder's own `media/x.png`) is not what Anki has, and packaging it would rewrite the field.
                 problems.append(Problem(shown, line, f"{what} not found: {src} (the package the deck was imported "
@@ -298,6 +296,14 @@ class Renderer:
                 return None
             found = self._digests[path] = file_digest(path).hex()  # a megabyte at a time: an image can be large
         return found
+
+
+def local_file(relative: str, folder: Path, media_folder: Path | None) -> Path:
+    """The file a card's image or media reference names (unquoted), `folder` the card's: a plain name, as Anki's flat
+    media folder has it, is found in the deck's media folder first."""
+    if media_folder is not None and "/" not in relative and _is_file(media_folder / relative):
+        return media_folder / relative
+    return folder / relative
 
 
 def tag_name(tag: str) -> str:

@@ -101,6 +101,15 @@ def test_markdown_handout_relinks_media_tags_as_images(project):
             "<img src=\"https://example.org/x.png\">") in text, text
 
 
+def test_markdown_handout_links_the_media_folder_file_a_build_packages(project):
+    """In a deck imported from Anki, a plain name is the deck's media folder's file (render.local_file)."""
+    project.write({"decks/test.yaml": "name: Test Deck\nid: 1234567890\ncards: [test/*.md]\nmedia: test/media\n",
+                   "cards/test/a.md": "## Q?\n<!-- id: q -->\n\n<img src=\"x.png\"> ![y](x.png)\n",
+                   "cards/test/media/x.png": b"\x89PNG\r\n"})
+    assert project.run("export", "--format", "markdown").exit_code == 0
+    assert '<img src="../cards/test/media/x.png"> ![y](../cards/test/media/x.png)' in (project.dist / "test.md").read_text()
+
+
 def test_reveal_cloze():
     assert reveal_cloze("A {{c1::b::hint}} and {{c2::$x^{y}$}}.") == "A **b** and **$x^{y}$**."
 

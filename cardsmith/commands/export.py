@@ -21,7 +21,7 @@ from ..errors import BuildError, Problem, counted
 from ..files import copy_atomic, write_atomic
 from ..model import DeckBuild
 from ..pipeline import Project
-from ..render import EXTERNAL_RE, MEDIA_TAG_RE, media_source, with_source
+from ..render import EXTERNAL_RE, MEDIA_TAG_RE, local_file, media_source, with_source
 from ..resolve import field_texts
 
 FORMATS = {"csv": ("comma", ",", ".csv"), "tsv": ("tab", "\t", ".tsv"), "markdown": ("", "", ".md")}
@@ -128,7 +128,7 @@ def handout(project: Project, build: DeckBuild, output: Path) -> str:
         for number, (field, text) in enumerate(zip(fields, [rest] + texts[1:])):
             if text.strip():
                 label = [f"**{field.name}**", ""] if number >= 2 else []
-                lines += label + [_relink(text.strip(), source.path, output), ""]
+                lines += label + [_relink(text.strip(), source.path, deck.media_folder, output), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -137,13 +137,13 @@ def reveal_cloze(text: str) -> str:
     return reveal(text, lambda d: f"**{text[d.answer_start:d.answer_start + len(d.answer)]}**", mathtex.mask_math(text))
 
 
-def _relink(text: str, card_path: Path, output: Path) -> str:
-    """Image and media paths relative to the card file -> relative to the handout (`![x](…)`, and the tags whose
-    file a build packages: render.MEDIA_TAG_RE)."""
+def _relink(text: str, card_path: Path, media_folder: Path | None, output: Path) -> str:
+    """Image and media paths as the build reads them (render.local_file) -> relative to the handout (`![x](…)`, and
+    the tags whose file a build packages: render.MEDIA_TAG_RE)."""
     def relinked(src: str) -> str | None:
         if EXTERNAL_RE.match(src) or src.startswith("/") or not src:
             return None
-        target = (card_path.parent / src).resolve()
+        target = local_file(src, card_path.parent, media_folder).resolve()
         return Path(os.path.relpath(target, output.parent.resolve())).as_posix()
 
     def image(match: re.Match) -> str:
