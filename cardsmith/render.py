@@ -244,7 +244,7 @@ class Renderer:
             relative = urllib.parse.unquote(src)
             media_folder = deck_media.folder if deck_media is not None else None
             path = local_file(relative, folder, media_folder)
-            line = field.line + _line_offset(field.text, src)
+            line = field.line + _line_offset(field.text, written if written in field.text else src)
             if path == folder / relative and deck_media is not None and relative in deck_media.missing:
                 # Not in the package it came from: a file that name finds beside the cards (a card file, the media
                 # folder's own `media/x.png`) is not what Anki has, and packaging it would rewrite the field.

@@ -227,3 +227,11 @@ def test_a_media_file_of_any_tag_outside_the_project_is_refused_and_a_missing_on
     assert_refused(project, f"cards/test/a.md:4: {what} '../../../secret.png' is outside the project")
     project.write({"cards/test/a.md": image_card(form, "gone.mp3", True)})
     assert f"cards/test/a.md:4: {what} not found: gone.mp3" in project.run("build").output
+
+
+@pytest.mark.parametrize("form, what", MEDIA_TAGS)
+def test_a_media_file_written_with_character_references_is_said_on_its_line(project, form, what):
+    """The message names the line of the tag, not of the field, however its name is written (`&#x67;`, `&amp;`)."""
+    src = "&#x67;one&amp;.mp3"
+    project.write({"cards/test/a.md": f"## Q?\n<!-- id: q -->\n\nA first line.\n\n{form.format(src)}\n"})
+    assert f"cards/test/a.md:6: {what} not found: gone&.mp3" in project.run("build").output
