@@ -110,6 +110,16 @@ def test_markdown_handout_links_the_media_folder_file_a_build_packages(project):
     assert '<img src="../cards/test/media/x.png"> ![y](../cards/test/media/x.png)' in (project.dist / "test.md").read_text()
 
 
+def test_markdown_handout_leaves_code_as_written(project):
+    """Code shows a tag or an image link as text (the build packages nothing of it): the handout keeps it as written."""
+    project.write({"cards/test/a.md": "## Q?\n<!-- id: q -->\n\n`<img src=\"p.png\">` and\n\n```html\n<audio src=\"s.mp3\">"
+                                      "\n![x](p.png)\n```\n\n<img src=\"p.png\">\n",
+                   "cards/test/p.png": b"\x89PNG\r\n"})
+    assert project.run("export", "--format", "markdown").exit_code == 0
+    assert ('`<img src="p.png">` and\n\n```html\n<audio src="s.mp3">\n![x](p.png)\n```\n\n<img src="../cards/test/p.png">'
+            in (project.dist / "test.md").read_text())
+
+
 def test_reveal_cloze():
     assert reveal_cloze("A {{c1::b::hint}} and {{c2::$x^{y}$}}.") == "A **b** and **$x^{y}$**."
 

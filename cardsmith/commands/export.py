@@ -13,6 +13,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterator
 
 from .. import mathtex
 from ..cardgen import reveal
@@ -155,5 +156,19 @@ def _relink(text: str, card_path: Path, media_folder: Path | None, output: Path)
         link = relinked(html.unescape(source[1])) if source else None
         return match.group(0) if link is None else with_source(match.group(0), source[0], html.escape(link))  # type: ignore[index]
 
-    text = MARKDOWN_IMAGE_RE.sub(image, text)
-    return MEDIA_TAG_RE.sub(media_tag, text) if "<" in text else text
+    # Found in the text with its code blanked out (the same length): code shows a tag as text, packaged by no build.
+    for pattern, fix in ((MARKDOWN_IMAGE_RE, image), (MEDIA_TAG_RE, media_tag)):
+        masked = mathtex.mask_code(text)
+        text = "".join(_substituted(text, pattern.finditer(masked), fix))
+    return text
+
+
+def _substituted(text: str, matches: Iterator[re.Match], fix: Callable[[re.Match], str]) -> Iterator[str]:
+    """`text` in pieces, each match found in a masked copy of it (same offsets) replaced by fix(match), unless it
+    takes in masked code (then the text stays as written)."""
+    at = 0
+    for match in matches:
+        written = text[match.start():match.end()]
+        yield text[at:match.start()] + (fix(match) if written == match.group(0) else written)
+        at = match.end()
+    yield text[at:]
