@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from anki.collection import ImportCsvRequest
 
 from cardsmith.commands.export import reveal_cloze
@@ -118,6 +120,20 @@ def test_markdown_handout_leaves_code_as_written(project):
     assert project.run("export", "--format", "markdown").exit_code == 0
     assert ('`<img src="p.png">` and\n\n```html\n<audio src="s.mp3">\n![x](p.png)\n```\n\n<img src="../cards/test/p.png">'
             in (project.dist / "test.md").read_text())
+
+
+@pytest.mark.parametrize("out", ["cards/test", "cards", "decks", "templates/basic", "./cards/../cards/test"])
+@pytest.mark.parametrize("fmt", ["markdown", "csv"])
+def test_an_export_into_the_sources_is_refused(project, out, fmt):
+    """`--out cards/test` wrote the handout `test.md` over the card file of that name (the card's only source)."""
+    card = "## Q?\n<!-- id: q -->\n\nA.\n"
+    project.write({"cards/test/test.md": card, "cards/test.md": card})
+    before = sorted(p for p in project.root.rglob("*") if ".cache" not in p.parts and ".cardsmith" not in p.parts)
+    result = project.run("export", "--format", fmt, "--out", str(project.root / out))
+    assert result.exit_code == 1 and f"--out: {out.replace('./cards/../', '')} is inside the project's sources" \
+        in result.output, result.output
+    assert (project.root / "cards/test/test.md").read_text() == card
+    assert sorted(p for p in project.root.rglob("*") if ".cache" not in p.parts and ".cardsmith" not in p.parts) == before
 
 
 def test_reveal_cloze():
