@@ -16,16 +16,16 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .. import mathtex
+from ..boundary import refuse_sources
 from ..cardgen import reveal
 from ..config import DeckConfig
-from ..errors import NO_LINE, BuildError, Problem, counted
+from ..errors import BuildError, Problem, counted
 from ..files import copy_atomic, write_atomic
 from ..model import DeckBuild
 from ..pipeline import Project
 from ..render import EXTERNAL_RE, MEDIA_TAG_RE, local_file, media_source, with_source
 from ..resolve import field_texts
 
-SOURCE_FOLDERS = ("cards", "decks", "templates")  # what a build reads (config.load_decks, notetypes, pipeline)
 FORMATS = {"csv": ("comma", ",", ".csv"), "tsv": ("tab", "\t", ".tsv"), "markdown": ("", "", ".md")}
 # A Markdown image, `![alt](src "title")`, in a card's source (the handout is Markdown: its images are relinked).
 MARKDOWN_IMAGE_RE = re.compile(r"(!\[[^\]]*\]\()([^)\s]+)((?:\s+\"[^\"]*\")?\))")
@@ -54,7 +54,7 @@ def export_decks(project: Project, fmt: str, out_dir: Path, only: list[str] | No
     """Export every deck (or those named in `only`); raise BuildError on any problem."""
     if fmt not in FORMATS:
         raise BuildError([Problem("--format", 0, f"unknown format '{fmt}' (valid: {', '.join(FORMATS)})")])
-    _refuse_sources(project.root, out_dir)
+    refuse_sources(project.root, out_dir, "--out")
     builds, problems = project.prepare_all(project.selected(only))
     errors = [p for p in problems if p.severity == "error"]
     if errors:
@@ -71,18 +71,6 @@ def export_decks(project: Project, fmt: str, out_dir: Path, only: list[str] | No
         write_atomic(output, [text])  # through a temporary file: a symlink there is replaced, never written through
         results.append(ExportResult(build.config, output, len(build.notes), media_dir))
     return results
-
-
-def _refuse_sources(root: Path, out_dir: Path) -> None:
-    """Raise BuildError for an output folder among the project's sources: the handout `<deck>.md` written into a
-    card folder replaced the card file of that name, or became one."""
-    out, real_root = out_dir.resolve(), root.resolve()
-    for folder in SOURCE_FOLDERS:
-        if out.is_relative_to(real_root / folder):
-            shown = out.relative_to(real_root).as_posix()
-            raise BuildError([Problem("--out", NO_LINE, f"{shown} is inside the project's sources ({folder}/): an "
-                                      "export there would replace or add card, deck or note-type files; give "
-                                      "another folder (the default is dist/)")])
 
 
 def text_import(project: Project, build: DeckBuild, fmt: str) -> str:
