@@ -10,6 +10,10 @@ from __future__ import annotations
 import errno
 from pathlib import Path
 
+from .errors import NO_LINE, BuildError, Problem
+
+SOURCE_FOLDERS = ("cards", "decks", "templates")  # what a build reads (pipeline, config.load_decks, notetypes)
+
 
 class Boundary:
     """The project folder, and the one rule that decides whether a file is inside it."""
@@ -48,3 +52,14 @@ def _is_symlink(path: Path) -> bool:
 def outside(what: str, written: str) -> str:
     """The message for a file that is outside the project, naming it as the input wrote it."""
     return f"{what} '{written}' is outside the project"
+
+
+def refuse_sources(root: Path, target: Path, option: str) -> None:
+    """Raise BuildError when an output a command was told to write (`option`) is among the project's sources: an
+    export's handout `<deck>.md` in a card folder, a build's report, replaced the card file of that name."""
+    out, real_root = target.resolve(), root.resolve()
+    for folder in SOURCE_FOLDERS:
+        if out.is_relative_to(real_root / folder):
+            raise BuildError([Problem(option, NO_LINE, f"{out.relative_to(real_root).as_posix()} is inside the "
+                                      f"project's sources ({folder}/): it would replace or add card, deck or note-type "
+                                      "files; give another place (the default is dist/)")])

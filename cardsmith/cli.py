@@ -12,6 +12,7 @@ from typing import Any, Callable
 import click
 
 from . import __version__
+from .boundary import refuse_sources
 from .errors import BuildError, Problem, counted
 from .files import project_lock, writable_problem, write_atomic
 from .pipeline import Project
@@ -80,6 +81,8 @@ def build(root: Path, out: Path | None, frozen: bool, report_path: Path | None, 
     from .progress import Progress
 
     try:
+        if report_path:
+            refuse_sources(root, report_path, "--report")
         why = writable_problem(report_path) if report_path else None
         if why:  # before anything is built: never a written package and lock, then an error
             raise BuildError([Problem(str(report_path), 0, f"cannot write the report there: {why}")])

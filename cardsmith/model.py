@@ -63,6 +63,11 @@ class FieldText(NamedTuple):
     text: str
     line: int
     format: str = "markdown"
+    gap: int = 0  # lines after the first that the text leaves out: a question's id comment, below its heading
+
+    def line_of(self, lines: int) -> int:
+        """The file line of the text's line `lines` (0: the first)."""
+        return self.line + lines + (self.gap if lines else 0)
 
 
 class DeckMedia(NamedTuple):

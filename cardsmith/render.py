@@ -211,14 +211,14 @@ class Renderer:
 
     def _markdown_field(self, field: FieldText, shown: str, problems: list[Problem]) -> str | None:
         """A Markdown field's HTML, or None (with the problems) when its math is malformed or it nests too deep."""
-        text, first_line = field.text, field.line
+        text = field.text
         formulas, issues = mathtex.scan(text)
         for issue in issues:
             if issue.severity == "error":
-                problems.append(Problem(shown, first_line + issue.offset, issue.message))
+                problems.append(Problem(shown, field.line_of(issue.offset), issue.message))
         for formula in formulas:
             if CLOZE_OPEN_RE.search(formula.tex):
-                problems.append(Problem(shown, first_line + formula.offset,
+                problems.append(Problem(shown, field.line_of(formula.offset),
                                         f"cloze deletion inside math `{mathtex.short(formula.tex)}`: Anki cannot "
                                         "hide part of a formula; put the whole formula inside the deletion: "
                                         "{{c1::$…$}}"))
@@ -226,7 +226,7 @@ class Renderer:
         try:
             html_text = self._md.reset().convert(mathtex.separate_display_math(protected))
         except RecursionError:  # Python-Markdown recurses once per level of nested lists
-            problems.append(Problem(shown, first_line, "nested too deeply to render "
+            problems.append(Problem(shown, field.line, "nested too deeply to render "
                                     "(lists or quotes inside each other hundreds of levels deep)"))
             return None
         return mathtex.restore_latex(mathtex.finish_math(html_text), latex)
@@ -242,12 +242,10 @@ class Renderer:
             if EXTERNAL_RE.match(src) or not src:
                 return None
             relative = urllib.parse.unquote(src)
-            path = folder / relative
             media_folder = deck_media.folder if deck_media is not None else None
-            line = field.line + _line_offset(field.text, src)
-            if media_folder is not None and "/" not in relative and _is_file(media_folder / relative):
-                path = media_folder / relative  # a plain name, as Anki's flat media folder has it, is found there first
-            elif deck_media is not None and relative in deck_media.missing:
+            path = local_file(relative, folder, media_folder)
+            line = field.line_of(_line_offset(field.text, written if written in field.text else src))
+            if path == folder / relative and deck_media is not None and relative in deck_media.missing:
                 # Not in the package it came from: a file that name finds beside the cards (a card file, the media
                 # folder's own `media/x.png`) is not what Anki has, and packaging it would rewrite the field.
                 problems.append(Problem(shown, line, f"{what} not found: {src} (the package the deck was imported "
@@ -298,6 +296,14 @@ class Renderer:
                 return None
             found = self._digests[path] = file_digest(path).hex()  # a megabyte at a time: an image can be large
         return found
+
+
+def local_file(relative: str, folder: Path, media_folder: Path | None) -> Path:
+    """The file a card's image or media reference names (unquoted), `folder` the card's: a plain name, as Anki's flat
+    media folder has it, is found in the deck's media folder first."""
+    if media_folder is not None and "/" not in relative and _is_file(media_folder / relative):
+        return media_folder / relative
+    return folder / relative
 
 
 def tag_name(tag: str) -> str:

@@ -119,6 +119,8 @@ def field_texts(source: SourceNote, notetype: NoteType, owners: dict[str, list[s
         current = target
     fields = tuple(_field_text(name, "\n".join(parts).strip() if parts else "", lines[i] if parts else 0, spec.format,
                                i == 0) for i, (name, parts, spec) in enumerate(zip(names, texts, notetype.fields)))
+    if fields and lines[0] == source.line:  # the question starts with its heading, and goes on below the id comment
+        fields = (fields[0]._replace(gap=source.id_line - source.line),) + fields[1:]
     size = sum(len(f.text) for f in fields if f.format != "raw")
     if size > MAX_CARD_CHARS:  # parse counted a `###` line naming no field as raw: its field is Markdown after all
         problems.append(size_problem(shown, source.line, size, 0))

@@ -227,3 +227,22 @@ def test_a_media_file_of_any_tag_outside_the_project_is_refused_and_a_missing_on
     assert_refused(project, f"cards/test/a.md:4: {what} '../../../secret.png' is outside the project")
     project.write({"cards/test/a.md": image_card(form, "gone.mp3", True)})
     assert f"cards/test/a.md:4: {what} not found: gone.mp3" in project.run("build").output
+
+
+@pytest.mark.parametrize("form, what", MEDIA_TAGS)
+def test_a_media_file_written_with_character_references_is_said_on_its_line(project, form, what):
+    """The message names the line of the tag, not of the field, however its name is written (`&#x67;`, `&amp;`)."""
+    src = "&#x67;one&amp;.mp3"
+    project.write({"cards/test/a.md": f"## Q?\n<!-- id: q -->\n\nA first line.\n\n{form.format(src)}\n"})
+    assert f"cards/test/a.md:6: {what} not found: gone&.mp3" in project.run("build").output
+
+
+def test_a_problem_in_a_long_question_is_said_on_its_own_line(project):
+    """The question's text goes on below the id comment, which it leaves out: every line after the heading is one
+    further down than the text says (render, check: FieldText.line_of)."""
+    project.write({"cards/test/a.md": "## Q? ![h](gone-h.png)\n<!-- id: q -->\nmore\n<audio src=\"gone.mp3\"></audio>\n"
+                                      "$x\n---\nA ![a](gone-a.png)\n"})
+    lines = project.run("check").output.splitlines()
+    assert {"cards/test/a.md:1: image not found: gone-h.png", "cards/test/a.md:4: audio file not found: gone.mp3",
+            "cards/test/a.md:7: image not found: gone-a.png"} <= set(lines), lines
+    assert any(line.startswith("cards/test/a.md:5: unclosed inline math") for line in lines), lines

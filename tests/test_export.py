@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from anki.collection import ImportCsvRequest
 
 from cardsmith.commands.export import reveal_cloze
@@ -85,6 +87,53 @@ def test_markdown_handout_keeps_math_and_images(project):
     assert "### Softmax is **$\\frac{e^{z_i}}{\\sum_j e^{z_{j}}}$**." in text
     assert "![a plot](../cards/test/img/dot.png)" in text
     assert "<!--" not in text
+
+
+def test_markdown_handout_relinks_media_tags_as_images(project):
+    """An `<img>`, `<audio>`, `<video>`, `<source>` or `<object>` file is packaged as an image is (render.MEDIA_TAG_RE):
+    the handout, in another folder than the card, links it as it links `![x](…)`."""
+    project.write({"cards/test/a.md": "## Q?\n<!-- id: q -->\n\n<IMG alt='a > b' src='p.png'> <audio src=\"s.mp3\"></audio> "
+                                      "<video><source src=sub/v.mp4></video> <object data=\"p.png\"></object> "
+                                      "<img src=\"https://example.org/x.png\">\n",
+                   "cards/test/p.png": b"\x89PNG\r\n", "cards/test/s.mp3": b"ID3", "cards/test/sub/v.mp4": b"mp4"})
+    assert project.run("export", "--format", "markdown", "--out", str(project.root / "handout")).exit_code == 0
+    text = (project.root / "handout/test.md").read_text()
+    assert ("<IMG alt='a > b' src=\"../cards/test/p.png\"> <audio src=\"../cards/test/s.mp3\"></audio> <video><source "
+            "src=\"../cards/test/sub/v.mp4\"></video> <object data=\"../cards/test/p.png\"></object> "
+            "<img src=\"https://example.org/x.png\">") in text, text
+
+
+def test_markdown_handout_links_the_media_folder_file_a_build_packages(project):
+    """In a deck imported from Anki, a plain name is the deck's media folder's file (render.local_file)."""
+    project.write({"decks/test.yaml": "name: Test Deck\nid: 1234567890\ncards: [test/*.md]\nmedia: test/media\n",
+                   "cards/test/a.md": "## Q?\n<!-- id: q -->\n\n<img src=\"x.png\"> ![y](x.png)\n",
+                   "cards/test/media/x.png": b"\x89PNG\r\n"})
+    assert project.run("export", "--format", "markdown").exit_code == 0
+    assert '<img src="../cards/test/media/x.png"> ![y](../cards/test/media/x.png)' in (project.dist / "test.md").read_text()
+
+
+def test_markdown_handout_leaves_code_as_written(project):
+    """Code shows a tag or an image link as text (the build packages nothing of it): the handout keeps it as written."""
+    project.write({"cards/test/a.md": "## Q?\n<!-- id: q -->\n\n`<img src=\"p.png\">` and\n\n```html\n<audio src=\"s.mp3\">"
+                                      "\n![x](p.png)\n```\n\n<img src=\"p.png\">\n",
+                   "cards/test/p.png": b"\x89PNG\r\n"})
+    assert project.run("export", "--format", "markdown").exit_code == 0
+    assert ('`<img src="p.png">` and\n\n```html\n<audio src="s.mp3">\n![x](p.png)\n```\n\n<img src="../cards/test/p.png">'
+            in (project.dist / "test.md").read_text())
+
+
+@pytest.mark.parametrize("out", ["cards/test", "cards", "decks", "templates/basic", "./cards/../cards/test"])
+@pytest.mark.parametrize("fmt", ["markdown", "csv"])
+def test_an_export_into_the_sources_is_refused(project, out, fmt):
+    """`--out cards/test` wrote the handout `test.md` over the card file of that name (the card's only source)."""
+    card = "## Q?\n<!-- id: q -->\n\nA.\n"
+    project.write({"cards/test/test.md": card, "cards/test.md": card})
+    before = sorted(p for p in project.root.rglob("*") if ".cache" not in p.parts and ".cardsmith" not in p.parts)
+    result = project.run("export", "--format", fmt, "--out", str(project.root / out))
+    assert result.exit_code == 1 and f"--out: {out.replace('./cards/../', '')} is inside the project's sources" \
+        in result.output, result.output
+    assert (project.root / "cards/test/test.md").read_text() == card
+    assert sorted(p for p in project.root.rglob("*") if ".cache" not in p.parts and ".cardsmith" not in p.parts) == before
 
 
 def test_reveal_cloze():

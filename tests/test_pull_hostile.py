@@ -593,6 +593,13 @@ def damage_notes(anki_path: Path, sql: str, *args) -> None:
     ("UPDATE notes SET flds = CAST(? AS BLOB) WHERE guid = ?", (b"Untouched?\x1f\xff\xfe",
                                                                 genanki.guid_for(DECK_ID, "untouched")),
      "its fields or tags are not text"),
+    # Stored as text, as SQLite takes any bytes: Anki's backend reads them as U+FFFD, which pull would write
+    # into the card file (Anki's Check Database calls it "a note with invalid utf8 characters").
+    ("UPDATE notes SET flds = CAST(? AS TEXT) WHERE guid = ?", (b"Untouched?\x1f\xff\xfe",
+                                                                genanki.guid_for(DECK_ID, "untouched")),
+     "its fields or tags are not text"),
+    ("UPDATE notes SET tags = CAST(? AS TEXT) WHERE guid = ?", (b" \xe9t\xe9 ", genanki.guid_for(DECK_ID, "untouched")),
+     "its fields or tags are not text"),
     ("UPDATE notes SET guid = ? WHERE guid = ?", (genanki.guid_for(DECK_ID, "untouched"),
                                                   genanki.guid_for(DECK_ID, "plot")),
      "share the GUID"),
@@ -605,6 +612,14 @@ def test_a_damaged_collection_is_refused(project, anki_path, sql, args, message,
     result = run(project, command, anki_path, code=1)
     assert result.stderr.startswith(f"{anki_path}: note ") and message in result.stderr, result.output
     assert card_file(project) == before
+
+
+def test_a_replacement_character_written_in_anki_is_text(project, anki_path):
+    synced(project, anki_path)
+    damage_notes(anki_path, "UPDATE notes SET flds = ? WHERE guid = ?", "Untouched?\x1f\ufffd stays",
+                 genanki.guid_for(DECK_ID, "untouched"))  # valid UTF-8: a character like any other
+    run(project, "pull", anki_path)
+    assert "\ufffd stays" in card_file(project)
 
 
 def test_a_note_of_another_deck_moved_in_anki_is_not_new(project, anki_path):

@@ -183,6 +183,17 @@ def test_a_report_that_cannot_be_written_stops_the_build_before_it_writes(projec
     assert not project.dist.exists() and not (project.root / "decks/test.lock").exists()
 
 
+@pytest.mark.parametrize("report", ["cards/test/a.md", "decks/test.yaml", "templates/basic/front.html"])
+def test_a_report_over_a_source_file_is_refused(project, report):
+    """`--report cards/test/a.md` (a slip of tab completion) replaced the card file with the JSON report."""
+    project.write({"cards/test/a.md": THREE})
+    before = (project.root / report).read_bytes()
+    result = project.run("build", "--report", str(project.root / report))
+    assert result.exit_code == 1 and result.output.startswith(f"--report: {report} is inside the project's sources ("), \
+        result.output
+    assert (project.root / report).read_bytes() == before and not project.dist.exists()
+
+
 def _sha(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

@@ -23,7 +23,7 @@ def read_snapshot(query: Callable[..., list], notetypes: Callable[[int], dict | 
     mids = ",".join(sorted({str(int(row[1])) for row in query("SELECT guid, mid FROM notes") if row[0] in wanted}))
     notes = [row for row in query(f"SELECT id, guid, mid, flds, tags FROM notes WHERE mid IN ({mids})")
              if row[1] in wanted] if mids else []
-    _refuse_damaged(notes, label)
+    _refuse_damaged(notes, query, label)
     ids = {row[0] for row in notes}
     rows = [row for row in query("SELECT id, nid, did, odid, queue, type, reps, ord FROM cards WHERE nid IN "
                                  f"(SELECT id FROM notes WHERE mid IN ({mids})) ORDER BY ord") if row[1] in ids] \
@@ -50,15 +50,27 @@ def read_snapshot(query: Callable[..., list], notetypes: Callable[[int], dict | 
     return Snapshot(found, types)
 
 
-def _refuse_damaged(notes: list, label: str) -> None:
+def _refuse_damaged(notes: list, query: Callable[..., list], label: str) -> None:
     """Raise BuildError for a note whose fields or tags are not text (bytes that are not UTF-8), or whose GUID
     another note has: a damaged collection, whose notes would be taken for one another."""
     seen: dict[str, int] = {}
     for nid, guid, _, flds, tags in notes:
-        if not (isinstance(guid, str) and isinstance(flds, str) and isinstance(tags, str)):
+        if not (isinstance(guid, str) and isinstance(flds, str) and isinstance(tags, str)) or \
+                ("\ufffd" in flds + tags and not _utf8(query, nid)):
             raise BuildError([Problem(label, NO_LINE, f"note {nid}: its fields or tags are not text (a damaged "
                                                       "collection): fix or delete the note in Anki")])
         if guid in seen:
             raise BuildError([Problem(label, NO_LINE, f"note {seen[guid]} and note {nid} share the GUID {guid!r} "
                                                       "(a damaged collection): delete one of them in Anki")])
         seen[guid] = nid
+
+
+def _utf8(query: Callable[..., list], nid: int) -> bool:
+    """Whether a note's fields and tags are stored as UTF-8: SQLite stores any bytes as text, and Anki's backend
+    reads bytes that are not UTF-8 as U+FFFD (which pull would write into a card file)."""
+    try:
+        for value in query(f"SELECT CAST(flds AS BLOB), CAST(tags AS BLOB) FROM notes WHERE id = {int(nid)}")[0]:
+            bytes(value).decode("utf-8")  # the backend gives a blob as a list of ints, sqlite3 as bytes
+    except UnicodeDecodeError:
+        return False
+    return True

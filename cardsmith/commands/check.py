@@ -153,12 +153,12 @@ def _source_problems(source: SourceNote, fields: tuple[FieldText, ...], notetype
         _, issues = mathtex.scan(field.text)
         for issue in issues:
             if issue.severity == "warning":
-                problems.append(Problem(shown, field.line + issue.offset, issue.message, "warning"))
+                problems.append(Problem(shown, field.line_of(issue.offset), issue.message, "warning"))
         masked = mathtex.mask_latex(mathtex.mask_code(field.text)).replace("\\\\", "  ")
         for match in HAND_MATH_RE.finditer(masked):
-            line = field.line + masked.count("\n", 0, match.start())
+            line = field.line_of(masked.count("\n", 0, match.start()))
             problems.append(Problem(shown, line, _hand_math_message(match.group(1)), "warning"))
-        problems += [Problem(shown, field.line + misfit.offset, misfit.message, "warning")
+        problems += [Problem(shown, field.line_of(misfit.offset), misfit.message, "warning")
                      for misfit in phonefit.misfits(field.text)]
     return problems + _cloze_problems(source, fields, notetype)
 
@@ -191,7 +191,7 @@ def _cloze_problems(source: SourceNote, fields: tuple[FieldText, ...], notetype:
         match = CLOZE_OPEN_RE.search(field.text) if field.format == "markdown" else None
         if match is None or field.name in cloze:
             continue
-        line = field.line + field.text.count("\n", 0, match.start())
+        line = field.line_of(field.text.count("\n", 0, match.start()))
         where = (f"a {source.note_type} card" if number == 0 else "the answer" if number == 1
                  else f"field '{field.name}'")
         problems.append(Problem(source.shown_path, line, f"`{match.group(0)}` in {where} is shown as typed: cloze "
@@ -217,23 +217,23 @@ def _rendered_problems(note: Note, fields: tuple[FieldText, ...]) -> list[Proble
     for field_html, field in zip(note.fields, fields):
         if field.format != "markdown":
             continue  # verbatim: the HTML Anki gets, as written
-        text, first_line = field.text, field.line
+        text = field.text
         # Only raw HTML written in the card can be unbalanced: the Markdown engine and Pygments
         # always close what they open (tests/test_fuzz.py), so a field written without `<` is skipped.
         for needle, message in (tag_problems(field_html) if "<" in text else ()):
-            problems.append(Problem(shown, first_line + _line_of(text, needle), message, "warning"))
+            problems.append(Problem(shown, field.line_of(_line_of(text, needle)), message, "warning"))
         # Scripts and resources come from raw HTML written in the card, or from a Markdown link or image.
         active = active_parts(field_html) if "<" in text or 'href="' in field_html or 'src="' in field_html else None
         seen: dict[str, int] = {}  # needle -> where its last occurrence was found
         for needle, what in active.scripts if active else ():
             at = text.lower().find(needle, seen.get(needle, -1) + 1)
             seen[needle] = at
-            problems.append(Problem(shown, first_line + text.count("\n", 0, max(at, 0)),
+            problems.append(Problem(shown, field.line_of(text.count("\n", 0, max(at, 0))),
                                     f"{what} in a card: Anki runs it whenever the card is shown "
                                     "(`cardsmith preview` only with --allow-scripts)", "warning"))
         for kind, url in active.external if active else ():
             advice = "" if kind == "link" else "; save the file next to the card file and link it relatively"
-            problems.append(Problem(shown, first_line + _line_of(text, url),
+            problems.append(Problem(shown, field.line_of(_line_of(text, url)),
                                     f"external {kind} {url}: it does not load offline (AnkiDroid without a "
                                     f"network){advice}", "warning"))
     return problems

@@ -7,20 +7,23 @@ import of either updates the same notes in place.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterator
 
 from .. import mathtex
+from ..boundary import refuse_sources
 from ..cardgen import reveal
 from ..config import DeckConfig
 from ..errors import BuildError, Problem, counted
 from ..files import copy_atomic, write_atomic
 from ..model import DeckBuild
 from ..pipeline import Project
-from ..render import EXTERNAL_RE
+from ..render import EXTERNAL_RE, MEDIA_TAG_RE, local_file, media_source, with_source
 from ..resolve import field_texts
 
 FORMATS = {"csv": ("comma", ",", ".csv"), "tsv": ("tab", "\t", ".tsv"), "markdown": ("", "", ".md")}
@@ -51,6 +54,7 @@ def export_decks(project: Project, fmt: str, out_dir: Path, only: list[str] | No
     """Export every deck (or those named in `only`); raise BuildError on any problem."""
     if fmt not in FORMATS:
         raise BuildError([Problem("--format", 0, f"unknown format '{fmt}' (valid: {', '.join(FORMATS)})")])
+    refuse_sources(project.root, out_dir, "--out")
     builds, problems = project.prepare_all(project.selected(only))
     errors = [p for p in problems if p.severity == "error"]
     if errors:
@@ -127,7 +131,7 @@ def handout(project: Project, build: DeckBuild, output: Path) -> str:
         for number, (field, text) in enumerate(zip(fields, [rest] + texts[1:])):
             if text.strip():
                 label = [f"**{field.name}**", ""] if number >= 2 else []
-                lines += label + [_relink(text.strip(), source.path, output), ""]
+                lines += label + [_relink(text.strip(), source.path, deck.media_folder, output), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -136,13 +140,37 @@ def reveal_cloze(text: str) -> str:
     return reveal(text, lambda d: f"**{text[d.answer_start:d.answer_start + len(d.answer)]}**", mathtex.mask_math(text))
 
 
-def _relink(text: str, card_path: Path, output: Path) -> str:
-    """Image paths relative to the card file -> relative to the handout."""
-    def fix(match: re.Match) -> str:
-        src = match.group(2)
-        if EXTERNAL_RE.match(src) or src.startswith("/"):
-            return match.group(0)
-        target = (card_path.parent / src).resolve()
-        return match.group(1) + Path(os.path.relpath(target, output.parent.resolve())).as_posix() + match.group(3)
+def _relink(text: str, card_path: Path, media_folder: Path | None, output: Path) -> str:
+    """Image and media paths as the build reads them (render.local_file) -> relative to the handout (`![x](…)`, and
+    the tags whose file a build packages: render.MEDIA_TAG_RE)."""
+    def relinked(src: str) -> str | None:
+        if EXTERNAL_RE.match(src) or src.startswith("/") or not src:
+            return None
+        target = local_file(src, card_path.parent, media_folder).resolve()
+        return Path(os.path.relpath(target, output.parent.resolve())).as_posix()
 
-    return MARKDOWN_IMAGE_RE.sub(fix, text)
+    def image(match: re.Match) -> str:
+        link = relinked(match.group(2))
+        return match.group(0) if link is None else match.group(1) + link + match.group(3)
+
+    def media_tag(match: re.Match) -> str:
+        source = media_source(match.group(0))
+        link = relinked(html.unescape(source[1])) if source else None
+        return match.group(0) if link is None else with_source(match.group(0), source[0], html.escape(link))  # type: ignore[index]
+
+    # Found in the text with its code blanked out (the same length): code shows a tag as text, packaged by no build.
+    for pattern, fix in ((MARKDOWN_IMAGE_RE, image), (MEDIA_TAG_RE, media_tag)):
+        masked = mathtex.mask_code(text)
+        text = "".join(_substituted(text, pattern.finditer(masked), fix))
+    return text
+
+
+def _substituted(text: str, matches: Iterator[re.Match], fix: Callable[[re.Match], str]) -> Iterator[str]:
+    """`text` in pieces, each match found in a masked copy of it (same offsets) replaced by fix(match), unless it
+    takes in masked code (then the text stays as written)."""
+    at = 0
+    for match in matches:
+        written = text[match.start():match.end()]
+        yield text[at:match.start()] + (fix(match) if written == match.group(0) else written)
+        at = match.end()
+    yield text[at:]
