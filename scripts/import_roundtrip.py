@@ -55,7 +55,7 @@ def try_deck(package: Path, scratch: Path) -> tuple[bool, str]:
     (root / "decks/proj.yaml").unlink()
     shutil.rmtree(root / "cards/proj")
     status, output, seconds = run("import", "--out", "cards/deck", "--verify", str(package.resolve()), cwd=root)
-    verified = re.search(r"holds the package's (\d+) notes exactly", output)
+    verified = re.search(r"holds the package's (\d+) notes? exactly", output)
     if status or not verified:
         return False, f"import --verify failed ({status}):\n{output}"
     timing = f"import --verify {seconds:.1f} s"

@@ -423,17 +423,27 @@ def test_the_round_trip_script_passes_an_exact_deck_and_fails_one_that_is_not(co
     from conftest import REPO
     from test_import_hostile import BASIC_ID, collection_bytes, package
 
+    from anki.collection import Collection
+
     count = make_deck(collection, tmp_path)
     exact = export(collection, tmp_path / "physik.apkg", legacy=False)
+    (tmp_path / "one").mkdir()
+    single = Collection(str(tmp_path / "one" / "collection.anki2"))  # "1 note": the script reads that too
+    note = single.new_note(single.models.by_name("Basic"))
+    note.fields = ["One?", "Yes."]
+    single.add_note(note, single.decks.id(TOP))
+    one = export(single, tmp_path / "one.apkg", legacy=False)
+    single.close()
     (tmp_path / "cr").mkdir()
     inexact = package(tmp_path / "cr.apkg", collection_bytes(tmp_path / "cr", notes=[
         ("cr", BASIC_ID, ["Windows line end?", "a\r\nb"], "", 10)]))
-    done = subprocess.run([sys.executable, str(REPO / "scripts/import_roundtrip.py"), str(exact), str(inexact)],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run([sys.executable, str(REPO / "scripts/import_roundtrip.py"), str(exact), str(one),
+                           str(inexact)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 1, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith(f"ok   physik.apkg: {count} notes exact; 0 new, 0 updated, 0 conflicting; "), lines
-    assert "changed: nothing" in lines[0] and lines[1].startswith("FAIL cr.apkg: import --verify failed (1)"), lines
+    assert lines[1].startswith("ok   one.apkg: 1 notes exact; 0 new, 0 updated, 0 conflicting; "), lines
+    assert "changed: nothing" in lines[0] and lines[2].startswith("FAIL cr.apkg: import --verify failed (1)"), lines
 
 
 def test_media_of_audio_video_and_object_tags_are_kept_and_a_missing_one_said(project, tmp_path):
