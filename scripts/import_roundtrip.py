@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from cardsmith.errors import counted
+
 CARDSMITH = Path(sys.executable).with_name("cardsmith")
 
 
@@ -76,7 +78,7 @@ def try_deck(package: Path, scratch: Path) -> tuple[bool, str]:
         col.close()
     counts = [sum(len(getattr(log, kind)) for log in logs) for kind in ("new", "updated", "conflicting")]
     changed = [key for key in before if before[key] != after[key]]
-    result = (f"{verified[1]} notes exact; {counts[0]} new, {counts[1]} updated, {counts[2]} conflicting; "
+    result = (f"{counted(int(verified[1]), 'note')} exact; {counts[0]} new, {counts[1]} updated, {counts[2]} conflicting; "
               f"{len(after['media'])} media ({len(before['media'])} before), {len(after['revlog'])} reviews; "
               f"changed: {', '.join(changed) or 'nothing'} ({timing})")
     return counts == [0, 0, 0] and not changed, result

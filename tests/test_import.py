@@ -442,7 +442,7 @@ def test_the_round_trip_script_passes_an_exact_deck_and_fails_one_that_is_not(co
     assert done.returncode == 1, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith(f"ok   physik.apkg: {count} notes exact; 0 new, 0 updated, 0 conflicting; "), lines
-    assert lines[1].startswith("ok   one.apkg: 1 notes exact; 0 new, 0 updated, 0 conflicting; "), lines
+    assert lines[1].startswith("ok   one.apkg: 1 note exact; 0 new, 0 updated, 0 conflicting; "), lines
     assert "changed: nothing" in lines[0] and lines[2].startswith("FAIL cr.apkg: import --verify failed (1)"), lines
 
 
