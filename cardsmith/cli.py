@@ -132,6 +132,21 @@ def check(root: Path, strict: bool, verbose: bool) -> None:
         sys.exit(1)
 
 
+def _page(root: Path, write: Callable[[Project], Any]) -> Any:
+    """Run a command that writes a page (preview, diff) under the project lock; its result, or exit 1 with the
+    problems (or with why Anki's MathJax is not there)."""
+    from .commands.mathjax import MathJaxUnavailable
+
+    try:
+        with project_lock(root, waiting):
+            return write(Project(root))
+    except BuildError as error:
+        fail(error)
+    except MathJaxUnavailable as error:
+        click.echo(str(error), err=True)
+        sys.exit(1)
+
+
 @main.command()
 @ROOT_OPTION
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -141,18 +156,9 @@ def check(root: Path, strict: bool, verbose: bool) -> None:
 @click.argument("deck", required=False)
 def preview(root: Path, out: Path | None, allow_scripts: bool, deck: str | None) -> None:
     """Write a static HTML preview of a DECK (needed if there are several) to dist/preview/index.html."""
-    from .commands.mathjax import MathJaxUnavailable
     from .commands.preview import write_preview
 
-    try:
-        with project_lock(root, waiting):
-            result = write_preview(Project(root), deck, out or root / "dist" / "preview", allow_scripts)
-    except BuildError as error:
-        fail(error)
-        return
-    except MathJaxUnavailable as error:
-        click.echo(str(error), err=True)
-        sys.exit(1)
+    result = _page(root, lambda project: write_preview(project, deck, out or root / "dist" / "preview", allow_scripts))
     click.echo(result.summary(root))
 
 
@@ -359,17 +365,8 @@ def pull_command(root: Path, collection: Path | None, anki_connect: str | None, 
 def diff_command(root: Path, out: Path | None, rev: str) -> None:
     """Show the cards changed since git revision REV (default: the last commit), before and after, as a page."""
     from .commands.diff import card_diff
-    from .commands.mathjax import MathJaxUnavailable
 
-    try:
-        with project_lock(root, waiting):
-            result = card_diff(Project(root), rev, out or root / "dist" / "diff")
-    except BuildError as error:
-        fail(error)
-        return
-    except MathJaxUnavailable as error:
-        click.echo(str(error), err=True)
-        sys.exit(1)
+    result = _page(root, lambda project: card_diff(project, rev, out or root / "dist" / "diff"))
     for line in result.lines(root):
         click.echo(line)
 
